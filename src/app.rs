@@ -1,0 +1,191 @@
+//! Wiring: the data dir, the store and its writer, and the HTTP server, for `serve`, the
+//! dashboard and `hooktail command` alike.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::Options;
+use crate::commands::Ctx;
+use crate::http::{self, Limits, State};
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError, Writer, WriterConfig};
+
+pub const STORE_FILE: &str = "hooktail.redb";
+pub const KEY_FILE: &str = "admin.key";
+pub const LOG_FILE: &str = "hooktail.log";
+
+/// Creates the data dir (mode 0700) on first start.
+pub fn prepare_data_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .with_context(|| format!("cannot create the data dir {}", dir.display()))
+}
+
+/// Reads the admin key, creating it once (mode 0600) with 256 random bits.
+pub fn admin_key(dir: &Path) -> Result<String> {
+    let path = dir.join(KEY_FILE);
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        return Ok(k.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the admin key: {e}"))?;
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(key.as_bytes())?;
+    f.sync_all()?;
+    Ok(key)
+}
+
+/// Reads the admin key without creating it.
+pub fn read_admin_key(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(KEY_FILE))
+        .ok()
+        .map(|k| k.trim().to_string())
+}
+
+/// The store, its writer and the metrics: everything but the network.
+pub struct Core {
+    pub ctx: Ctx,
+    pub metrics: Arc<Metrics>,
+    pub data: PathBuf,
+    writer_thread: JoinHandle<()>,
+}
+
+impl Core {
+    pub fn open(opts: &Options) -> Result<Core> {
+        prepare_data_dir(&opts.data)?;
+        let path = opts.data.join(STORE_FILE);
+        let store = Store::open(&path).map_err(|e| match e {
+            StoreError::Locked => anyhow::anyhow!(
+                "the store {} is in use by another hooktail process",
+                path.display()
+            ),
+            e => anyhow::anyhow!("cannot open the store {}: {e}", path.display()),
+        })?;
+        let metrics = Arc::new(Metrics::default());
+        let m = metrics.clone();
+        let (writer, writer_thread) = Writer::start(
+            store.clone(),
+            WriterConfig {
+                retain_events: opts.retain_events,
+                two_phase_commit: true,
+            },
+            Box::new(move |n| m.batch(n)),
+        );
+        Ok(Core {
+            ctx: Ctx {
+                store,
+                writer,
+                public_url: opts.public_url(),
+                max_payload: opts.max_payload,
+            },
+            metrics,
+            data: opts.data.clone(),
+            writer_thread,
+        })
+    }
+
+    /// Commits what is queued, stops the writer and closes the store.
+    pub async fn close(self) {
+        self.ctx.writer.stop().await;
+        let thread = self.writer_thread;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        drop(self.ctx);
+    }
+}
+
+/// A bound server ready to run.
+pub struct Server {
+    pub listener: TcpListener,
+    pub state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Server {
+    pub async fn bind(core: &Core, opts: &Options, limits: Limits) -> Result<Server> {
+        let listener = TcpListener::bind(opts.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", opts.listen))?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = Arc::new(State {
+            ctx: core.ctx.clone(),
+            metrics: core.metrics.clone(),
+            admin_key: admin_key(&core.data)?,
+            limits,
+            shutdown: shutdown_rx,
+        });
+        Ok(Server {
+            listener,
+            state,
+            shutdown,
+        })
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let shutdown = self.shutdown;
+        let stop = async move {
+            stop.await;
+            let _ = shutdown.send(true);
+        };
+        http::serve(self.listener, self.state, stop).await;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// `hooktail serve`: the receiver alone, logging to stderr.
+pub async fn serve(opts: &Options) -> Result<()> {
+    crate::logging::to_stderr();
+    let core = Core::open(opts)?;
+    let server = Server::bind(&core, opts, Limits::default()).await?;
+    tracing::info!(
+        listen = %server.listener.local_addr()?,
+        data = %opts.data.display(),
+        "hooktail receiver started"
+    );
+    server.run(shutdown_signal()).await;
+    core.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

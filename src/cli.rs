@@ -1,0 +1,85 @@
+//! Command-line options (§1). Every option also comes from an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hooktail",
+    version,
+    about = "tail -f for webhooks: receive, store durably, and watch them live",
+    after_help = "Without a subcommand, hooktail runs the receiver and the dashboard in one process."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the receiver only, without a dashboard (systemd, containers).
+    Serve,
+    /// Run one command and print its JSON result, e.g. `webhook.put eventKey=webhook.lead.created`.
+    Command {
+        /// webhook.put, webhook.get, webhook.delete, event.list or event.get.
+        name: String,
+        /// Parameters as KEY=VALUE.
+        #[arg(value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Options {
+    /// Holds the store hooktail.redb, the admin key admin.key, and the log hooktail.log.
+    #[arg(
+        long,
+        env = "HOOKTAIL_DATA",
+        default_value = "./hooktail-data",
+        global = true
+    )]
+    pub data: PathBuf,
+    /// Where the receiver listens.
+    #[arg(
+        long,
+        env = "HOOKTAIL_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// Base of every webhookUrl (set it behind a proxy) [default: http://<listen>].
+    #[arg(long, env = "HOOKTAIL_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Hard ceiling in bytes for any request body.
+    #[arg(
+        long,
+        env = "HOOKTAIL_MAX_PAYLOAD",
+        default_value_t = 4_194_304,
+        global = true
+    )]
+    pub max_payload: u64,
+    /// Keep at most N accepted events, oldest pruned first (0 keeps all).
+    #[arg(
+        long,
+        env = "HOOKTAIL_RETAIN_EVENTS",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub retain_events: u64,
+    /// The dashboard offers no put or delete.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+}
+
+impl Options {
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}

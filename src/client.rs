@@ -1,0 +1,138 @@
+//! `hooktail command NAME KEY=VALUE…`: ask the running server, or, when none answers, run the
+//! command directly on the store.
+
+use std::io::Write;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::app::{self, Core};
+use crate::cli::Options;
+use crate::commands::{self, Params};
+
+/// How a command ended, for the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Exit 2.
+    Usage(String),
+    /// Exit 1.
+    Failed(String),
+}
+
+pub fn parse_params(raw: &[String]) -> Result<Params, Failure> {
+    raw.iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Failure::Usage(format!("parameter {kv:?} is not KEY=VALUE")))
+        })
+        .collect()
+}
+
+pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failure> {
+    let params = parse_params(raw)?;
+    if name != "event.listen" && !commands::NAMES.contains(&name) {
+        return Err(Failure::Usage(format!(
+            "unknown command {name:?}; commands are {} and event.listen",
+            commands::NAMES.join(", ")
+        )));
+    }
+    let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(opts.listen));
+    match connect.await {
+        Ok(Ok(stream)) => remote(opts, stream, name, &params).await,
+        _ => local(opts, name, &params).await,
+    }
+}
+
+async fn remote(
+    opts: &Options,
+    stream: TcpStream,
+    name: &str,
+    params: &Params,
+) -> Result<(), Failure> {
+    let failed =
+        |e: &dyn std::fmt::Display| Failure::Failed(format!("hooktail at {}: {e}", opts.listen));
+    let key = app::read_admin_key(&opts.data).ok_or_else(|| {
+        Failure::Failed(format!(
+            "a server answers at {}, but there is no admin key in {}; pass the --data it uses",
+            opts.listen,
+            opts.data.display()
+        ))
+    })?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| failed(&e))?;
+    tokio::spawn(conn);
+    let body = serde_json::to_vec(params).map_err(|e| failed(&e))?;
+    let req = Request::post(format!("/api/v3/command/{name}"))
+        .header(HOST, opts.listen.to_string())
+        .header(AUTHORIZATION, format!("Bearer {key}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| failed(&e))?;
+    let res = sender.send_request(req).await.map_err(|e| failed(&e))?;
+    let status = res.status();
+    let mut body = res.into_body();
+    if status.is_success() && name == "event.listen" {
+        // One JSON event per line, as they arrive.
+        let mut out = std::io::stdout();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| failed(&e))?;
+            if let Ok(data) = frame.into_data() {
+                for line in String::from_utf8_lossy(&data).lines() {
+                    if let Some(json) = line.strip_prefix("data: ") {
+                        let _ = writeln!(out, "{json}");
+                    }
+                }
+                let _ = out.flush();
+            }
+        }
+        return Ok(());
+    }
+    let bytes = body.collect().await.map_err(|e| failed(&e))?.to_bytes();
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| failed(&e))?;
+    if status.is_success() {
+        print_json(&value);
+        Ok(())
+    } else {
+        let msg = value["message"]
+            .as_str()
+            .unwrap_or("request failed")
+            .to_string();
+        Err(Failure::Failed(format!("{msg} (HTTP {})", status.as_u16())))
+    }
+}
+
+async fn local(opts: &Options, name: &str, params: &Params) -> Result<(), Failure> {
+    if name == "event.listen" {
+        return Err(Failure::Failed(format!(
+            "event.listen needs a running server, and none answers at {}",
+            opts.listen
+        )));
+    }
+    let core = Core::open(opts).map_err(|e| {
+        Failure::Failed(format!(
+            "no hooktail answers at {}, and {e:#}; is it running with another --listen?",
+            opts.listen
+        ))
+    })?;
+    let result = commands::run(&core.ctx, name, params).await;
+    core.close().await;
+    match result {
+        Ok(v) => {
+            print_json(&v);
+            Ok(())
+        }
+        Err(e) => Err(Failure::Failed(e.to_string())),
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
+}

@@ -1,0 +1,208 @@
+//! Events (accepted calls) and rejections, and their API form (§4).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::time::rfc3339_ms;
+use super::webhook::PayloadType;
+
+/// A file part of a multipart body. Its bytes stay in the event's raw body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileInfo {
+    pub field: String,
+    pub filename: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    pub size: u64,
+}
+
+/// An accepted call. The body is kept as exact bytes; the API shows it per `payload_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: Uuid,
+    pub event_key: String,
+    pub received_at: i64,
+    pub method: String,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    pub remote_addr: String,
+    pub content_type: Option<String>,
+    pub size: u64,
+    pub payload_type: PayloadType,
+    pub files: Vec<FileInfo>,
+    pub form: BTreeMap<String, String>,
+    /// The exact body bytes; empty for `PayloadType::Ignore`. Stored apart from the rest.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// A refused call: no body, just why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejection {
+    pub id: Uuid,
+    pub reason: String,
+    pub http_status: u16,
+    pub received_at: i64,
+    pub method: String,
+    pub remote_addr: String,
+    pub size: u64,
+    pub event_key: Option<String>,
+}
+
+/// One entry of the stream: an accepted event or a rejection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Accepted(Event),
+    Rejected(Rejection),
+}
+
+impl Record {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Record::Accepted(e) => e.id,
+            Record::Rejected(r) => r.id,
+        }
+    }
+
+    pub fn event_key(&self) -> Option<&str> {
+        match self {
+            Record::Accepted(e) => Some(&e.event_key),
+            Record::Rejected(r) => r.event_key.as_deref(),
+        }
+    }
+
+    pub fn received_at(&self) -> i64 {
+        match self {
+            Record::Accepted(e) => e.received_at,
+            Record::Rejected(r) => r.received_at,
+        }
+    }
+
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Record::Accepted(_))
+    }
+
+    /// The API form of §4; `with_body` adds `origin` or `payload`.
+    pub fn to_json(&self, with_body: bool) -> Value {
+        match self {
+            Record::Accepted(e) => e.to_json(with_body),
+            Record::Rejected(r) => r.to_json(),
+        }
+    }
+}
+
+impl Event {
+    pub fn to_json(&self, with_body: bool) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "status": "accepted",
+            "eventKey": self.event_key,
+            "receivedAt": rfc3339_ms(self.received_at),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "remoteAddr": self.remote_addr,
+            "contentType": self.content_type,
+            "size": self.size,
+            "files": self.files,
+            "form": self.form,
+        });
+        if with_body && let Value::Object(map) = &mut v {
+            match self.payload_type {
+                PayloadType::Ignore => {}
+                PayloadType::Base64 => {
+                    map.insert("origin".into(), B64.encode(&self.body).into());
+                }
+                PayloadType::Raw => {
+                    let (key, value) = raw_payload(&self.body);
+                    map.insert(key.into(), value);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// `raw` payloads: JSON when the body parses, else text when it is UTF-8, else base64 `origin`.
+fn raw_payload(body: &[u8]) -> (&'static str, Value) {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return ("payload", v);
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => ("payload", Value::String(text.to_string())),
+        Err(_) => ("origin", B64.encode(body).into()),
+    }
+}
+
+impl Rejection {
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "status": "rejected",
+            "reason": self.reason,
+            "httpStatus": self.http_status,
+            "receivedAt": rfc3339_ms(self.received_at),
+            "method": self.method,
+            "remoteAddr": self.remote_addr,
+            "size": self.size,
+        });
+        if let (Some(k), Value::Object(map)) = (&self.event_key, &mut v) {
+            map.insert("eventKey".into(), k.clone().into());
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(payload_type: PayloadType, body: &[u8]) -> Event {
+        Event {
+            id: Uuid::now_v7(),
+            event_key: "webhook.a".into(),
+            received_at: 0,
+            method: "POST".into(),
+            path: "/".into(),
+            query: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            remote_addr: "127.0.0.1:1".into(),
+            content_type: None,
+            size: body.len() as u64,
+            payload_type,
+            files: vec![],
+            form: BTreeMap::new(),
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn body_shown_per_payload_type() {
+        let v = event(PayloadType::Base64, b"{\"a\":1}").to_json(true);
+        assert_eq!(v["origin"], "eyJhIjoxfQ==");
+        let v = event(PayloadType::Raw, b"{\"a\":1}").to_json(true);
+        assert_eq!(v["payload"]["a"], 1);
+        let v = event(PayloadType::Raw, b"hi").to_json(true);
+        assert_eq!(v["payload"], "hi");
+        let v = event(PayloadType::Raw, b"\xff").to_json(true);
+        assert_eq!(v["origin"], "/w==");
+        let v = event(PayloadType::Ignore, b"").to_json(true);
+        assert!(v.get("origin").is_none() && v.get("payload").is_none());
+        assert!(
+            event(PayloadType::Base64, b"x")
+                .to_json(false)
+                .get("origin")
+                .is_none()
+        );
+    }
+}

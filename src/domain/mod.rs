@@ -1,0 +1,9 @@
+//! The domain: webhooks, events, validation and payload decoding.
+//! It knows nothing of tokio, hyper, redb or ratatui.
+
+pub mod event;
+pub mod time;
+pub mod webhook;
+
+pub use event::{Event, FileInfo, Record, Rejection};
+pub use webhook::{EventKeyPattern, PayloadType, Webhook, WebhookInput};

@@ -1,0 +1,334 @@
+//! Webhooks, their validation, and eventKey patterns.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Longest eventKey accepted, in characters.
+pub const MAX_EVENT_KEY_LEN: usize = 200;
+/// `maxPayloadLength` when none is given.
+pub const DEFAULT_MAX_PAYLOAD_LENGTH: u64 = 512_000;
+
+/// How a received body is kept in its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadType {
+    /// The exact body goes into `origin`, base64-encoded.
+    #[default]
+    Base64,
+    /// The body goes into `payload`: JSON when it parses, else text, else base64 in `origin`.
+    Raw,
+    /// Only the body's size is kept.
+    Ignore,
+}
+
+impl PayloadType {
+    pub const ALL: [PayloadType; 3] = [PayloadType::Base64, PayloadType::Raw, PayloadType::Ignore];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadType::Base64 => "base64",
+            PayloadType::Raw => "raw",
+            PayloadType::Ignore => "ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("payloadType must be base64, raw or ignore, not {s:?}"))
+    }
+}
+
+/// A stored webhook. Its uuid is also its secret token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub uuid: Uuid,
+    pub event_key: String,
+    pub payload_type: PayloadType,
+    pub max_payload_length: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Webhook {
+    /// The URL an external service calls, with the token in the query.
+    pub fn url(&self, public_url: &str) -> String {
+        format!(
+            "{}/api/v3/command/webhook.receive?token={}",
+            public_url.trim_end_matches('/'),
+            self.uuid
+        )
+    }
+
+    /// The API form of §3.
+    pub fn to_json(&self, public_url: &str) -> serde_json::Value {
+        serde_json::json!({
+            "uuid": self.uuid,
+            "eventKey": self.event_key,
+            "webhookUrl": self.url(public_url),
+            "payloadType": self.payload_type,
+            "maxPayloadLength": self.max_payload_length,
+            "createdAt": super::time::rfc3339_ms(self.created_at),
+            "updatedAt": super::time::rfc3339_ms(self.updated_at),
+        })
+    }
+
+    /// The token as logs may show it: the first 8 characters.
+    pub fn token_prefix(&self) -> String {
+        token_prefix(&self.uuid.to_string())
+    }
+}
+
+/// At most the first 8 characters of a token, for logs and the dashboard.
+pub fn token_prefix(token: &str) -> String {
+    token.chars().take(8).collect()
+}
+
+/// A validated request to create or edit a webhook (`webhook.put`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebhookInput {
+    pub uuid: Option<Uuid>,
+    /// Required to create; kept as it was when an edit leaves it out.
+    pub event_key: Option<String>,
+    pub payload_type: Option<PayloadType>,
+    pub max_payload_length: Option<u64>,
+}
+
+/// Field-level validation errors, so that forms can show them beside the field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InputErrors {
+    pub uuid: Option<String>,
+    pub event_key: Option<String>,
+    pub payload_type: Option<String>,
+    pub max_payload_length: Option<String>,
+}
+
+impl InputErrors {
+    pub fn is_empty(&self) -> bool {
+        self.uuid.is_none()
+            && self.event_key.is_none()
+            && self.payload_type.is_none()
+            && self.max_payload_length.is_none()
+    }
+
+    /// One line naming every problem, for the API.
+    pub fn message(&self) -> String {
+        [
+            &self.uuid,
+            &self.event_key,
+            &self.payload_type,
+            &self.max_payload_length,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ")
+    }
+}
+
+impl WebhookInput {
+    /// Validates raw text fields the way both the API and the dashboard's forms receive them.
+    /// `ceiling` is the server's `--max-payload`.
+    pub fn parse(
+        uuid: Option<&str>,
+        event_key: Option<&str>,
+        payload_type: Option<&str>,
+        max_payload_length: Option<&str>,
+        ceiling: u64,
+    ) -> Result<Self, InputErrors> {
+        let mut errors = InputErrors::default();
+        let mut input = WebhookInput::default();
+        if let Some(u) = uuid.map(str::trim).filter(|u| !u.is_empty()) {
+            match Uuid::parse_str(u) {
+                Ok(u) => input.uuid = Some(u),
+                Err(_) => errors.uuid = Some(format!("uuid {u:?} is not a well-formed uuid")),
+            }
+        }
+        match event_key.map(str::trim) {
+            Some(k) => match validate_event_key(k) {
+                Ok(()) => input.event_key = Some(k.to_string()),
+                Err(e) => errors.event_key = Some(e),
+            },
+            None if input.uuid.is_none() => {
+                errors.event_key = Some("eventKey is required".to_string())
+            }
+            None => {}
+        }
+        if let Some(t) = payload_type.map(str::trim).filter(|t| !t.is_empty()) {
+            match PayloadType::parse(t) {
+                Ok(t) => input.payload_type = Some(t),
+                Err(e) => errors.payload_type = Some(e),
+            }
+        }
+        if let Some(m) = max_payload_length.map(str::trim).filter(|m| !m.is_empty()) {
+            match m.parse::<u64>() {
+                Ok(n) if n > ceiling => {
+                    errors.max_payload_length = Some(format!(
+                        "maxPayloadLength {n} exceeds the server's limit of {ceiling} bytes"
+                    ))
+                }
+                Ok(n) => input.max_payload_length = Some(n),
+                Err(_) => {
+                    errors.max_payload_length = Some(format!(
+                        "maxPayloadLength must be a whole number of bytes, not {m:?}"
+                    ))
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(input)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Applies this input to the webhook it edits, or builds a new one.
+    /// `event_key` must be present when `existing` is `None`; `parse` guarantees it for creation
+    /// without a uuid, and the caller checks it for creation under a given uuid.
+    pub fn apply(&self, existing: Option<&Webhook>, uuid: Uuid, now: i64) -> Option<Webhook> {
+        match existing {
+            Some(w) => Some(Webhook {
+                uuid: w.uuid,
+                event_key: self
+                    .event_key
+                    .clone()
+                    .unwrap_or_else(|| w.event_key.clone()),
+                payload_type: self.payload_type.unwrap_or(w.payload_type),
+                max_payload_length: self.max_payload_length.unwrap_or(w.max_payload_length),
+                created_at: w.created_at,
+                updated_at: now,
+            }),
+            None => Some(Webhook {
+                uuid,
+                event_key: self.event_key.clone()?,
+                payload_type: self.payload_type.unwrap_or_default(),
+                max_payload_length: self
+                    .max_payload_length
+                    .unwrap_or(DEFAULT_MAX_PAYLOAD_LENGTH),
+                created_at: now,
+                updated_at: now,
+            }),
+        }
+    }
+}
+
+/// Lowercase letters, digits, `-` and `_` in non-empty segments joined by `.`, at most 200 chars.
+pub fn validate_event_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("eventKey is required".to_string());
+    }
+    if key.chars().count() > MAX_EVENT_KEY_LEN {
+        return Err(format!(
+            "eventKey is longer than {MAX_EVENT_KEY_LEN} characters"
+        ));
+    }
+    if key.split('.').any(str::is_empty) {
+        return Err(format!("eventKey {key:?} has an empty segment"));
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "eventKey may hold only a-z, 0-9, '-', '_' and '.', not {c:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// An eventKey pattern: `*` matches exactly one segment, `#` any number (zero included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventKeyPattern {
+    segments: Vec<String>,
+}
+
+impl EventKeyPattern {
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        let segments: Vec<String> = pattern.split('.').map(str::to_string).collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(format!("eventKey pattern {pattern:?} has an empty segment"));
+        }
+        Ok(Self { segments })
+    }
+
+    pub fn matches(&self, key: &str) -> bool {
+        let key: Vec<&str> = key.split('.').collect();
+        let pattern: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        match_segments(&pattern, &key)
+    }
+}
+
+fn match_segments(pattern: &[&str], key: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => key.is_empty(),
+        Some((&"#", rest)) => (0..=key.len()).any(|skip| match_segments(rest, &key[skip..])),
+        Some((&p, rest)) => match key.split_first() {
+            Some((&k, key_rest)) => (p == "*" || p == k) && match_segments(rest, key_rest),
+            None => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys() {
+        assert!(validate_event_key("webhook.lead.created").is_ok());
+        assert!(validate_event_key("a-b_c.9").is_ok());
+        for bad in ["", "webhook..x", ".x", "x.", "Webhook.x", "a b", "ä", "x/y"] {
+            assert!(
+                validate_event_key(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert!(validate_event_key(&"a".repeat(200)).is_ok());
+        assert!(validate_event_key(&"a".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn patterns() {
+        let m = |p: &str, k: &str| EventKeyPattern::parse(p).unwrap().matches(k);
+        assert!(m("webhook.#", "webhook.lead.created"));
+        assert!(m("webhook.#", "webhook"));
+        assert!(m("webhook.*.created", "webhook.lead.created"));
+        assert!(!m("webhook.*", "webhook.lead.created"));
+        assert!(!m("webhook.*", "webhook"));
+        assert!(m("#", "anything.at.all"));
+        assert!(m("#.created", "webhook.lead.created"));
+        assert!(!m("#.created", "webhook.lead.updated"));
+        assert!(m("webhook.lead.created", "webhook.lead.created"));
+        assert!(EventKeyPattern::parse("a..b").is_err());
+    }
+
+    #[test]
+    fn input_validation_names_each_field() {
+        let e =
+            WebhookInput::parse(Some("nope"), Some("Bad"), Some("xml"), Some("9"), 5).unwrap_err();
+        assert!(e.uuid.is_some() && e.event_key.is_some());
+        assert!(e.payload_type.is_some() && e.max_payload_length.is_some());
+        assert!(WebhookInput::parse(None, None, None, None, 5).is_err());
+        let ok = WebhookInput::parse(None, Some("webhook.a"), Some("raw"), Some("5"), 5).unwrap();
+        assert_eq!(ok.payload_type, Some(PayloadType::Raw));
+    }
+
+    #[test]
+    fn edit_keeps_uuid_and_unset_fields() {
+        let w = WebhookInput::parse(None, Some("webhook.a"), None, None, 10)
+            .unwrap()
+            .apply(None, Uuid::nil(), 1)
+            .unwrap();
+        let edit = WebhookInput::parse(Some(&w.uuid.to_string()), None, Some("raw"), None, 10)
+            .unwrap()
+            .apply(Some(&w), Uuid::max(), 2)
+            .unwrap();
+        assert_eq!(edit.uuid, w.uuid);
+        assert_eq!(edit.event_key, "webhook.a");
+        assert_eq!(edit.payload_type, PayloadType::Raw);
+        assert_eq!((edit.created_at, edit.updated_at), (1, 2));
+    }
+}

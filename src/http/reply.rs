@@ -1,0 +1,42 @@
+//! Response building: JSON results and `{"status":"error","message":…}` errors.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::{Response, StatusCode, header};
+use serde_json::{Value, json};
+
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub type Reply = Response<Body>;
+
+pub fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).boxed_unsync()
+}
+
+pub fn json(status: StatusCode, v: &Value) -> Reply {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    with_type(status, "application/json", full(body))
+}
+
+pub fn error(status: StatusCode, message: impl Into<String>) -> Reply {
+    json(
+        status,
+        &json!({"status": "error", "message": message.into()}),
+    )
+}
+
+pub fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    with_type(status, content_type, full(body))
+}
+
+pub fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Reply {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    r
+}

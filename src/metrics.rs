@@ -1,0 +1,177 @@
+//! Counters for `/metrics`, in Prometheus text format. Lock-free on the hot path.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram, in seconds.
+const LATENCY_BOUNDS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+/// Upper bounds of the commit batch size histogram.
+const BATCH_BOUNDS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 256.0, 1024.0];
+
+/// How a receive call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    NoToken,
+    UnknownToken,
+    TooLarge,
+    BadBody,
+    BadMethod,
+    Timeout,
+    Error,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 8] = [
+        Outcome::Accepted,
+        Outcome::NoToken,
+        Outcome::UnknownToken,
+        Outcome::TooLarge,
+        Outcome::BadBody,
+        Outcome::BadMethod,
+        Outcome::Timeout,
+        Outcome::Error,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::NoToken => "no_token",
+            Outcome::UnknownToken => "unknown_token",
+            Outcome::TooLarge => "too_large",
+            Outcome::BadBody => "bad_body",
+            Outcome::BadMethod => "bad_method",
+            Outcome::Timeout => "timeout",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+struct Histogram<const N: usize> {
+    bounds: [f64; N],
+    buckets: [AtomicU64; N],
+    count: AtomicU64,
+    /// Sum in millionths, to stay an integer.
+    sum_micro: AtomicU64,
+}
+
+impl<const N: usize> Histogram<N> {
+    fn new(bounds: [f64; N]) -> Self {
+        Self {
+            bounds,
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_micro: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, v: f64) {
+        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micro.fetch_add((v * 1e6) as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (b, n) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += n.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cumulative}");
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micro.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+pub struct Metrics {
+    outcomes: [AtomicU64; Outcome::ALL.len()],
+    latency: Histogram<{ LATENCY_BOUNDS.len() }>,
+    batches: Histogram<{ BATCH_BOUNDS.len() }>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            outcomes: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency: Histogram::new(LATENCY_BOUNDS),
+            batches: Histogram::new(BATCH_BOUNDS),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn receive(&self, outcome: Outcome, took: Duration) {
+        if let Some(i) = Outcome::ALL.iter().position(|o| *o == outcome) {
+            self.outcomes[i].fetch_add(1, Relaxed);
+        }
+        self.latency.observe(took.as_secs_f64());
+    }
+
+    pub fn batch(&self, size: usize) {
+        self.batches.observe(size as f64);
+    }
+
+    /// Mean operations per commit so far.
+    pub fn mean_batch(&self) -> f64 {
+        let n = self.batches.count.load(Relaxed);
+        if n == 0 {
+            0.0
+        } else {
+            self.batches.sum_micro.load(Relaxed) as f64 / 1e6 / n as f64
+        }
+    }
+
+    /// The text of `/metrics`; `stored` is (events, rejections) in the store now.
+    pub fn render(&self, stored: (u64, u64)) -> String {
+        let mut out = String::new();
+        let name = "hooktail_receive_requests_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} webhook.receive calls by outcome.\n# TYPE {name} counter"
+        );
+        for (o, n) in Outcome::ALL.iter().zip(&self.outcomes) {
+            let _ = writeln!(
+                out,
+                "{name}{{outcome=\"{}\"}} {}",
+                o.label(),
+                n.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hooktail_events_stored Records in the store now.\n# TYPE hooktail_events_stored gauge"
+        );
+        let _ = writeln!(
+            out,
+            "hooktail_events_stored{{status=\"accepted\"}} {}",
+            stored.0
+        );
+        let _ = writeln!(
+            out,
+            "hooktail_events_stored{{status=\"rejected\"}} {}",
+            stored.1
+        );
+        self.batches.render(
+            &mut out,
+            "hooktail_commit_batch_size",
+            "Operations per durable commit.",
+        );
+        self.latency.render(
+            &mut out,
+            "hooktail_receive_latency_seconds",
+            "webhook.receive latency, from request to answer.",
+        );
+        out
+    }
+}

@@ -1,0 +1,299 @@
+//! The redb store. Everything else reaches the data only through [`Store`] (reads) and
+//! [`Writer`] (the one task that writes).
+
+mod codec;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use uuid::Uuid;
+
+use crate::domain::{EventKeyPattern, Record, Webhook};
+
+pub use writer::{PutError, Writer, WriterConfig};
+
+// Table names carry a version: a layout change gets a new name and a migration.
+//
+// events_v1: key = event id, a v7 uuid as u128, so keys sort by arrival time;
+//            value = codec::encode_event: [u32 LE meta length][meta JSON][exact body bytes].
+const EVENTS: TableDefinition<u128, &[u8]> = TableDefinition::new("events_v1");
+// rejections_v1: key = rejection id, a v7 uuid as u128; value = JSON of domain::Rejection.
+const REJECTIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("rejections_v1");
+// webhooks_v1: key = webhook uuid as u128; value = JSON of domain::Webhook.
+const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks_v1");
+// webhook_keys_v1: unique index; key = eventKey; value = webhook uuid as u128.
+const WEBHOOK_KEYS: TableDefinition<&str, u128> = TableDefinition::new("webhook_keys_v1");
+// webhook_stats_v1: key = webhook uuid as u128;
+//                   value = (events accepted since creation, receivedAt ms of the newest).
+const WEBHOOK_STATS: TableDefinition<u128, (u64, i64)> = TableDefinition::new("webhook_stats_v1");
+
+/// redb's page cache. Its default is 1 GiB; events are written once and read rarely, so a
+/// small cache keeps the process lean without slowing ingest.
+pub const CACHE_SIZE: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store is locked by another process")]
+    Locked,
+    #[error("store error: {0}")]
+    Db(#[from] redb::Error),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+macro_rules! impl_from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+impl_from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Accepted events or rejections only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Accepted,
+    Rejected,
+}
+
+/// Where a page starts. Newest/Before pages run newest first; Oldest/After oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Newest,
+    Before(Uuid),
+    Oldest,
+    After(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct PageQuery {
+    pub cursor: Cursor,
+    pub status: Option<Status>,
+    pub pattern: Option<EventKeyPattern>,
+    pub limit: usize,
+    /// Whether to load event bodies (listings leave them out).
+    pub with_body: bool,
+}
+
+impl PageQuery {
+    pub fn newest(limit: usize) -> Self {
+        Self {
+            cursor: Cursor::Newest,
+            status: None,
+            pattern: None,
+            limit,
+            with_body: false,
+        }
+    }
+}
+
+/// Per-webhook figures for the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WebhookStats {
+    pub events: u64,
+    pub last_at: Option<i64>,
+}
+
+pub struct Store {
+    db: Database,
+    /// Every webhook by uuid, so that the receive path never opens a transaction to find one.
+    webhooks: RwLock<HashMap<Uuid, Webhook>>,
+}
+
+impl Store {
+    /// Opens or creates the store file.
+    pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(CACHE_SIZE)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+                e => StoreError::Db(e.into()),
+            })?;
+        // Create the tables up front so that readers never meet a missing table.
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(EVENTS)?;
+            txn.open_table(REJECTIONS)?;
+            txn.open_table(WEBHOOKS)?;
+            txn.open_table(WEBHOOK_KEYS)?;
+            txn.open_table(WEBHOOK_STATS)?;
+        }
+        txn.commit()?;
+        let store = Store {
+            db,
+            webhooks: RwLock::new(HashMap::new()),
+        };
+        let all = store.load_webhooks()?;
+        *store.webhooks_mut() = all.into_iter().map(|w| (w.uuid, w)).collect();
+        Ok(Arc::new(store))
+    }
+
+    fn load_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(WEBHOOKS)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (_, v) = row?;
+            out.push(codec::decode_json(v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn webhooks_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, Webhook>> {
+        // A poisoned lock only means a panic elsewhere; the map itself is always whole.
+        self.webhooks.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn webhooks_ref(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, Webhook>> {
+        self.webhooks.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The webhook whose token this is, from memory.
+    pub fn webhook(&self, uuid: &Uuid) -> Option<Webhook> {
+        self.webhooks_ref().get(uuid).cloned()
+    }
+
+    /// All webhooks, sorted by eventKey.
+    pub fn webhooks(&self) -> Vec<Webhook> {
+        let mut all: Vec<Webhook> = self.webhooks_ref().values().cloned().collect();
+        all.sort_by(|a, b| a.event_key.cmp(&b.event_key));
+        all
+    }
+
+    pub fn webhook_stats(&self) -> Result<HashMap<Uuid, WebhookStats>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(WEBHOOK_STATS)?;
+        let mut out = HashMap::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let (events, last) = v.value();
+            out.insert(
+                Uuid::from_u128(k.value()),
+                WebhookStats {
+                    events,
+                    last_at: Some(last),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// (accepted events, rejections) stored now.
+    pub fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let txn = self.db.begin_read()?;
+        let events = txn.open_table(EVENTS)?.len()?;
+        let rejections = txn.open_table(REJECTIONS)?.len()?;
+        Ok((events, rejections))
+    }
+
+    /// One event or rejection, with its body.
+    pub fn record(&self, id: &Uuid) -> Result<Option<Record>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let key = id.as_u128();
+        if let Some(v) = txn.open_table(EVENTS)?.get(key)? {
+            return Ok(Some(Record::Accepted(codec::decode_event(
+                v.value(),
+                true,
+            )?)));
+        }
+        if let Some(v) = txn.open_table(REJECTIONS)?.get(key)? {
+            return Ok(Some(Record::Rejected(codec::decode_json(v.value())?)));
+        }
+        Ok(None)
+    }
+
+    /// A page of events and rejections merged by id, read lazily from the cursor on, so
+    /// that paging costs the same at the newest and the oldest end.
+    pub fn page(&self, q: &PageQuery) -> Result<Vec<Record>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let events = txn.open_table(EVENTS)?;
+        let rejections = txn.open_table(REJECTIONS)?;
+        let newest_first = matches!(q.cursor, Cursor::Newest | Cursor::Before(_));
+        let range = |t: &redb::ReadOnlyTable<u128, &[u8]>| -> Result<_, StoreError> {
+            let r = match q.cursor {
+                Cursor::Newest | Cursor::Oldest => t.range::<u128>(..)?,
+                Cursor::Before(id) => t.range(..id.as_u128())?,
+                Cursor::After(id) => t.range((
+                    std::ops::Bound::Excluded(id.as_u128()),
+                    std::ops::Bound::Unbounded,
+                ))?,
+            };
+            let it: Box<dyn Iterator<Item = _>> = if newest_first {
+                Box::new(r.rev())
+            } else {
+                Box::new(r)
+            };
+            Ok(it.peekable())
+        };
+        let want_accepted = q.status != Some(Status::Rejected);
+        let want_rejected = q.status != Some(Status::Accepted);
+        let mut acc = range(&events)?;
+        let mut rej = range(&rejections)?;
+        let mut out = Vec::new();
+        while out.len() < q.limit {
+            let key_of = |p: Option<&Result<(redb::AccessGuard<u128>, _), _>>| match p {
+                Some(Ok((k, _))) => Some(k.value()),
+                _ => None,
+            };
+            let a = if want_accepted {
+                key_of(acc.peek())
+            } else {
+                None
+            };
+            let r = if want_rejected {
+                key_of(rej.peek())
+            } else {
+                None
+            };
+            let take_accepted = match (a, r) {
+                (Some(a), Some(r)) => (a > r) == newest_first,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => {
+                    // Surface an iterator error rather than ending the page silently.
+                    for it in [&mut acc, &mut rej] {
+                        if let Some(Err(_)) = it.peek()
+                            && let Some(Err(e)) = it.next()
+                        {
+                            return Err(e.into());
+                        }
+                    }
+                    break;
+                }
+            };
+            let record = if take_accepted {
+                let Some(Ok((_, v))) = acc.next() else { break };
+                Record::Accepted(codec::decode_event(v.value(), q.with_body)?)
+            } else {
+                let Some(Ok((_, v))) = rej.next() else { break };
+                Record::Rejected(codec::decode_json(v.value())?)
+            };
+            let keep = match &q.pattern {
+                Some(p) => record.event_key().is_some_and(|k| p.matches(k)),
+                None => true,
+            };
+            if keep {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,377 @@
+//! The one writer. It group-commits: every operation waiting in its queue goes into one
+//! durable transaction, and only after the commit is each caller answered and each record
+//! published on the bus. Retention pruning runs between batches in bounded steps.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{EVENTS, REJECTIONS, Store, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec};
+use crate::domain::time::now_ms;
+use crate::domain::{Record, Webhook, WebhookInput};
+
+/// Most operations folded into one transaction.
+const MAX_BATCH: usize = 1024;
+/// Most rows one pruning transaction removes, so that ingest never waits long behind it.
+const PRUNE_STEP: u64 = 1000;
+/// Rejections kept, newest first (§4).
+pub const MAX_REJECTIONS: u64 = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Accepted events kept; 0 keeps all.
+    pub retain_events: u64,
+    /// redb two-phase commit: safer against torn writes of untrusted data, one more fsync.
+    pub two_phase_commit: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("eventKey {0:?} is already used by another webhook")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Op {
+    Record {
+        record: Record,
+        /// The webhook that accepted it, for its stats.
+        webhook: Option<Uuid>,
+        ack: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Put {
+        input: WebhookInput,
+        ack: oneshot::Sender<Result<Webhook, PutError>>,
+    },
+    Delete {
+        uuid: Uuid,
+        ack: oneshot::Sender<Result<bool, StoreError>>,
+    },
+    /// Finish what came before, then stop.
+    Stop,
+}
+
+/// A handle to the writer. Cloning is cheap; the writer stops when every handle is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Op>,
+    bus: broadcast::Sender<Arc<Record>>,
+}
+
+/// Per-batch figures for metrics.
+pub type BatchObserver = Box<dyn Fn(usize) + Send>;
+
+impl Writer {
+    /// Starts the writer thread. Join the handle after dropping every `Writer` to close cleanly.
+    pub fn start(
+        store: Arc<Store>,
+        config: WriterConfig,
+        observe_batch: BatchObserver,
+    ) -> (Writer, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        let (bus, _) = broadcast::channel(4096);
+        let bus2 = bus.clone();
+        let handle = std::thread::Builder::new()
+            .name("hooktail-writer".into())
+            .spawn(move || run(store, config, rx, bus2, observe_batch))
+            .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
+        (Writer { tx, bus }, handle)
+    }
+
+    /// Committed records, as they become durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
+        self.bus.subscribe()
+    }
+
+    /// Stores an accepted event or a rejection; returns once it is on disk.
+    pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
+        let (ack, rx) = oneshot::channel();
+        self.send(Op::Record {
+            record,
+            webhook,
+            ack,
+        })
+        .await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, PutError> {
+        let (ack, rx) = oneshot::channel();
+        self.send(Op::Put { input, ack }).await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, StoreError> {
+        let (ack, rx) = oneshot::channel();
+        self.send(Op::Delete { uuid, ack }).await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops the writer once everything queued before is committed. Later calls get `Closed`.
+    pub async fn stop(&self) {
+        let _ = self.send(Op::Stop).await;
+    }
+
+    async fn send(&self, op: Op) -> Result<(), StoreError> {
+        self.tx.send(op).await.map_err(|_| StoreError::Closed)
+    }
+}
+
+/// What a batch did, to be answered and published after its commit.
+enum Done {
+    Record(oneshot::Sender<Result<(), StoreError>>, Record),
+    Put(
+        oneshot::Sender<Result<Webhook, PutError>>,
+        Result<Webhook, PutError>,
+    ),
+    Delete(oneshot::Sender<Result<bool, StoreError>>, Option<Uuid>),
+}
+
+fn run(
+    store: Arc<Store>,
+    config: WriterConfig,
+    mut rx: mpsc::Receiver<Op>,
+    bus: broadcast::Sender<Arc<Record>>,
+    observe_batch: BatchObserver,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut stopping = false;
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        if let Some(i) = batch.iter().position(|op| matches!(op, Op::Stop)) {
+            // What came after the stop is answered `Closed` when its ack is dropped.
+            batch.truncate(i);
+            stopping = true;
+        }
+        if !batch.is_empty() {
+            observe_batch(batch.len());
+            commit_batch(&store, &config, batch.drain(..), &bus);
+        }
+        if stopping {
+            break;
+        }
+        // Prune only while nothing waits, one bounded step at a time.
+        while rx.is_empty() {
+            match prune_step(&store, &config) {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::error!("pruning failed: {e}");
+                    break;
+                }
+            }
+        }
+    }
+    tracing::debug!("writer stopped");
+}
+
+fn commit_batch(
+    store: &Store,
+    config: &WriterConfig,
+    ops: impl Iterator<Item = Op>,
+    bus: &broadcast::Sender<Arc<Record>>,
+) {
+    let ops: Vec<Op> = ops.collect();
+    let mut done = Vec::with_capacity(ops.len());
+    let result = (|| -> Result<(), StoreError> {
+        let mut txn = store.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        txn.set_two_phase_commit(config.two_phase_commit);
+        let mut t = Tables::open(&txn)?;
+        for op in ops {
+            match op {
+                Op::Record {
+                    record,
+                    webhook,
+                    ack,
+                } => {
+                    write_record(&mut t, &record, webhook)?;
+                    done.push(Done::Record(ack, record));
+                }
+                Op::Put { input, ack } => {
+                    let r = put(&mut t, &input);
+                    done.push(Done::Put(ack, r));
+                }
+                Op::Delete { uuid, ack } => {
+                    let existed = delete(&mut t, uuid)?;
+                    done.push(Done::Delete(ack, existed.then_some(uuid)));
+                }
+                Op::Stop => {}
+            }
+        }
+        drop(t);
+        txn.commit()?;
+        Ok(())
+    })();
+    // Answer only now: after a successful commit everything is on disk.
+    let failed = result.err().map(|e| e.to_string());
+    if let Some(e) = &failed {
+        tracing::error!("commit failed: {e}");
+    }
+    let fail = || {
+        StoreError::Corrupt(format!(
+            "commit failed: {}",
+            failed.clone().unwrap_or_default()
+        ))
+    };
+    for d in done {
+        match d {
+            Done::Record(ack, record) => {
+                if failed.is_some() {
+                    let _ = ack.send(Err(fail()));
+                } else {
+                    let _ = ack.send(Ok(()));
+                    let _ = bus.send(Arc::new(record));
+                }
+            }
+            Done::Put(ack, r) => {
+                if failed.is_some() {
+                    let _ = ack.send(Err(PutError::Store(fail())));
+                    continue;
+                }
+                if let Ok(w) = &r {
+                    store.webhooks_mut().insert(w.uuid, w.clone());
+                }
+                let _ = ack.send(r);
+            }
+            Done::Delete(ack, removed) => {
+                if failed.is_some() {
+                    let _ = ack.send(Err(fail()));
+                    continue;
+                }
+                if let Some(uuid) = removed {
+                    store.webhooks_mut().remove(&uuid);
+                }
+                let _ = ack.send(Ok(removed.is_some()));
+            }
+        }
+    }
+}
+
+/// Every table a batch writes, opened once per transaction.
+struct Tables<'t> {
+    events: Table<'t, u128, &'static [u8]>,
+    rejections: Table<'t, u128, &'static [u8]>,
+    webhooks: Table<'t, u128, &'static [u8]>,
+    keys: Table<'t, &'static str, u128>,
+    stats: Table<'t, u128, (u64, i64)>,
+}
+
+impl<'t> Tables<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Tables {
+            events: txn.open_table(EVENTS)?,
+            rejections: txn.open_table(REJECTIONS)?,
+            webhooks: txn.open_table(WEBHOOKS)?,
+            keys: txn.open_table(WEBHOOK_KEYS)?,
+            stats: txn.open_table(WEBHOOK_STATS)?,
+        })
+    }
+}
+
+fn write_record(t: &mut Tables, record: &Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
+    match record {
+        Record::Accepted(e) => {
+            t.events
+                .insert(e.id.as_u128(), codec::encode_event(e)?.as_slice())?;
+            if let Some(w) = webhook {
+                let count = t.stats.get(w.as_u128())?.map(|v| v.value().0).unwrap_or(0);
+                t.stats.insert(w.as_u128(), (count + 1, e.received_at))?;
+            }
+        }
+        Record::Rejected(r) => {
+            t.rejections
+                .insert(r.id.as_u128(), codec::encode_json(r)?.as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates or edits a webhook inside the batch's transaction. Refusals are answers, not
+/// transaction failures, so they never abort the other operations of the batch.
+fn put(t: &mut Tables, input: &WebhookInput) -> Result<Webhook, PutError> {
+    let uuid = input.uuid.unwrap_or_else(Uuid::new_v4);
+    // Read from the table, not the cache: an earlier op of this batch may have changed it.
+    let existing: Option<Webhook> =
+        match t.webhooks.get(uuid.as_u128()).map_err(StoreError::from)? {
+            Some(v) => Some(codec::decode_json(v.value())?),
+            None => None,
+        };
+    let webhook = input
+        .apply(existing.as_ref(), uuid, now_ms())
+        .ok_or_else(|| PutError::Invalid("eventKey is required".into()))?;
+    let owner = t
+        .keys
+        .get(webhook.event_key.as_str())
+        .map_err(StoreError::from)?
+        .map(|v| v.value());
+    if owner.is_some_and(|o| o != uuid.as_u128()) {
+        return Err(PutError::Conflict(webhook.event_key));
+    }
+    if let Some(old) = &existing
+        && old.event_key != webhook.event_key
+    {
+        t.keys
+            .remove(old.event_key.as_str())
+            .map_err(StoreError::from)?;
+    }
+    t.keys
+        .insert(webhook.event_key.as_str(), uuid.as_u128())
+        .map_err(StoreError::from)?;
+    t.webhooks
+        .insert(uuid.as_u128(), codec::encode_json(&webhook)?.as_slice())
+        .map_err(StoreError::from)?;
+    Ok(webhook)
+}
+
+fn delete(t: &mut Tables, uuid: Uuid) -> Result<bool, StoreError> {
+    let removed = t
+        .webhooks
+        .remove(uuid.as_u128())?
+        .map(|v| v.value().to_vec());
+    let Some(bytes) = removed else {
+        return Ok(false);
+    };
+    let webhook: Webhook = codec::decode_json(&bytes)?;
+    t.keys.remove(webhook.event_key.as_str())?;
+    t.stats.remove(uuid.as_u128())?;
+    Ok(true)
+}
+
+/// Removes one bounded step of surplus events and rejections. Returns whether it removed any.
+fn prune_step(store: &Store, config: &WriterConfig) -> Result<bool, StoreError> {
+    let (events, rejections) = store.counts()?;
+    let surplus_events = if config.retain_events == 0 {
+        0
+    } else {
+        events.saturating_sub(config.retain_events)
+    };
+    let surplus_rejections = rejections.saturating_sub(MAX_REJECTIONS);
+    if surplus_events == 0 && surplus_rejections == 0 {
+        return Ok(false);
+    }
+    let mut txn = store.db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    for (def, surplus) in [(EVENTS, surplus_events), (REJECTIONS, surplus_rejections)] {
+        let mut table = txn.open_table(def)?;
+        for _ in 0..surplus.min(PRUNE_STEP) {
+            if table.pop_first()?.is_none() {
+                break;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(true)
+}
