@@ -127,8 +127,13 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", opts.listen))?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut ctx = core.ctx.clone();
+        if opts.public_url.is_none() {
+            // The bound address, which differs from --listen when it asks for port 0.
+            ctx.public_url = format!("http://{}", listener.local_addr()?);
+        }
         let state = Arc::new(State {
-            ctx: core.ctx.clone(),
+            ctx,
             metrics: core.metrics.clone(),
             admin_key: admin_key(&core.data)?,
             limits,

@@ -2,6 +2,7 @@
 //! dashboard owns the terminal. `RUST_LOG` overrides the level (default `info`).
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -14,6 +15,7 @@ fn filter() -> EnvFilter {
 pub fn to_stderr() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

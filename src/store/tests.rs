@@ -1,1 +1,240 @@
+//! Store tests on a real redb file in a temp dir.
 
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::domain::{Event, PayloadType, Rejection, WebhookInput};
+
+fn event(key: &str, n: usize) -> Event {
+    Event {
+        id: Uuid::now_v7(),
+        event_key: key.into(),
+        received_at: n as i64,
+        method: "POST".into(),
+        path: "/".into(),
+        query: BTreeMap::new(),
+        headers: BTreeMap::new(),
+        remote_addr: "127.0.0.1:1".into(),
+        content_type: None,
+        size: 3,
+        payload_type: PayloadType::Base64,
+        files: vec![],
+        form: BTreeMap::new(),
+        body: vec![0, 255, n as u8],
+    }
+}
+
+fn rejection() -> Rejection {
+    Rejection {
+        id: Uuid::now_v7(),
+        reason: "unknown token".into(),
+        http_status: 404,
+        received_at: 0,
+        method: "GET".into(),
+        remote_addr: "127.0.0.1:1".into(),
+        size: 0,
+        event_key: None,
+    }
+}
+
+fn open(
+    retain_events: u64,
+) -> (
+    tempfile::TempDir,
+    Arc<Store>,
+    Writer,
+    std::thread::JoinHandle<()>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.redb")).unwrap();
+    let config = WriterConfig {
+        retain_events,
+        two_phase_commit: true,
+    };
+    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {}));
+    (dir, store, writer, thread)
+}
+
+/// Appends all at once, so the writer folds them into few transactions.
+async fn append_all(writer: &Writer, records: Vec<Record>) {
+    let futures = records.into_iter().map(|r| writer.append(r, None));
+    for r in futures_util::future::join_all(futures).await {
+        r.unwrap();
+    }
+}
+
+fn ids(records: &[Record]) -> Vec<Uuid> {
+    records.iter().map(Record::id).collect()
+}
+
+#[tokio::test]
+async fn pages_merge_events_and_rejections_from_any_cursor() {
+    let (_dir, store, writer, _t) = open(0);
+    let mut all = Vec::new();
+    for i in 0..30 {
+        let r = if i % 3 == 0 {
+            Record::Rejected(rejection())
+        } else {
+            Record::Accepted(event(if i % 2 == 0 { "webhook.a" } else { "webhook.b" }, i))
+        };
+        all.push(r.id());
+        writer.append(r, None).await.unwrap();
+    }
+    let newest = store.page(&PageQuery::newest(10)).unwrap();
+    assert_eq!(
+        ids(&newest),
+        all.iter().rev().take(10).copied().collect::<Vec<_>>()
+    );
+    let before = store
+        .page(&PageQuery {
+            cursor: Cursor::Before(all[20]),
+            ..PageQuery::newest(5)
+        })
+        .unwrap();
+    assert_eq!(
+        ids(&before),
+        all[15..20].iter().rev().copied().collect::<Vec<_>>()
+    );
+    let oldest = store
+        .page(&PageQuery {
+            cursor: Cursor::Oldest,
+            ..PageQuery::newest(4)
+        })
+        .unwrap();
+    assert_eq!(ids(&oldest), all[..4].to_vec());
+    let after = store
+        .page(&PageQuery {
+            cursor: Cursor::After(all[27]),
+            ..PageQuery::newest(10)
+        })
+        .unwrap();
+    assert_eq!(ids(&after), all[28..].to_vec());
+    let rejected = store
+        .page(&PageQuery {
+            status: Some(Status::Rejected),
+            ..PageQuery::newest(100)
+        })
+        .unwrap();
+    assert_eq!(rejected.len(), 10);
+    let only_a = store
+        .page(&PageQuery {
+            pattern: Some(EventKeyPattern::parse("webhook.a").unwrap()),
+            status: Some(Status::Accepted),
+            ..PageQuery::newest(100)
+        })
+        .unwrap();
+    assert!(only_a.iter().all(|r| r.event_key() == Some("webhook.a")));
+    assert_eq!(only_a.len(), 10);
+    // Listings leave bodies out; a single record has its body.
+    let Record::Accepted(listed) = &newest[0] else {
+        panic!()
+    };
+    assert!(listed.body.is_empty());
+    let Some(Record::Accepted(full)) = store.record(&listed.id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(full.body, vec![0, 255, 29]);
+}
+
+#[tokio::test]
+async fn retention_prunes_the_oldest_events_in_the_background() {
+    let (_dir, store, writer, _t) = open(5);
+    let events: Vec<Event> = (0..40).map(|i| event("webhook.a", i)).collect();
+    let newest: Vec<Uuid> = events[35..].iter().map(|e| e.id).collect();
+    for e in events {
+        writer.append(Record::Accepted(e), None).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.counts().unwrap().0 > 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pruning did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let left = store
+        .page(&PageQuery {
+            cursor: Cursor::Oldest,
+            ..PageQuery::newest(100)
+        })
+        .unwrap();
+    assert_eq!(ids(&left), newest);
+}
+
+#[tokio::test]
+async fn rejections_are_capped_at_the_newest_10000() {
+    let (_dir, store, writer, _t) = open(0);
+    let records: Vec<Record> = (0..writer::MAX_REJECTIONS + 25)
+        .map(|_| Record::Rejected(rejection()))
+        .collect();
+    let newest = records.last().unwrap().id();
+    let oldest_kept = records[25].id();
+    append_all(&writer, records).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while store.counts().unwrap().1 > writer::MAX_REJECTIONS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "capping did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let first = store
+        .page(&PageQuery {
+            cursor: Cursor::Oldest,
+            ..PageQuery::newest(1)
+        })
+        .unwrap();
+    assert_eq!(ids(&first), vec![oldest_kept]);
+    assert_eq!(
+        ids(&store.page(&PageQuery::newest(1)).unwrap()),
+        vec![newest]
+    );
+}
+
+#[tokio::test]
+async fn webhooks_survive_reopen_and_keys_stay_unique() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let uuid;
+    {
+        let store = Store::open(&path).unwrap();
+        let config = WriterConfig {
+            retain_events: 0,
+            two_phase_commit: true,
+        };
+        let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {}));
+        let input = |k: &str| WebhookInput::parse(None, Some(k), None, None, 100).unwrap();
+        let w = writer.put_webhook(input("webhook.a")).await.unwrap();
+        uuid = w.uuid;
+        assert!(matches!(
+            writer.put_webhook(input("webhook.a")).await,
+            Err(PutError::Conflict(_))
+        ));
+        writer
+            .append(Record::Accepted(event("webhook.a", 7)), Some(uuid))
+            .await
+            .unwrap();
+        writer.stop().await;
+        thread.join().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.webhook(&uuid).unwrap().event_key, "webhook.a");
+    let stats = store.webhook_stats().unwrap();
+    assert_eq!(
+        stats[&uuid],
+        WebhookStats {
+            events: 1,
+            last_at: Some(7)
+        }
+    );
+    assert!(matches!(Store::open(&path), Err(StoreError::Locked)));
+}
+
+#[test]
+fn codec_round_trips_and_refuses_truncation() {
+    let e = event("webhook.a", 1);
+    let bytes = codec::encode_event(&e).unwrap();
+    assert_eq!(codec::decode_event(&bytes, true).unwrap(), e);
+    assert!(codec::decode_event(&bytes[..3], true).is_err());
+    assert!(codec::decode_event(&bytes[..10], true).is_err());
+}

@@ -40,7 +40,8 @@ pub enum PutError {
 
 enum Op {
     Record {
-        record: Record,
+        /// Shared with the bus after the commit, without a copy.
+        record: Arc<Record>,
         /// The webhook that accepted it, for its stats.
         webhook: Option<Uuid>,
         ack: oneshot::Sender<Result<(), StoreError>>,
@@ -93,7 +94,7 @@ impl Writer {
     pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
         let (ack, rx) = oneshot::channel();
         self.send(Op::Record {
-            record,
+            record: Arc::new(record),
             webhook,
             ack,
         })
@@ -125,7 +126,7 @@ impl Writer {
 
 /// What a batch did, to be answered and published after its commit.
 enum Done {
-    Record(oneshot::Sender<Result<(), StoreError>>, Record),
+    Record(oneshot::Sender<Result<(), StoreError>>, Arc<Record>),
     Put(
         oneshot::Sender<Result<Webhook, PutError>>,
         Result<Webhook, PutError>,
@@ -233,7 +234,7 @@ fn commit_batch(
                     let _ = ack.send(Err(fail()));
                 } else {
                     let _ = ack.send(Ok(()));
-                    let _ = bus.send(Arc::new(record));
+                    let _ = bus.send(record);
                 }
             }
             Done::Put(ack, r) => {

@@ -1,0 +1,160 @@
+//! The real binary: `hooktail command` with and without a server, usage errors, the terminal
+//! check, and graceful SIGTERM.
+
+#[path = "common/child.rs"]
+mod child;
+
+use child::*;
+use serde_json::Value;
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+/// put, get, edit and delete through `hooktail command`, wherever it runs them.
+fn put_get_delete(data: &std::path::Path, listen: std::net::SocketAddr) -> String {
+    let (code, out, err) = command(data, listen, &["webhook.put", "eventKey=webhook.cli.test"]);
+    assert_eq!(code, 0, "{err}");
+    let w = json(&out);
+    let uuid = w["uuid"].as_str().unwrap().to_string();
+    assert_eq!(w["eventKey"], "webhook.cli.test");
+    let (code, out, _) = command(
+        data,
+        listen,
+        &["webhook.put", &format!("uuid={uuid}"), "payloadType=raw"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["uuid"], uuid.as_str());
+    assert_eq!(json(&out)["payloadType"], "raw");
+    let (code, out, _) = command(data, listen, &["webhook.get"]);
+    assert_eq!(code, 0);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    let (code, out, _) = command(data, listen, &["webhook.get", &format!("uuid={uuid}")]);
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["eventKey"], "webhook.cli.test");
+    let (code, out, _) = command(data, listen, &["webhook.delete", &format!("uuid={uuid}")]);
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["deleted"], true);
+    let (code, out, _) = command(data, listen, &["webhook.get"]);
+    assert_eq!(code, 0);
+    assert!(json(&out).as_array().unwrap().is_empty());
+    uuid
+}
+
+#[test]
+fn command_without_a_server_opens_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    put_get_delete(&data, free_addr());
+    assert!(data.join("hooktail.redb").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}
+
+#[test]
+fn command_talks_to_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (code, out, err) = command(
+        &data,
+        server.addr,
+        &["webhook.put", "eventKey=webhook.live"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let uuid = json(&out)["uuid"].as_str().unwrap().to_string();
+    // The server itself knows the webhook at once: it was created through it.
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET /api/v3/webhook.receive?token={uuid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let (code, out, _) = command(&data, server.addr, &["event.list"]);
+    assert_eq!(code, 0);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    let (code, _, _) = command(
+        &data,
+        server.addr,
+        &["webhook.delete", &format!("uuid={uuid}")],
+    );
+    assert_eq!(code, 0);
+    put_get_delete(&data, server.addr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("admin.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM gives a clean exit: {status:?}");
+}
+
+#[test]
+fn failed_and_misused_commands_exit_1_and_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let addr = free_addr();
+    let (code, out, err) = command(&data, addr, &["webhook.delete"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("uuid is required"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    let (code, _, err) = command(&data, addr, &["webhook.put", "eventKey"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = command(&data, addr, &["webhook.nope"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = command(&data, addr, &["webhook.put", "eventKey=Bad Key"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("eventKey"), "{err}");
+}
+
+#[test]
+fn a_locked_store_without_a_reachable_server_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _server = Serve::start(&data, free_addr());
+    let (code, _, err) = command(&data, free_addr(), &["webhook.get"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("in use by another hooktail process"), "{err}");
+    assert!(err.contains("--listen"), "{err}");
+}
+
+#[test]
+fn dashboard_without_a_terminal_points_to_serve() {
+    let out = std::process::Command::new(BIN)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hooktail serve"));
+}
+
+#[test]
+fn help_names_every_environment_variable() {
+    let out = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "HOOKTAIL_DATA",
+        "HOOKTAIL_LISTEN",
+        "HOOKTAIL_PUBLIC_URL",
+        "HOOKTAIL_MAX_PAYLOAD",
+        "HOOKTAIL_RETAIN_EVENTS",
+    ] {
+        assert!(help.contains(var), "{var} missing from --help");
+    }
+    assert!(help.contains("--read-only"));
+}
