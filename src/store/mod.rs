@@ -1,7 +1,7 @@
 //! The redb store. Everything else reaches the data only through [`Store`] (reads) and
 //! [`Writer`] (the one task that writes).
 
-mod codec;
+pub mod codec;
 mod writer;
 
 use std::collections::HashMap;

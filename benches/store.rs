@@ -1,0 +1,237 @@
+//! `cargo bench --bench store`: the value layout, the cost of two-phase commit under group
+//! commit, and paging, open time and RSS with 1,000,000 events stored.
+//!
+//! Figures are printed as ratios against a baseline measured in the same run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use hooktail::domain::{Event, PayloadType, Record};
+use hooktail::store::{Cursor, PageQuery, Store, Writer, WriterConfig, codec};
+use uuid::Uuid;
+
+const MILLION: usize = 1_000_000;
+
+fn event(n: usize, body_len: usize) -> Event {
+    let mut headers = BTreeMap::new();
+    headers.insert("content-type".to_string(), "application/json".to_string());
+    headers.insert("user-agent".to_string(), "curl/8.5.0".to_string());
+    Event {
+        id: Uuid::now_v7(),
+        event_key: format!("webhook.bench.k{}", n % 10),
+        received_at: n as i64,
+        method: "POST".into(),
+        path: "/api/v3/command/webhook.receive".into(),
+        query: BTreeMap::new(),
+        headers,
+        remote_addr: "127.0.0.1:50432".into(),
+        content_type: Some("application/json".into()),
+        size: body_len as u64,
+        payload_type: PayloadType::Base64,
+        files: vec![],
+        form: BTreeMap::new(),
+        body: (0..body_len).map(|i| b"{\"lead\":\"ACME\"}"[i % 15]).collect(),
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// JSON with the body base64-encoded inside, against the chosen header + raw bytes layout.
+fn layouts() {
+    println!("## value layout (1 KiB body, 20,000 events)");
+    let events: Vec<Event> = (0..20_000).map(|i| event(i, 1024)).collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let t = Instant::now();
+    let json: Vec<Vec<u8>> = events
+        .iter()
+        .map(|e| serde_json::to_vec(&e.to_json(true)).unwrap())
+        .collect();
+    let json_enc = t.elapsed();
+    let t = Instant::now();
+    for j in &json {
+        let v: serde_json::Value = serde_json::from_slice(j).unwrap();
+        let body = b64.decode(v["origin"].as_str().unwrap()).unwrap();
+        std::hint::black_box(body);
+    }
+    let json_dec = t.elapsed();
+    let t = Instant::now();
+    let raw: Vec<Vec<u8>> = events.iter().map(|e| codec::encode_event(e).unwrap()).collect();
+    let raw_enc = t.elapsed();
+    let t = Instant::now();
+    for r in &raw {
+        std::hint::black_box(codec::decode_event(r, true).unwrap());
+    }
+    let raw_dec = t.elapsed();
+    let size = |v: &Vec<Vec<u8>>| v.iter().map(Vec::len).sum::<usize>() / v.len();
+    println!("| layout | bytes/event | encode | decode |");
+    println!("|---|---|---|---|");
+    println!(
+        "| JSON + base64 body (baseline) | {} | 1.00x | 1.00x |",
+        size(&json)
+    );
+    println!(
+        "| JSON meta + raw body (chosen) | {} ({:.2}x) | {:.2}x | {:.2}x |",
+        size(&raw),
+        size(&raw) as f64 / size(&json) as f64,
+        raw_enc.as_secs_f64() / json_enc.as_secs_f64(),
+        raw_dec.as_secs_f64() / json_dec.as_secs_f64()
+    );
+}
+
+/// Appends `n` events from `writers` concurrent callers; returns events/s.
+async fn ingest(path: &Path, two_phase_commit: bool, writers: usize, n: usize) -> f64 {
+    let store = Store::open(path).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit,
+    };
+    let (writer, thread) = Writer::start(store, config, Box::new(|_| {}));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let writer: Writer = writer.clone();
+            tokio::spawn(async move {
+                for i in 0..n / writers {
+                    writer
+                        .append(Record::Accepted(event(w * n + i, 1024)), None)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    writer.stop().await;
+    thread.join().unwrap();
+    rate
+}
+
+async fn two_phase() {
+    println!("\n## two-phase commit under group commit (1 KiB events, durable acks)");
+    println!("| callers | 2PC off events/s | 2PC on events/s | on/off |");
+    println!("|---|---|---|---|");
+    for callers in [1, 32, 256] {
+        let n = if callers == 1 { 300 } else { 20_000 };
+        let dir = tempfile::tempdir().unwrap();
+        let off = ingest(&dir.path().join("off.redb"), false, callers, n).await;
+        let on = ingest(&dir.path().join("on.redb"), true, callers, n).await;
+        println!("| {callers} | {off:.0} | {on:.0} | {:.2}x |", on / off);
+    }
+}
+
+/// Builds (once) a store with a million events, kept under target/ between runs.
+async fn million_store() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-1m.redb");
+    if path.exists() {
+        return path;
+    }
+    let tmp = path.with_extension("building");
+    let _ = std::fs::remove_file(&tmp);
+    let t = Instant::now();
+    let store = Store::open(&tmp).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: false,
+    };
+    let (writer, thread) = Writer::start(store, config, Box::new(|_| {}));
+    let tasks: Vec<_> = (0..512)
+        .map(|w| {
+            let writer: Writer = writer.clone();
+            tokio::spawn(async move {
+                for i in 0..MILLION / 512 + 1 {
+                    let n = w * 2000 + i;
+                    if w * (MILLION / 512 + 1) + i >= MILLION {
+                        break;
+                    }
+                    writer
+                        .append(Record::Accepted(event(n, 200)), None)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    writer.stop().await;
+    thread.join().unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    println!("(built the 1M-event store in {:.1?})", t.elapsed());
+    path
+}
+
+/// Runs in a fresh child process so that its RSS is the store's alone.
+fn open_and_page(path: &Path) {
+    let rss_before = rss_kib();
+    let t = Instant::now();
+    let store = Store::open(path).unwrap();
+    let open = t.elapsed();
+    let rss_open = rss_kib();
+    let time = |cursor: Cursor| {
+        let q = PageQuery {
+            cursor,
+            ..PageQuery::newest(50)
+        };
+        // Warm once, then take the best of 20.
+        store.page(&q).unwrap();
+        (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                assert_eq!(store.page(&q).unwrap().len(), 50);
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or(Duration::ZERO)
+    };
+    let newest = time(Cursor::Newest);
+    let oldest = time(Cursor::Oldest);
+    let (events, _) = store.counts().unwrap();
+    println!("\n## 1,000,000 events stored ({events} in the store)");
+    println!("| measure | figure |");
+    println!("|---|---|");
+    println!("| store open | {open:.2?} |");
+    println!("| RSS after open | {} KiB (+{} KiB over the bare process) |", rss_open, rss_open - rss_before);
+    println!("| newest 50 | {newest:.2?} |");
+    println!("| oldest 50 | {oldest:.2?} ({:.2}x newest) |", oldest.as_secs_f64() / newest.as_secs_f64());
+}
+
+fn main() {
+    if let Ok(path) = std::env::var("HOOKTAIL_BENCH_OPEN") {
+        open_and_page(Path::new(&path));
+        return;
+    }
+    // `cargo bench` passes --bench; a filter argument may select one part.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    println!("# hooktail store benchmark, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if wants("layout") {
+        layouts();
+    }
+    if wants("two_phase") {
+        rt.block_on(two_phase());
+    }
+    if wants("million") {
+        let path = rt.block_on(million_store());
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("HOOKTAIL_BENCH_OPEN", &path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
