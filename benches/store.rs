@@ -32,7 +32,9 @@ fn event(n: usize, body_len: usize) -> Event {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
-        body: (0..body_len).map(|i| b"{\"lead\":\"ACME\"}"[i % 15]).collect(),
+        body: (0..body_len)
+            .map(|i| b"{\"lead\":\"ACME\"}"[i % 15])
+            .collect(),
     }
 }
 
@@ -66,7 +68,10 @@ fn layouts() {
     }
     let json_dec = t.elapsed();
     let t = Instant::now();
-    let raw: Vec<Vec<u8>> = events.iter().map(|e| codec::encode_event(e).unwrap()).collect();
+    let raw: Vec<Vec<u8>> = events
+        .iter()
+        .map(|e| codec::encode_event(e).unwrap())
+        .collect();
     let raw_enc = t.elapsed();
     let t = Instant::now();
     for r in &raw {
@@ -205,9 +210,16 @@ fn open_and_page(path: &Path) {
     println!("| measure | figure |");
     println!("|---|---|");
     println!("| store open | {open:.2?} |");
-    println!("| RSS after open | {} KiB (+{} KiB over the bare process) |", rss_open, rss_open - rss_before);
+    println!(
+        "| RSS after open | {} KiB (+{} KiB over the bare process) |",
+        rss_open,
+        rss_open - rss_before
+    );
     println!("| newest 50 | {newest:.2?} |");
-    println!("| oldest 50 | {oldest:.2?} ({:.2}x newest) |", oldest.as_secs_f64() / newest.as_secs_f64());
+    println!(
+        "| oldest 50 | {oldest:.2?} ({:.2}x newest) |",
+        oldest.as_secs_f64() / newest.as_secs_f64()
+    );
 }
 
 fn main() {
@@ -216,9 +228,15 @@ fn main() {
         return;
     }
     // `cargo bench` passes --bench; a filter argument may select one part.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    println!("# hooktail store benchmark, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "# hooktail store benchmark, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     if wants("layout") {
         layouts();

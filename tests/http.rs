@@ -584,3 +584,23 @@ async fn h2c_prior_knowledge_is_served() {
     drop(stream);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_that_trickles_past_the_request_deadline_is_408() {
+    use tokio::io::AsyncWriteExt;
+    let limits = hooktail::http::Limits {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let s = TestServer::start_with(|_| {}, limits).await;
+    let t = uuid_of(&s.put("webhook.slow").await);
+    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST {RECEIVE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {t}\r\nContent-Length: 100\r\n\r\nabc"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let r = read_response(&mut stream).await;
+    assert_eq!(r.status, 408, "{}", r.text());
+    only_one_rejection(&s, 408, "too long").await;
+    s.stop().await;
+}
