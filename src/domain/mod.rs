@@ -1,6 +1,8 @@
 //! The domain: webhooks, events, validation and payload decoding.
 //! It knows nothing of tokio, hyper, redb or ratatui.
 
+pub mod decode;
+pub mod escape;
 pub mod event;
 pub mod time;
 pub mod webhook;
