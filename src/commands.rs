@@ -152,6 +152,7 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
                 cursor,
                 status,
                 pattern,
+                text: None,
                 limit,
                 with_body: false,
             };

@@ -91,6 +91,26 @@ impl Record {
         matches!(self, Record::Accepted(_))
     }
 
+    /// The dashboard's Events filter: case-insensitive text in the eventKey, the status, the
+    /// method, or a rejection's reason or HTTP status.
+    pub fn matches_text(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return true;
+        }
+        let t = text.to_lowercase();
+        match self {
+            Record::Accepted(e) => {
+                e.event_key.contains(&t) || e.method.eq_ignore_ascii_case(&t) || "accepted" == t
+            }
+            Record::Rejected(r) => {
+                r.event_key.as_deref().is_some_and(|k| k.contains(&t))
+                    || r.reason.to_lowercase().contains(&t)
+                    || r.http_status.to_string() == t
+                    || "rejected" == t
+            }
+        }
+    }
+
     /// The API form of §4; `with_body` adds `origin` or `payload`.
     pub fn to_json(&self, with_body: bool) -> Value {
         match self {

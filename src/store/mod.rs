@@ -84,6 +84,8 @@ pub struct PageQuery {
     pub cursor: Cursor,
     pub status: Option<Status>,
     pub pattern: Option<EventKeyPattern>,
+    /// Text the dashboard's filter looks for (`Record::matches_text`).
+    pub text: Option<String>,
     pub limit: usize,
     /// Whether to load event bodies (listings leave them out).
     pub with_body: bool,
@@ -95,6 +97,7 @@ impl PageQuery {
             cursor: Cursor::Newest,
             status: None,
             pattern: None,
+            text: None,
             limit,
             with_body: false,
         }
@@ -283,10 +286,11 @@ impl Store {
                 let Some(Ok((_, v))) = rej.next() else { break };
                 Record::Rejected(codec::decode_json(v.value())?)
             };
-            let keep = match &q.pattern {
-                Some(p) => record.event_key().is_some_and(|k| p.matches(k)),
-                None => true,
-            };
+            let keep = q
+                .pattern
+                .as_ref()
+                .is_none_or(|p| record.event_key().is_some_and(|k| p.matches(k)))
+                && q.text.as_deref().is_none_or(|t| record.matches_text(t));
             if keep {
                 out.push(record);
             }

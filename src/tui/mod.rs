@@ -1,5 +1,10 @@
-//! The terminal dashboard.
+//! The terminal dashboard (§5): a pure core (`app`), drawing (`view`), one keymap, and a
+//! driver that owns the terminal.
 
-pub async fn run(_opts: &crate::cli::Options) -> anyhow::Result<()> {
-    anyhow::bail!("the dashboard is not built yet; use `hooktail serve`")
-}
+pub mod app;
+pub mod driver;
+pub mod key;
+pub mod keymap;
+pub mod view;
+
+pub use driver::run;

@@ -1,0 +1,190 @@
+//! The driver: owns the terminal, feeds the App messages from crossterm, the event bus, the
+//! effects it ran and a clock, performs the App's effects, and redraws at most ~30 times a
+//! second, only when something changed.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use super::app::{App, Config, Effect, Msg, PutFailure};
+use super::key::Key;
+use crate::app::{Core, LOG_FILE, Server, prepare_data_dir, shutdown_signal};
+use crate::cli::Options;
+use crate::domain::time::now_ms;
+use crate::http::Limits;
+use crate::store::PutError;
+
+/// Shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(33);
+
+pub async fn run(opts: &Options) -> Result<()> {
+    prepare_data_dir(&opts.data)?;
+    crate::logging::to_file(&opts.data.join(LOG_FILE))
+        .with_context(|| format!("cannot open the log in {}", opts.data.display()))?;
+    let core = Core::open(opts)?;
+    let server = Server::bind(&core, opts, Limits::default()).await?;
+    let listen_url = format!("http://{}", server.listener.local_addr()?);
+    let config = Config {
+        listen_url,
+        public_url: server.state.ctx.public_url.clone(),
+        read_only: opts.read_only,
+        max_payload: opts.max_payload,
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let ctx = server.state.ctx.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_task = tokio::spawn(server.run(async {
+        let _ = stop_rx.await;
+    }));
+    tracing::info!("dashboard started");
+
+    // ratatui::init restores the terminal on panic too.
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let result = event_loop(&mut terminal, config, &ctx).await;
+    ratatui::restore();
+
+    let _ = stop_tx.send(());
+    let _ = server_task.await;
+    drop(ctx);
+    core.close().await;
+    tracing::info!("dashboard stopped");
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    config: Config,
+    ctx: &crate::commands::Ctx,
+) -> Result<()> {
+    let mut app = App::new(config, now_ms());
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let (tx, mut results) = mpsc::unbounded_channel::<Msg>();
+    let mut bus = ctx.writer.subscribe();
+    let mut keys = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut frames = tokio::time::interval(FRAME);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut signal = std::pin::pin!(shutdown_signal());
+    let effects = app.init();
+    perform(effects, ctx, &tx, terminal)?;
+    let mut dirty = true;
+    loop {
+        let msg = tokio::select! {
+            ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => match Key::from_crossterm(k) {
+                    Some(key) => Msg::Key(key),
+                    None => continue,
+                },
+                Some(Ok(TermEvent::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => break,
+            },
+            r = bus.recv() => match r {
+                Ok(record) => Msg::Record(record),
+                Err(RecvError::Lagged(_)) => Msg::Lagged,
+                Err(RecvError::Closed) => break,
+            },
+            Some(m) = results.recv() => m,
+            _ = clock.tick() => Msg::Tick(now_ms()),
+            _ = frames.tick(), if dirty => {
+                terminal.draw(|f| super::view::draw(f, &app))?;
+                dirty = false;
+                continue;
+            }
+            _ = &mut signal => break,
+        };
+        let fx = app.update(msg);
+        dirty = true;
+        perform(fx, ctx, &tx, terminal)?;
+        if app.quitting {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs each effect; store work runs off the loop and answers with a message.
+fn perform(
+    effects: Vec<Effect>,
+    ctx: &crate::commands::Ctx,
+    tx: &mpsc::UnboundedSender<Msg>,
+    terminal: &mut ratatui::DefaultTerminal,
+) -> Result<()> {
+    for effect in effects {
+        let store = ctx.store.clone();
+        let writer = ctx.writer.clone();
+        let tx = tx.clone();
+        match effect {
+            Effect::Quit => {}
+            Effect::Copy(text) => {
+                terminal.backend_mut().write_all(osc52(&text).as_bytes())?;
+                terminal.backend_mut().flush()?;
+            }
+            Effect::LoadWebhooks => blocking(tx, move || {
+                let stats = store.webhook_stats()?;
+                Ok(Msg::Webhooks(store.webhooks(), stats))
+            }),
+            Effect::LoadCounts => blocking(tx, move || {
+                let (a, r) = store.counts()?;
+                Ok(Msg::Counts(a, r))
+            }),
+            Effect::LoadPage {
+                generation,
+                kind,
+                query,
+            } => blocking(tx, move || {
+                Ok(Msg::Page {
+                    generation,
+                    kind,
+                    records: store.page(&query)?,
+                })
+            }),
+            Effect::LoadRecord(id) => blocking(tx, move || Ok(Msg::Detail(store.record(&id)?))),
+            Effect::Put(input) => {
+                tokio::spawn(async move {
+                    let r = writer.put_webhook(input).await.map_err(|e| match e {
+                        PutError::Conflict(_) => PutFailure::Conflict(e.to_string()),
+                        e => PutFailure::Other(e.to_string()),
+                    });
+                    let _ = tx.send(Msg::PutDone(r));
+                });
+            }
+            Effect::Delete(uuid) => {
+                tokio::spawn(async move {
+                    let r = writer.delete_webhook(uuid).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::DeleteDone(r));
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn blocking(
+    tx: mpsc::UnboundedSender<Msg>,
+    f: impl FnOnce() -> Result<Msg, crate::store::StoreError> + Send + 'static,
+) {
+    tokio::task::spawn_blocking(move || {
+        let msg = f().unwrap_or_else(|e| Msg::Error(e.to_string()));
+        let _ = tx.send(msg);
+    });
+}
+
+/// The OSC 52 "set clipboard" sequence, wrapped for tmux's passthrough when inside tmux.
+pub fn osc52(text: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+    let seq = format!("\x1b]52;c;{b64}\x07");
+    if std::env::var_os("TMUX").is_some() {
+        format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
+    } else {
+        seq
+    }
+}

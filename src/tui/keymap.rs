@@ -1,0 +1,414 @@
+//! The one keymap. Key handling, the `?` help overlay and the hint bar are all read from
+//! `KEYMAP`, so they cannot disagree.
+
+use super::key::{Code, Key};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Webhooks,
+    Events,
+    Detail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Help,
+    Quit,
+    FocusNext,
+    FocusPrev,
+    Focus(Pane),
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Open,
+    Filter,
+    Clear,
+    Follow,
+    New,
+    Edit,
+    Delete,
+    Copy,
+    PrevTab,
+    NextTab,
+    Submit,
+    Cancel,
+    NextField,
+    PrevField,
+    Choose,
+    SwitchButton,
+    Press,
+    CloseHelp,
+}
+
+/// Where a binding applies: everywhere in normal mode, in one pane, or in one popup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Webhooks,
+    Events,
+    Detail,
+    FilterInput,
+    Form,
+    Dialog,
+    Help,
+}
+
+impl Scope {
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Global => "Everywhere",
+            Scope::Webhooks => "Webhooks",
+            Scope::Events => "Events",
+            Scope::Detail => "Detail",
+            Scope::FilterInput => "Filter",
+            Scope::Form => "Forms",
+            Scope::Dialog => "Delete dialog",
+            Scope::Help => "Help",
+        }
+    }
+
+    pub fn of(pane: Pane) -> Scope {
+        match pane {
+            Pane::Webhooks => Scope::Webhooks,
+            Pane::Events => Scope::Events,
+            Pane::Detail => Scope::Detail,
+        }
+    }
+}
+
+pub struct Binding {
+    pub scope: Scope,
+    pub keys: &'static [Key],
+    pub action: Action,
+    pub label: &'static str,
+    /// Shown in the hint bar (everything is in the help overlay).
+    pub hint: bool,
+    /// Changes webhooks: gone in `--read-only`.
+    pub writes: bool,
+}
+
+const fn b(
+    scope: Scope,
+    keys: &'static [Key],
+    action: Action,
+    label: &'static str,
+    hint: bool,
+) -> Binding {
+    Binding {
+        scope,
+        keys,
+        action,
+        label,
+        hint,
+        writes: false,
+    }
+}
+
+const fn w(scope: Scope, keys: &'static [Key], action: Action, label: &'static str) -> Binding {
+    Binding {
+        scope,
+        keys,
+        action,
+        label,
+        hint: true,
+        writes: true,
+    }
+}
+
+use Action as A;
+use Scope as S;
+
+pub const KEYMAP: &[Binding] = &[
+    b(S::Global, &[Key::char('?')], A::Help, "help", true),
+    b(
+        S::Global,
+        &[Key::char('q'), Key::ctrl('c')],
+        A::Quit,
+        "quit",
+        true,
+    ),
+    b(
+        S::Global,
+        &[Key::new(Code::Tab)],
+        A::FocusNext,
+        "next pane",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::new(Code::BackTab)],
+        A::FocusPrev,
+        "previous pane",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('1')],
+        A::Focus(Pane::Webhooks),
+        "focus Webhooks",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('2')],
+        A::Focus(Pane::Events),
+        "focus Events",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('3')],
+        A::Focus(Pane::Detail),
+        "focus Detail",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('j'), Key::new(Code::Down)],
+        A::Down,
+        "down",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('k'), Key::new(Code::Up)],
+        A::Up,
+        "up",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('g'), Key::new(Code::Home)],
+        A::Top,
+        "top",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('G'), Key::new(Code::End)],
+        A::Bottom,
+        "bottom (Events: newest, resume)",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::new(Code::PageUp)],
+        A::PageUp,
+        "page up",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::new(Code::PageDown)],
+        A::PageDown,
+        "page down",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char('f')],
+        A::Follow,
+        "follow / pause",
+        true,
+    ),
+    b(
+        S::Webhooks,
+        &[Key::new(Code::Enter)],
+        A::Open,
+        "show its events",
+        true,
+    ),
+    b(S::Webhooks, &[Key::char('/')], A::Filter, "filter", true),
+    b(
+        S::Webhooks,
+        &[Key::new(Code::Esc)],
+        A::Clear,
+        "clear filter",
+        false,
+    ),
+    w(S::Global, &[Key::char('n')], A::New, "new webhook"),
+    w(S::Webhooks, &[Key::char('e')], A::Edit, "edit"),
+    w(S::Webhooks, &[Key::char('d')], A::Delete, "delete"),
+    b(S::Webhooks, &[Key::char('y')], A::Copy, "copy URL", true),
+    b(
+        S::Events,
+        &[Key::new(Code::Enter)],
+        A::Open,
+        "open in Detail",
+        true,
+    ),
+    b(S::Events, &[Key::char('/')], A::Filter, "filter", true),
+    b(
+        S::Events,
+        &[Key::new(Code::Esc)],
+        A::Clear,
+        "clear filter",
+        false,
+    ),
+    b(
+        S::Detail,
+        &[Key::char('[')],
+        A::PrevTab,
+        "previous tab",
+        true,
+    ),
+    b(S::Detail, &[Key::char(']')], A::NextTab, "next tab", true),
+    b(S::Detail, &[Key::new(Code::Esc)], A::Clear, "close", false),
+    b(
+        S::Global,
+        &[Key::char('[')],
+        A::PrevTab,
+        "Detail: previous tab",
+        false,
+    ),
+    b(
+        S::Global,
+        &[Key::char(']')],
+        A::NextTab,
+        "Detail: next tab",
+        false,
+    ),
+    b(
+        S::FilterInput,
+        &[Key::new(Code::Enter)],
+        A::Submit,
+        "keep filter",
+        true,
+    ),
+    b(
+        S::FilterInput,
+        &[Key::new(Code::Esc)],
+        A::Cancel,
+        "clear filter",
+        true,
+    ),
+    b(
+        S::Form,
+        &[Key::new(Code::Enter), Key::ctrl('s')],
+        A::Submit,
+        "save",
+        true,
+    ),
+    b(S::Form, &[Key::new(Code::Esc)], A::Cancel, "cancel", true),
+    b(
+        S::Form,
+        &[Key::new(Code::Tab), Key::new(Code::Down)],
+        A::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        S::Form,
+        &[Key::new(Code::BackTab), Key::new(Code::Up)],
+        A::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        S::Form,
+        &[Key::new(Code::Left), Key::new(Code::Right), Key::char(' ')],
+        A::Choose,
+        "payload type",
+        true,
+    ),
+    b(
+        S::Dialog,
+        &[
+            Key::new(Code::Tab),
+            Key::new(Code::Left),
+            Key::new(Code::Right),
+        ],
+        A::SwitchButton,
+        "switch button",
+        true,
+    ),
+    b(S::Dialog, &[Key::new(Code::Enter)], A::Press, "press", true),
+    b(
+        S::Dialog,
+        &[Key::new(Code::Esc), Key::char('q')],
+        A::Cancel,
+        "cancel",
+        true,
+    ),
+    b(
+        S::Help,
+        &[Key::new(Code::Esc), Key::char('?'), Key::char('q')],
+        A::CloseHelp,
+        "close help",
+        true,
+    ),
+    b(
+        S::Help,
+        &[Key::char('j'), Key::new(Code::Down)],
+        A::Down,
+        "scroll",
+        false,
+    ),
+    b(
+        S::Help,
+        &[Key::char('k'), Key::new(Code::Up)],
+        A::Up,
+        "scroll",
+        false,
+    ),
+];
+
+/// The action bound to `key` in the first scope of `scopes` that binds it.
+pub fn lookup(scopes: &[Scope], key: Key, read_only: bool) -> Option<Action> {
+    scopes.iter().find_map(|scope| {
+        KEYMAP
+            .iter()
+            .filter(|b| b.scope == *scope && !(read_only && b.writes))
+            .find(|b| b.keys.contains(&key))
+            .map(|b| b.action)
+    })
+}
+
+/// Bindings offered in these scopes, in keymap order.
+pub fn bindings(scopes: &[Scope], read_only: bool) -> impl Iterator<Item = &'static Binding> + '_ {
+    scopes.iter().flat_map(move |scope| {
+        KEYMAP
+            .iter()
+            .filter(move |b| b.scope == *scope && !(read_only && b.writes))
+    })
+}
+
+/// `q/Ctrl-c`
+pub fn keys_label(b: &Binding) -> String {
+    b.keys
+        .iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K: fn(char) -> Key = Key::char;
+
+    #[test]
+    fn a_key_binds_once_per_scope() {
+        for (i, a) in KEYMAP.iter().enumerate() {
+            for b in &KEYMAP[i + 1..] {
+                if a.scope == b.scope {
+                    for k in a.keys {
+                        assert!(!b.keys.contains(k), "{k} bound twice in {:?}", a.scope);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_drops_writing_keys() {
+        let scopes = [Scope::Webhooks, Scope::Global];
+        assert_eq!(lookup(&scopes, K('n'), false), Some(Action::New));
+        assert_eq!(lookup(&scopes, K('n'), true), None);
+        assert_eq!(lookup(&scopes, K('y'), true), Some(Action::Copy));
+    }
+}
