@@ -77,7 +77,7 @@ pub enum Msg {
         kind: PageKind,
         records: Vec<Record>,
     },
-    Detail(Option<Record>),
+    Detail(Option<Box<Record>>),
     PutDone(Result<Webhook, PutFailure>),
     DeleteDone(Result<bool, String>),
     Error(String),
@@ -158,7 +158,7 @@ pub struct Confirm {
 pub enum Mode {
     Normal,
     Help { scroll: u16 },
-    Filter(TextArea<'static>),
+    Filter(Box<TextArea<'static>>),
     Form(Box<Form>),
     Confirm(Confirm),
 }
@@ -349,6 +349,7 @@ impl App {
                 vec![]
             }
             Msg::Detail(Some(record)) => {
+                let record = *record;
                 let body = match &record {
                     Record::Accepted(e) => decode::decode(e.content_type.as_deref(), &e.body),
                     Record::Rejected(_) => Decoded::Empty,
@@ -667,7 +668,7 @@ impl App {
                 };
                 let mut input = TextArea::new(vec![current]);
                 input.move_cursor(ratatui_textarea::CursorMove::End);
-                self.mode = Mode::Filter(input);
+                self.mode = Mode::Filter(Box::new(input));
             }
             A::Clear => match self.focus {
                 Pane::Webhooks => {

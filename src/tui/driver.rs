@@ -147,7 +147,9 @@ fn perform(
                     records: store.page(&query)?,
                 })
             }),
-            Effect::LoadRecord(id) => blocking(tx, move || Ok(Msg::Detail(store.record(&id)?))),
+            Effect::LoadRecord(id) => blocking(tx, move || {
+                Ok(Msg::Detail(store.record(&id)?.map(Box::new)))
+            }),
             Effect::Put(input) => {
                 tokio::spawn(async move {
                     let r = writer.put_webhook(input).await.map_err(|e| match e {

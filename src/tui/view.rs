@@ -195,7 +195,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -628,7 +628,7 @@ fn hints(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         ])
         .areas(area);
         f.render_widget(Span::styled(label, theme.key()), l);
-        let mut input = input.clone();
+        let mut input = input.as_ref().clone();
         input.set_cursor_line_style(Style::new());
         f.render_widget(&input, r);
         return;
