@@ -323,7 +323,8 @@ impl App {
                 }
                 fx
             }
-            Msg::Webhooks(list, stats) => {
+            Msg::Webhooks(mut list, stats) => {
+                list.sort_by(|a, b| a.event_key.cmp(&b.event_key));
                 self.webhooks = list
                     .into_iter()
                     .map(|w| WebhookRow {

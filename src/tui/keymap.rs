@@ -190,7 +190,7 @@ pub const KEYMAP: &[Binding] = &[
         S::Global,
         &[Key::char('G'), Key::new(Code::End)],
         A::Bottom,
-        "bottom (Events: newest, resume)",
+        "bottom; Events: resume",
         false,
     ),
     b(

@@ -20,6 +20,8 @@ use crate::domain::{PayloadType, Record};
 /// Below this the dashboard shows only a request to enlarge the terminal.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 12;
+/// From this width on, Webhooks and Events sit side by side.
+const SIDE_BY_SIDE: u16 = 100;
 /// Most base64 characters the Raw tab shows.
 const RAW_LIMIT: usize = 64 * 1024;
 
@@ -88,10 +90,22 @@ fn areas(area: Rect) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let [top, detail] =
-        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
-    let [webhooks, events] =
-        Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(top);
+    let (webhooks, events, detail) = if area.width >= SIDE_BY_SIDE {
+        let [top, detail] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        let [webhooks, events] =
+            Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(top);
+        (webhooks, events, detail)
+    } else {
+        // Narrow terminals stack the panes, so that eventKeys keep the full width.
+        let [webhooks, events, detail] = Layout::vertical([
+            Constraint::Percentage(25),
+            Constraint::Percentage(40),
+            Constraint::Percentage(35),
+        ])
+        .areas(body);
+        (webhooks, events, detail)
+    };
     Areas {
         header,
         webhooks,
@@ -155,37 +169,55 @@ fn pane_block(title: Line<'static>, focused: bool, theme: Theme) -> Block<'stati
 }
 
 fn header(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let sep = Span::styled(" │ ", theme.dim());
-    let mut spans = vec![
-        Span::styled(" hooktail ", Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(app.config.listen_url.clone()),
-        sep.clone(),
-        Span::raw(format!("{} webhooks", app.webhooks.len())),
-        sep.clone(),
-        Span::raw(format!("{} events", group(app.counts.0))),
-        sep.clone(),
-        Span::raw(format!("{} rejected", group(app.counts.1))),
-        sep.clone(),
-        Span::raw(format!("{:.1}/s", app.rate())),
-        sep,
-    ];
-    if app.stream.follow {
-        spans.push(Span::styled(
+    let status = if app.stream.follow {
+        Span::styled(
             " LIVE ",
             theme
                 .fg(Color::Green)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        ));
+        )
     } else {
-        spans.push(Span::styled(
+        Span::styled(
             format!(" PAUSED +{} ", app.stream.missed),
             theme
                 .fg(Color::Yellow)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        ));
-    }
-    if app.config.read_only {
-        spans.push(Span::styled(" READ-ONLY", theme.fg(Color::Magenta)));
+        )
+    };
+    // Long labels when they fit, short ones on narrow terminals; the state always shows.
+    let (a, r) = app.counts;
+    let n = app.webhooks.len();
+    let long = [
+        format!("{n} webhooks"),
+        format!("{} events", group(a)),
+        format!("{} rejected", group(r)),
+        format!("{:.1} ev/s", app.rate()),
+    ];
+    let short = [
+        format!("{n} wh"),
+        format!("{} ev", compact(a)),
+        format!("{} rej", compact(r)),
+        format!("{:.1}/s", app.rate()),
+    ];
+    let read_only = if app.config.read_only { " RO" } else { "" };
+    let fixed = 10 + status.width() + app.config.listen_url.len() + 3 + read_only.len();
+    let width = |parts: &[String]| parts.iter().map(|p| p.chars().count() + 3).sum::<usize>();
+    let parts = if fixed + width(&long) <= area.width as usize {
+        long
+    } else {
+        short
+    };
+    let sep = Span::styled(" │ ", theme.dim());
+    let mut spans = vec![
+        Span::styled(" hooktail ", Style::new().add_modifier(Modifier::BOLD)),
+        status,
+        Span::styled(read_only, theme.fg(Color::Magenta)),
+        sep.clone(),
+        Span::raw(app.config.listen_url.clone()),
+    ];
+    for p in parts {
+        spans.push(sep.clone());
+        spans.push(Span::raw(p));
     }
     f.render_widget(Line::from(spans), area);
 }
@@ -702,7 +734,7 @@ fn help(f: &mut Frame, app: &App, theme: Theme, scroll: u16) {
         ));
         for b in group {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<16}", keymap::keys_label(b)), theme.key()),
+                Span::styled(format!("  {:<13}", keymap::keys_label(b)), theme.key()),
                 Span::raw(b.label),
             ]));
         }

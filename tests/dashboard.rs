@@ -1,0 +1,581 @@
+//! The dashboard through its keymap and its pure drawing: insta snapshots of the whole
+//! screen at 80x24 and 120x40 on ratatui's TestBackend, and update tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use hooktail::domain::{Event, FileInfo, PayloadType, Record, Rejection, Webhook};
+use hooktail::store::WebhookStats;
+use hooktail::tui::app::{App, Config, Effect, Mode, Msg, PageKind};
+use hooktail::tui::key::{Code, Key};
+use hooktail::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use uuid::Uuid;
+
+/// 2026-11-28T15:00:00Z
+const NOW: i64 = 1_795_878_000_000;
+
+fn config(read_only: bool, color: bool) -> Config {
+    Config {
+        listen_url: "http://127.0.0.1:8080".into(),
+        public_url: "http://127.0.0.1:8080".into(),
+        read_only,
+        max_payload: 4_194_304,
+        color,
+    }
+}
+
+fn webhook(n: u128, key: &str) -> Webhook {
+    Webhook {
+        uuid: Uuid::from_u128(0xa29a4f16_989d_48c8_ab54_7b6150733ba0 + n),
+        event_key: key.into(),
+        payload_type: PayloadType::Base64,
+        max_payload_length: 512_000,
+        created_at: NOW - 3_600_000,
+        updated_at: NOW - 3_600_000,
+    }
+}
+
+fn event(n: u128, key: &str, body: &[u8], content_type: &str) -> Record {
+    let mut headers = BTreeMap::new();
+    headers.insert("content-type".to_string(), content_type.to_string());
+    headers.insert("user-agent".to_string(), "curl/8.5.0".to_string());
+    Record::Accepted(Event {
+        id: Uuid::from_u128(0x0193a7d0_5e2b_7c41_9a0e_4b1d2c3e4f00 + n),
+        event_key: key.into(),
+        received_at: NOW - 60_000 + n as i64 * 1000,
+        method: "POST".into(),
+        path: "/api/v3/command/webhook.receive".into(),
+        query: BTreeMap::new(),
+        headers,
+        remote_addr: "127.0.0.1:50432".into(),
+        content_type: Some(content_type.into()),
+        size: body.len() as u64,
+        payload_type: PayloadType::Base64,
+        files: vec![],
+        form: BTreeMap::new(),
+        body: body.to_vec(),
+    })
+}
+
+fn rejection(n: u128) -> Record {
+    Record::Rejected(Rejection {
+        id: Uuid::from_u128(0x0193a7d0_5e2b_7c41_9a0e_4b1d2c3e4f00 + n),
+        reason: "unknown token".into(),
+        http_status: 404,
+        received_at: NOW - 60_000 + n as i64 * 1000,
+        method: "GET".into(),
+        remote_addr: "10.0.0.7:41000".into(),
+        size: 0,
+        event_key: None,
+    })
+}
+
+fn app_with(read_only: bool, color: bool) -> App {
+    let mut app = App::new(config(read_only, color), NOW);
+    let _ = app.init();
+    app
+}
+
+/// An app with three webhooks and a stream of events, as if loaded from the store.
+fn populated(read_only: bool, color: bool) -> App {
+    let mut app = app_with(read_only, color);
+    let hooks = vec![
+        webhook(1, "webhook.lead.created"),
+        webhook(2, "webhook.order.paid"),
+        webhook(3, "webhook.github.push"),
+    ];
+    let mut stats = HashMap::new();
+    stats.insert(
+        hooks[0].uuid,
+        WebhookStats {
+            events: 12,
+            last_at: Some(NOW - 5_000),
+        },
+    );
+    stats.insert(
+        hooks[1].uuid,
+        WebhookStats {
+            events: 3,
+            last_at: Some(NOW - 7_200_000),
+        },
+    );
+    app.update(Msg::Webhooks(hooks, stats));
+    app.update(Msg::Counts(15, 1));
+    let mut records = vec![
+        event(
+            1,
+            "webhook.lead.created",
+            br#"{"lead":"ACME","score":90}"#,
+            "application/json",
+        ),
+        event(
+            2,
+            "webhook.order.paid",
+            b"order=17&total=9.90",
+            "application/x-www-form-urlencoded",
+        ),
+        rejection(3),
+        event(4, "webhook.lead.created", b"plain text body", "text/plain"),
+        event(
+            5,
+            "webhook.lead.created",
+            &[0, 1, 2, 0xff],
+            "application/octet-stream",
+        ),
+    ];
+    records.reverse(); // the store answers newest first
+    let generation = page_generation(&mut app);
+    app.update(Msg::Page {
+        generation,
+        kind: PageKind::Newest,
+        records,
+    });
+    app
+}
+
+/// The generation of the newest-page load the app asks for on (re)start.
+fn page_generation(app: &mut App) -> u64 {
+    // A fresh load request tells the current generation.
+    let fx = app.update(Msg::Key(Key::char('G')));
+    match fx.as_slice() {
+        [Effect::LoadPage { generation, .. }] => *generation,
+        other => panic!("expected a page load, got {other:?}"),
+    }
+}
+
+fn key(app: &mut App, k: Key) -> Vec<Effect> {
+    app.update(Msg::Key(k))
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, Key::char(c));
+    }
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.update(Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::draw(f, app)).unwrap();
+    t
+}
+
+/// Snapshots the screen at 80x24 and 120x40.
+fn snap(name: &str, mut make: impl FnMut() -> App) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = make();
+        let t = render(&mut app, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+    }
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn snapshot_empty_store() {
+    snap("empty", || app_with(false, true));
+}
+
+#[test]
+fn snapshot_webhooks_and_stream() {
+    snap("stream", || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('k'));
+        key(&mut app, Key::new(Code::Enter));
+        let Some(Record::Accepted(_)) = app.stream.selected_record().map(|r| r.as_ref()) else {
+            panic!("the selected row is an event");
+        };
+        let id = app.stream.selected_record().unwrap().id();
+        let rec = app
+            .stream
+            .window
+            .iter()
+            .find(|r| r.id() == id)
+            .unwrap()
+            .as_ref()
+            .clone();
+        app.update(Msg::Detail(Some(Box::new(rec))));
+        app
+    });
+}
+
+#[test]
+fn snapshot_paused_with_new_events() {
+    snap("paused", || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('f'));
+        for n in 10..13 {
+            app.update(Msg::Record(Arc::new(event(
+                n,
+                "webhook.order.paid",
+                b"{}",
+                "application/json",
+            ))));
+        }
+        assert_eq!(app.stream.missed, 3);
+        app
+    });
+}
+
+#[test]
+fn snapshot_active_filter() {
+    snap("filter", || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('1'));
+        key(&mut app, Key::char('/'));
+        keys(&mut app, "lead");
+        key(&mut app, Key::new(Code::Enter));
+        assert_eq!(app.webhook_filter, "lead");
+        assert_eq!(app.visible_webhooks().len(), 1);
+        app
+    });
+}
+
+#[test]
+fn snapshot_form_with_validation_error() {
+    snap("form_error", || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('n'));
+        keys(&mut app, "Bad Key");
+        let fx = key(&mut app, Key::ctrl('s'));
+        assert!(fx.is_empty(), "an invalid form is not submitted");
+        let Mode::Form(form) = &app.mode else {
+            panic!("the form stays open")
+        };
+        assert!(form.errors.event_key.is_some());
+        assert_eq!(
+            form.event_key.lines()[0],
+            "webhook.Bad Key",
+            "typed input survives"
+        );
+        app
+    });
+}
+
+#[test]
+fn snapshot_delete_dialog() {
+    snap("delete_dialog", || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('1'));
+        key(&mut app, Key::char('d'));
+        app
+    });
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    snap("help", || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('?'));
+        app
+    });
+}
+
+#[test]
+fn snapshot_read_only_hints() {
+    snap("read_only", || {
+        let mut app = populated(true, true);
+        key(&mut app, Key::char('1'));
+        app
+    });
+}
+
+#[test]
+fn snapshot_no_color() {
+    snap("no_color", || {
+        let mut app = populated(false, false);
+        key(&mut app, Key::char('1'));
+        app
+    });
+    let mut app = populated(false, false);
+    key(&mut app, Key::char('1'));
+    let t = render(&mut app, 80, 24);
+    let buf = t.backend().buffer();
+    let mut reversed = 0;
+    for cell in buf.content() {
+        assert_eq!(cell.fg, Color::Reset, "no colour under NO_COLOR");
+        assert_eq!(cell.bg, Color::Reset, "no colour under NO_COLOR");
+        if cell.modifier.contains(Modifier::REVERSED) {
+            reversed += 1;
+        }
+    }
+    assert!(reversed > 0, "the selection still shows, in reverse video");
+}
+
+#[test]
+fn new_form_typed_and_saved_gives_a_put_effect() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "lead.updated");
+    key(&mut app, Key::new(Code::Tab));
+    key(&mut app, Key::new(Code::Right));
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    assert_eq!(input.event_key.as_deref(), Some("webhook.lead.updated"));
+    assert_eq!(input.payload_type, Some(PayloadType::Raw));
+    assert_eq!(input.max_payload_length, Some(512_000));
+    assert_eq!(input.uuid, None);
+    // The answer closes the form and reloads the list.
+    let fx = app.update(Msg::PutDone(Ok(webhook(9, "webhook.lead.updated"))));
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(matches!(fx.as_slice(), [Effect::LoadWebhooks]));
+}
+
+#[test]
+fn edit_form_keeps_the_uuid() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('1'));
+    key(&mut app, Key::char('j'));
+    let uuid = app.selected_webhook().unwrap().webhook.uuid;
+    key(&mut app, Key::char('e'));
+    keys(&mut app, "-v2");
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(input.uuid, Some(uuid));
+    assert_eq!(input.event_key.as_deref(), Some("webhook.lead.created-v2"));
+}
+
+#[test]
+fn a_conflict_is_shown_on_the_field_and_input_survives() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "order.paid");
+    key(&mut app, Key::ctrl('s'));
+    app.update(Msg::PutDone(Err(hooktail::tui::app::PutFailure::Conflict(
+        "taken".into(),
+    ))));
+    let Mode::Form(form) = &app.mode else {
+        panic!()
+    };
+    assert_eq!(form.errors.event_key.as_deref(), Some("taken"));
+    assert_eq!(form.event_key.lines()[0], "webhook.order.paid");
+    assert!(key(&mut app, Key::new(Code::Esc)).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+}
+
+#[test]
+fn delete_then_enter_on_cancel_deletes_nothing() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('1'));
+    key(&mut app, Key::char('d'));
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("a dialog opens")
+    };
+    assert!(!c.delete_focused, "Cancel is focused");
+    let fx = key(&mut app, Key::new(Code::Enter));
+    assert!(fx.is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+}
+
+#[test]
+fn delete_tab_to_ok_then_enter_deletes() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('1'));
+    let uuid = app.selected_webhook().unwrap().webhook.uuid;
+    key(&mut app, Key::char('d'));
+    key(&mut app, Key::new(Code::Tab));
+    let fx = key(&mut app, Key::new(Code::Enter));
+    assert!(matches!(fx.as_slice(), [Effect::Delete(u)] if *u == uuid));
+}
+
+#[test]
+fn read_only_offers_no_put_or_delete() {
+    let mut app = populated(true, true);
+    key(&mut app, Key::char('1'));
+    for k in ['n', 'e', 'd'] {
+        assert!(key(&mut app, Key::char(k)).is_empty());
+        assert!(matches!(app.mode, Mode::Normal), "{k} opened something");
+    }
+    let text = screen_text(&render(&mut app, 120, 40));
+    let hints = text.lines().last().unwrap();
+    assert!(
+        !hints.contains("delete") && !hints.contains("new webhook"),
+        "{hints}"
+    );
+    assert!(hints.contains("copy URL"));
+}
+
+#[test]
+fn moving_up_pauses_and_g_resumes() {
+    let mut app = populated(false, true);
+    assert!(app.stream.follow);
+    key(&mut app, Key::char('k'));
+    assert!(!app.stream.follow, "looking back pauses");
+    let before = app.stream.window.len();
+    app.update(Msg::Record(Arc::new(event(
+        20,
+        "webhook.lead.created",
+        b"{}",
+        "application/json",
+    ))));
+    assert_eq!(app.stream.window.len(), before, "the paused view is frozen");
+    assert_eq!(app.stream.missed, 1);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("PAUSED +1"));
+    let fx = key(&mut app, Key::char('G'));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::LoadPage {
+            kind: PageKind::Newest,
+            ..
+        }]
+    ));
+    assert!(app.stream.follow);
+    assert_eq!(app.stream.missed, 0);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("LIVE"));
+}
+
+#[test]
+fn following_appends_and_keeps_the_window_bounded() {
+    let mut app = populated(false, true);
+    for n in 100..(100 + hooktail::tui::app::WINDOW as u128 + 50) {
+        app.update(Msg::Record(Arc::new(event(
+            n,
+            "webhook.a",
+            b"",
+            "text/plain",
+        ))));
+    }
+    assert_eq!(app.stream.window.len(), hooktail::tui::app::WINDOW);
+    assert_eq!(app.stream.selected, hooktail::tui::app::WINDOW - 1);
+    assert_eq!(app.counts.0, 15 + hooktail::tui::app::WINDOW as u64 + 50);
+}
+
+#[test]
+fn enter_on_a_webhook_narrows_the_stream() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('1'));
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let [Effect::LoadPage { query, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert!(
+        query
+            .pattern
+            .as_ref()
+            .unwrap()
+            .matches("webhook.github.push")
+    );
+    assert_eq!(app.stream.narrow.as_deref(), Some("webhook.github.push"));
+    // Records of other webhooks no longer enter the stream.
+    app.update(Msg::Record(Arc::new(event(
+        30,
+        "webhook.lead.created",
+        b"",
+        "text/plain",
+    ))));
+    assert!(
+        app.stream
+            .window
+            .iter()
+            .all(|r| r.id() != event(30, "x", b"", "").id())
+    );
+    // Esc in Events clears it.
+    let fx = key(&mut app, Key::new(Code::Esc));
+    assert!(matches!(fx.as_slice(), [Effect::LoadPage { .. }]));
+    assert_eq!(app.stream.narrow, None);
+}
+
+#[test]
+fn copy_sends_the_url_and_says_so() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('1'));
+    let fx = key(&mut app, Key::char('y'));
+    let [Effect::Copy(url)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert!(url.ends_with("webhook.receive?token=a29a4f16-989d-48c8-ab54-7b6150733ba3"));
+    let text = screen_text(&render(&mut app, 100, 30));
+    assert!(text.contains("Copied the URL of webhook.github.push"));
+}
+
+#[test]
+fn hostile_bytes_are_escaped_on_screen() {
+    let mut app = populated(false, true);
+    let mut rec = event(
+        40,
+        "webhook.lead.created",
+        b"\x1b[2J\x1b]52;c;aGk=\x07 nul:\0 del:\x7f c1:\xc2\x9b",
+        "text/plain",
+    );
+    if let Record::Accepted(e) = &mut rec {
+        e.headers
+            .insert("x-evil".into(), "\x1b[2J\x1b]52;c;aGk=\x07\0\x7f".into());
+        e.query.insert("q\x1b".into(), "\u{9b}31m".into());
+    }
+    app.update(Msg::Detail(Some(Box::new(rec))));
+    for tab in ["Body", "Headers", "Raw", "Meta"] {
+        let t = render(&mut app, 120, 40);
+        let text = screen_text(&t);
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n')
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{tab}: raw control characters reached the screen: {bad:?}"
+        );
+        match tab {
+            "Body" => {
+                assert!(
+                    text.contains("^[[2J^[]52;c;aGk=^G nul:^@ del:^? c1:\\x9b"),
+                    "{text}"
+                );
+            }
+            "Headers" => assert!(text.contains("x-evil: ^[[2J^[]52;c;aGk=^G^@^?"), "{text}"),
+            "Raw" => assert!(text.contains("G1syShtdNTI7YzthR2s9By"), "{text}"),
+            _ => assert!(
+                text.contains("query.q^[") && text.contains("\\x9b31m"),
+                "{text}"
+            ),
+        }
+        key(&mut app, Key::char(']'));
+    }
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let mut app = populated(false, true);
+    for (w, h) in [(1, 1), (10, 3), (39, 11), (40, 12), (200, 12)] {
+        let text = screen_text(&render(&mut app, w, h));
+        if w < view::MIN_WIDTH || h < view::MIN_HEIGHT {
+            assert!(text.contains("Term") || w < 10, "{w}x{h}: {text}");
+        }
+    }
+    key(&mut app, Key::char('?'));
+    render(&mut app, 40, 12);
+    key(&mut app, Key::new(Code::Esc));
+    key(&mut app, Key::char('n'));
+    render(&mut app, 40, 12);
+}
+
+#[test]
+fn help_and_hints_come_from_the_keymap() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('?'));
+    let text = screen_text(&render(&mut app, 120, 40));
+    for b in hooktail::tui::keymap::KEYMAP
+        .iter()
+        .filter(|b| b.scope != hooktail::tui::keymap::Scope::Help)
+    {
+        assert!(text.contains(b.label), "help lacks {:?}", b.label);
+    }
+}
