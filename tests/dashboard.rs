@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use hooktail::domain::{Event, FileInfo, PayloadType, Record, Rejection, Webhook};
+use hooktail::domain::{Event, PayloadType, Record, Rejection, Webhook};
 use hooktail::store::WebhookStats;
 use hooktail::tui::app::{App, Config, Effect, Mode, Msg, PageKind};
 use hooktail::tui::key::{Code, Key};
