@@ -579,3 +579,35 @@ fn help_and_hints_come_from_the_keymap() {
         assert!(text.contains(b.label), "help lacks {:?}", b.label);
     }
 }
+
+#[test]
+fn webhooks_changed_elsewhere_are_reloaded() {
+    let mut app = populated(false, true);
+    let fx = app.update(Msg::WebhooksChanged);
+    assert!(matches!(fx.as_slice(), [Effect::LoadWebhooks]));
+}
+
+#[test]
+fn readme_lists_every_key() {
+    use hooktail::tui::keymap::{KEYMAP, Scope, keys_label};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut table = String::from("| where | key | action |\n|---|---|---|\n");
+    for b in KEYMAP.iter().filter(|b| b.scope != Scope::Help) {
+        let ro = if b.writes {
+            " (not with `--read-only`)"
+        } else {
+            ""
+        };
+        table.push_str(&format!(
+            "| {} | `{}` | {}{ro} |\n",
+            b.scope.title(),
+            keys_label(b),
+            b.label
+        ));
+    }
+    assert!(
+        readme.contains(&table),
+        "README's key table is out of date; it should read:\n{table}"
+    );
+}

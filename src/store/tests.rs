@@ -204,7 +204,10 @@ async fn webhooks_survive_reopen_and_keys_stay_unique() {
         };
         let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {}));
         let input = |k: &str| WebhookInput::parse(None, Some(k), None, None, 100).unwrap();
+        let mut changed = writer.watch_webhooks();
         let w = writer.put_webhook(input("webhook.a")).await.unwrap();
+        assert!(changed.has_changed().unwrap(), "a put announces the change");
+        changed.mark_unchanged();
         uuid = w.uuid;
         assert!(matches!(
             writer.put_webhook(input("webhook.a")).await,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use redb::{Durability, ReadableTable, Table, WriteTransaction};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use super::{EVENTS, REJECTIONS, Store, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec};
@@ -63,6 +63,8 @@ enum Op {
 pub struct Writer {
     tx: mpsc::Sender<Op>,
     bus: broadcast::Sender<Arc<Record>>,
+    /// Bumped after every commit that changed webhooks.
+    webhooks_changed: watch::Receiver<u64>,
 }
 
 /// Per-batch figures for metrics.
@@ -77,17 +79,31 @@ impl Writer {
     ) -> (Writer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let (bus, _) = broadcast::channel(4096);
-        let bus2 = bus.clone();
+        let (changed_tx, webhooks_changed) = watch::channel(0);
+        let out = Outputs {
+            bus: bus.clone(),
+            webhooks_changed: changed_tx,
+        };
         let handle = std::thread::Builder::new()
             .name("hooktail-writer".into())
-            .spawn(move || run(store, config, rx, bus2, observe_batch))
+            .spawn(move || run(store, config, rx, out, observe_batch))
             .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
-        (Writer { tx, bus }, handle)
+        let writer = Writer {
+            tx,
+            bus,
+            webhooks_changed,
+        };
+        (writer, handle)
     }
 
     /// Committed records, as they become durable.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
         self.bus.subscribe()
+    }
+
+    /// Changes whenever a webhook was created, edited or deleted, by anyone.
+    pub fn watch_webhooks(&self) -> watch::Receiver<u64> {
+        self.webhooks_changed.clone()
     }
 
     /// Stores an accepted event or a rejection; returns once it is on disk.
@@ -134,11 +150,17 @@ enum Done {
     Delete(oneshot::Sender<Result<bool, StoreError>>, Option<Uuid>),
 }
 
+/// Where the writer announces what it committed.
+struct Outputs {
+    bus: broadcast::Sender<Arc<Record>>,
+    webhooks_changed: watch::Sender<u64>,
+}
+
 fn run(
     store: Arc<Store>,
     config: WriterConfig,
     mut rx: mpsc::Receiver<Op>,
-    bus: broadcast::Sender<Arc<Record>>,
+    out: Outputs,
     observe_batch: BatchObserver,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -158,7 +180,7 @@ fn run(
         }
         if !batch.is_empty() {
             observe_batch(batch.len());
-            commit_batch(&store, &config, batch.drain(..), &bus);
+            commit_batch(&store, &config, batch.drain(..), &out);
         }
         if stopping {
             break;
@@ -182,7 +204,7 @@ fn commit_batch(
     store: &Store,
     config: &WriterConfig,
     ops: impl Iterator<Item = Op>,
-    bus: &broadcast::Sender<Arc<Record>>,
+    out: &Outputs,
 ) {
     let ops: Vec<Op> = ops.collect();
     let mut done = Vec::with_capacity(ops.len());
@@ -221,6 +243,7 @@ fn commit_batch(
     if let Some(e) = &failed {
         tracing::error!("commit failed: {e}");
     }
+    let mut webhooks_changed = false;
     let fail = || {
         StoreError::Corrupt(format!(
             "commit failed: {}",
@@ -234,7 +257,7 @@ fn commit_batch(
                     let _ = ack.send(Err(fail()));
                 } else {
                     let _ = ack.send(Ok(()));
-                    let _ = bus.send(record);
+                    let _ = out.bus.send(record);
                 }
             }
             Done::Put(ack, r) => {
@@ -244,6 +267,7 @@ fn commit_batch(
                 }
                 if let Ok(w) = &r {
                     store.webhooks_mut().insert(w.uuid, w.clone());
+                    webhooks_changed = true;
                 }
                 let _ = ack.send(r);
             }
@@ -254,10 +278,14 @@ fn commit_batch(
                 }
                 if let Some(uuid) = removed {
                     store.webhooks_mut().remove(&uuid);
+                    webhooks_changed = true;
                 }
                 let _ = ack.send(Ok(removed.is_some()));
             }
         }
+    }
+    if webhooks_changed {
+        out.webhooks_changed.send_modify(|v| *v += 1);
     }
 }
 

@@ -20,6 +20,8 @@ pub const WINDOW: usize = 600;
 pub const PAGE: usize = 200;
 /// Seconds the events/s figure averages over.
 const RATE_SECONDS: usize = 5;
+/// Seconds between reloads of the stored counts.
+const COUNTS_EVERY_S: i64 = 10;
 /// How long a toast stays, in ms.
 const TOAST_MS: i64 = 3000;
 
@@ -70,6 +72,8 @@ pub enum Msg {
     Record(Arc<Record>),
     /// The bus dropped records: reload.
     Lagged,
+    /// Someone (this dashboard, the API or the CLI) changed the webhooks.
+    WebhooksChanged,
     Webhooks(Vec<Webhook>, HashMap<Uuid, WebhookStats>),
     Counts(u64, u64),
     Page {
@@ -313,7 +317,12 @@ impl App {
                 if self.toast.as_ref().is_some_and(|(_, until)| *until <= now) {
                     self.toast = None;
                 }
-                vec![]
+                // Pruning lowers the stored counts; refresh them now and then.
+                if (now / 1000) % COUNTS_EVERY_S == 0 {
+                    vec![Effect::LoadCounts]
+                } else {
+                    vec![]
+                }
             }
             Msg::Record(r) => self.arrived(r),
             Msg::Lagged => {
@@ -323,6 +332,7 @@ impl App {
                 }
                 fx
             }
+            Msg::WebhooksChanged => vec![Effect::LoadWebhooks],
             Msg::Webhooks(mut list, stats) => {
                 list.sort_by(|a, b| a.event_key.cmp(&b.event_key));
                 self.webhooks = list

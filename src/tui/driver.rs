@@ -18,7 +18,7 @@ use crate::app::{Core, LOG_FILE, Server, prepare_data_dir, shutdown_signal};
 use crate::cli::Options;
 use crate::domain::time::now_ms;
 use crate::http::Limits;
-use crate::store::PutError;
+use crate::store::{PutError, Store, StoreError};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
@@ -67,6 +67,7 @@ async fn event_loop(
     app.update(Msg::Resize(size.width, size.height));
     let (tx, mut results) = mpsc::unbounded_channel::<Msg>();
     let mut bus = ctx.writer.subscribe();
+    let mut webhooks_changed = ctx.writer.watch_webhooks();
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut frames = tokio::time::interval(FRAME);
@@ -93,6 +94,7 @@ async fn event_loop(
                 Err(RecvError::Closed) => break,
             },
             Some(m) = results.recv() => m,
+            Ok(()) = webhooks_changed.changed() => Msg::WebhooksChanged,
             _ = clock.tick() => Msg::Tick(now_ms()),
             _ = frames.tick(), if dirty => {
                 terminal.draw(|f| super::view::draw(f, &app))?;
@@ -128,28 +130,16 @@ fn perform(
                 terminal.backend_mut().write_all(osc52(&text).as_bytes())?;
                 terminal.backend_mut().flush()?;
             }
-            Effect::LoadWebhooks => blocking(tx, move || {
-                let stats = store.webhook_stats()?;
-                Ok(Msg::Webhooks(store.webhooks(), stats))
-            }),
-            Effect::LoadCounts => blocking(tx, move || {
-                let (a, r) = store.counts()?;
-                Ok(Msg::Counts(a, r))
-            }),
-            Effect::LoadPage {
-                generation,
-                kind,
-                query,
-            } => blocking(tx, move || {
-                Ok(Msg::Page {
-                    generation,
-                    kind,
-                    records: store.page(&query)?,
-                })
-            }),
-            Effect::LoadRecord(id) => blocking(tx, move || {
-                Ok(Msg::Detail(store.record(&id)?.map(Box::new)))
-            }),
+            Effect::LoadWebhooks
+            | Effect::LoadCounts
+            | Effect::LoadPage { .. }
+            | Effect::LoadRecord(_) => {
+                tokio::task::spawn_blocking(move || {
+                    if let Some(msg) = read(&effect, &store) {
+                        let _ = tx.send(msg.unwrap_or_else(|e| Msg::Error(e.to_string())));
+                    }
+                });
+            }
             Effect::Put(input) => {
                 tokio::spawn(async move {
                     let r = writer.put_webhook(input).await.map_err(|e| match e {
@@ -170,14 +160,26 @@ fn perform(
     Ok(())
 }
 
-fn blocking(
-    tx: mpsc::UnboundedSender<Msg>,
-    f: impl FnOnce() -> Result<Msg, crate::store::StoreError> + Send + 'static,
-) {
-    tokio::task::spawn_blocking(move || {
-        let msg = f().unwrap_or_else(|e| Msg::Error(e.to_string()));
-        let _ = tx.send(msg);
-    });
+/// Performs a read effect on the store (blocking); `None` for effects that are not reads.
+pub fn read(effect: &Effect, store: &Store) -> Option<Result<Msg, StoreError>> {
+    let msg = match effect {
+        Effect::LoadWebhooks => store
+            .webhook_stats()
+            .map(|stats| Msg::Webhooks(store.webhooks(), stats)),
+        Effect::LoadCounts => store.counts().map(|(a, r)| Msg::Counts(a, r)),
+        Effect::LoadPage {
+            generation,
+            kind,
+            query,
+        } => store.page(query).map(|records| Msg::Page {
+            generation: *generation,
+            kind: *kind,
+            records,
+        }),
+        Effect::LoadRecord(id) => store.record(id).map(|r| Msg::Detail(r.map(Box::new))),
+        _ => return None,
+    };
+    Some(msg)
 }
 
 /// The OSC 52 "set clipboard" sequence, wrapped for tmux's passthrough when inside tmux.

@@ -316,7 +316,13 @@ fn webhooks(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
     let w = inner.width as usize;
     let rows = inner.height as usize;
-    let wide = w >= 34;
+    // The token column goes first when eventKeys would be cut.
+    let longest = list
+        .iter()
+        .map(|r| r.webhook.event_key.chars().count())
+        .max()
+        .unwrap_or(0);
+    let wide = w >= longest + 20;
     let right = if wide { 20 } else { 11 };
     let key_w = w.saturating_sub(right);
     let start = offset(app.webhook_selected, rows);

@@ -1,0 +1,168 @@
+//! `cargo bench --bench dashboard`: the dashboard over 1,000,000 stored events. Time from
+//! opening the store to the first frame, frame time, jumping to the oldest event and paging
+//! back, and RSS; against the same figures over an empty store, in the same run.
+//!
+//! It drives the real App and view through their keymap on ratatui's TestBackend, and
+//! performs read effects with the driver's own `read`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hooktail::store::Store;
+use hooktail::tui::app::{App, Config, Effect, Msg};
+use hooktail::tui::driver::read;
+use hooktail::tui::key::{Code, Key};
+use hooktail::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{million_store, rss_kib};
+
+struct Figures {
+    first_frame: Duration,
+    frame_mean: Duration,
+    frame_max: Duration,
+    to_oldest: Duration,
+    page_mean: Duration,
+    page_max: Duration,
+    rss_kib: u64,
+}
+
+/// Performs effects until none are left, as the driver would (reads only).
+fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
+    while let Some(e) = fx.pop() {
+        if let Some(msg) = read(&e, store) {
+            fx.extend(app.update(msg.unwrap()));
+        }
+    }
+}
+
+fn draw(t: &mut Terminal<TestBackend>, app: &App) -> Duration {
+    let start = Instant::now();
+    t.draw(|f| view::draw(f, app)).unwrap();
+    start.elapsed()
+}
+
+fn measure(path: &Path) -> Figures {
+    let start = Instant::now();
+    let store = Store::open(path).unwrap();
+    let config = Config {
+        listen_url: "http://127.0.0.1:8080".into(),
+        public_url: "http://127.0.0.1:8080".into(),
+        read_only: false,
+        max_payload: 4_194_304,
+        color: true,
+    };
+    let mut app = App::new(config, 0);
+    app.update(Msg::Resize(120, 40));
+    let fx = app.init();
+    settle(&mut app, &store, fx);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    draw(&mut term, &app);
+    let first_frame = start.elapsed();
+
+    let frames: Vec<Duration> = (0..300)
+        .map(|i| {
+            let k = if i % 2 == 0 { Code::Up } else { Code::Down };
+            app.update(Msg::Key(Key::new(k)));
+            draw(&mut term, &app)
+        })
+        .collect();
+
+    // g on the paused view: to the oldest event.
+    let start = Instant::now();
+    let fx = app.update(Msg::Key(Key::char('g')));
+    settle(&mut app, &store, fx);
+    draw(&mut term, &app);
+    let to_oldest = start.elapsed();
+
+    // Then page forward through 20 pages, each a key press, a load and a frame.
+    let mut pages = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let fx = app.update(Msg::Key(Key::new(Code::PageDown)));
+        settle(&mut app, &store, fx);
+        draw(&mut term, &app);
+        pages.push(start.elapsed());
+    }
+    Figures {
+        first_frame,
+        frame_mean: frames.iter().sum::<Duration>() / frames.len() as u32,
+        frame_max: frames.iter().max().copied().unwrap_or_default(),
+        to_oldest,
+        page_mean: pages.iter().sum::<Duration>() / pages.len() as u32,
+        page_max: pages.iter().max().copied().unwrap_or_default(),
+        rss_kib: rss_kib(),
+    }
+}
+
+fn main() {
+    if let Ok(path) = std::env::var("HOOKTAIL_BENCH_DASHBOARD") {
+        let f = measure(Path::new(&path));
+        println!(
+            "{} {} {} {} {} {} {}",
+            f.first_frame.as_nanos(),
+            f.frame_mean.as_nanos(),
+            f.frame_max.as_nanos(),
+            f.to_oldest.as_nanos(),
+            f.page_mean.as_nanos(),
+            f.page_max.as_nanos(),
+            f.rss_kib
+        );
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let million = rt.block_on(million_store());
+    let empty_dir = tempfile::tempdir().unwrap();
+    let empty = empty_dir.path().join("empty.redb");
+    drop(Store::open(&empty).unwrap());
+    // Each measurement in a fresh process, so that RSS is its own.
+    let run = |path: &Path| -> Vec<f64> {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("HOOKTAIL_BENCH_DASHBOARD", path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    let base = run(&empty);
+    let big = run(&million);
+    let ms = |ns: f64| format!("{:.2} ms", ns / 1e6);
+    println!(
+        "# hooktail dashboard benchmark, 120x40, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| measure | empty store (baseline) | 1,000,000 events | ratio |");
+    println!("|---|---|---|---|");
+    let names = [
+        "open store to first frame",
+        "frame (mean of 300)",
+        "frame (max of 300)",
+        "g: jump to the oldest event",
+        "PgDn through 20 pages (mean)",
+        "PgDn through 20 pages (max)",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "| {name} | {} | {} | {:.2}x |",
+            ms(base[i]),
+            ms(big[i]),
+            big[i] / base[i]
+        );
+    }
+    println!(
+        "| RSS at the end | {} KiB | {} KiB | {:.2}x |",
+        base[6],
+        big[6],
+        big[6] / base[6]
+    );
+}
