@@ -27,6 +27,7 @@ struct Figures {
     to_oldest: Duration,
     page_mean: Duration,
     page_max: Duration,
+    flood: Duration,
     rss_kib: u64,
 }
 
@@ -87,7 +88,20 @@ fn measure(path: &Path) -> Figures {
         draw(&mut term, &app);
         pages.push(start.elapsed());
     }
+    // A second's worth of a 5,000 events/s flood while following, then one frame.
+    let fx = app.update(Msg::Key(Key::char('G')));
+    settle(&mut app, &store, fx);
+    let arrivals: Vec<_> = (0..5000)
+        .map(|n| std::sync::Arc::new(hooktail::domain::Record::Accepted(common::event(n, 200))))
+        .collect();
+    let start = Instant::now();
+    for r in arrivals {
+        app.update(Msg::Record(r));
+    }
+    draw(&mut term, &app);
+    let flood = start.elapsed();
     Figures {
+        flood,
         first_frame,
         frame_mean: frames.iter().sum::<Duration>() / frames.len() as u32,
         frame_max: frames.iter().max().copied().unwrap_or_default(),
@@ -102,13 +116,14 @@ fn main() {
     if let Ok(path) = std::env::var("HOOKTAIL_BENCH_DASHBOARD") {
         let f = measure(Path::new(&path));
         println!(
-            "{} {} {} {} {} {} {}",
+            "{} {} {} {} {} {} {} {}",
             f.first_frame.as_nanos(),
             f.frame_mean.as_nanos(),
             f.frame_max.as_nanos(),
             f.to_oldest.as_nanos(),
             f.page_mean.as_nanos(),
             f.page_max.as_nanos(),
+            f.flood.as_nanos(),
             f.rss_kib
         );
         return;
@@ -150,6 +165,7 @@ fn main() {
         "g: jump to the oldest event",
         "PgDn through 20 pages (mean)",
         "PgDn through 20 pages (max)",
+        "5,000 arriving events + 1 frame",
     ];
     for (i, name) in names.iter().enumerate() {
         println!(
@@ -161,8 +177,8 @@ fn main() {
     }
     println!(
         "| RSS at the end | {} KiB | {} KiB | {:.2}x |",
-        base[6],
-        big[6],
-        big[6] / base[6]
+        base[7],
+        big[7],
+        big[7] / base[7]
     );
 }

@@ -44,9 +44,11 @@ pub async fn run(opts: &Options) -> Result<()> {
     }));
     tracing::info!("dashboard started");
 
-    // ratatui::init restores the terminal on panic too.
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
-    let result = event_loop(&mut terminal, config, &ctx).await;
+    // try_init also installs a panic hook that restores the terminal.
+    let result = match ratatui::try_init() {
+        Ok(mut terminal) => event_loop(&mut terminal, config, &ctx).await,
+        Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
+    };
     ratatui::restore();
 
     let _ = stop_tx.send(());
@@ -127,7 +129,8 @@ fn perform(
         match effect {
             Effect::Quit => {}
             Effect::Copy(text) => {
-                terminal.backend_mut().write_all(osc52(&text).as_bytes())?;
+                let seq = osc52(&text, std::env::var_os("TMUX").is_some());
+                terminal.backend_mut().write_all(seq.as_bytes())?;
                 terminal.backend_mut().flush()?;
             }
             Effect::LoadWebhooks
@@ -183,12 +186,23 @@ pub fn read(effect: &Effect, store: &Store) -> Option<Result<Msg, StoreError>> {
 }
 
 /// The OSC 52 "set clipboard" sequence, wrapped for tmux's passthrough when inside tmux.
-pub fn osc52(text: &str) -> String {
+pub fn osc52(text: &str, in_tmux: bool) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(text);
     let seq = format!("\x1b]52;c;{b64}\x07");
-    if std::env::var_os("TMUX").is_some() {
+    if in_tmux {
         format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
     } else {
         seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::osc52;
+
+    #[test]
+    fn osc52_sets_the_clipboard_and_passes_through_tmux() {
+        assert_eq!(osc52("hi", false), "\x1b]52;c;aGk=\x07");
+        assert_eq!(osc52("hi", true), "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\");
     }
 }
