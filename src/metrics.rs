@@ -122,14 +122,10 @@ impl Metrics {
         self.batches.observe(size as f64);
     }
 
-    /// Mean operations per commit so far.
-    pub fn mean_batch(&self) -> f64 {
-        let n = self.batches.count.load(Relaxed);
-        if n == 0 {
-            0.0
-        } else {
-            self.batches.sum_micro.load(Relaxed) as f64 / 1e6 / n as f64
-        }
+    /// (commits, operations committed) so far; their ratio is the mean batch size.
+    pub fn batch_totals(&self) -> (u64, u64) {
+        let sum = self.batches.sum_micro.load(Relaxed) / 1_000_000;
+        (self.batches.count.load(Relaxed), sum)
     }
 
     /// The text of `/metrics`; `stored` is (events, rejections) in the store now.

@@ -2,6 +2,7 @@
 //! durable transaction, and only after the commit is each caller answered and each record
 //! published on the bus. Retention pruning runs between batches in bounded steps.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -42,6 +43,8 @@ enum Op {
     Record {
         /// Shared with the bus after the commit, without a copy.
         record: Arc<Record>,
+        /// The stored value, encoded by the caller so that the one writer does less.
+        value: Vec<u8>,
         /// The webhook that accepted it, for its stats.
         webhook: Option<Uuid>,
         ack: oneshot::Sender<Result<(), StoreError>>,
@@ -108,9 +111,14 @@ impl Writer {
 
     /// Stores an accepted event or a rejection; returns once it is on disk.
     pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
+        let value = match &record {
+            Record::Accepted(e) => codec::encode_event(e)?,
+            Record::Rejected(r) => codec::encode_json(r)?,
+        };
         let (ack, rx) = oneshot::channel();
         self.send(Op::Record {
             record: Arc::new(record),
+            value,
             webhook,
             ack,
         })
@@ -213,14 +221,22 @@ fn commit_batch(
         txn.set_durability(Durability::Immediate)?;
         txn.set_two_phase_commit(config.two_phase_commit);
         let mut t = Tables::open(&txn)?;
+        // Per-webhook stats are summed over the batch and written once per webhook.
+        let mut stats: HashMap<Uuid, (u64, i64)> = HashMap::new();
         for op in ops {
             match op {
                 Op::Record {
                     record,
+                    value,
                     webhook,
                     ack,
                 } => {
-                    write_record(&mut t, &record, webhook)?;
+                    write_record(&mut t, &record, &value)?;
+                    if let (Some(w), Record::Accepted(e)) = (webhook, record.as_ref()) {
+                        let s = stats.entry(w).or_insert((0, e.received_at));
+                        s.0 += 1;
+                        s.1 = s.1.max(e.received_at);
+                    }
                     done.push(Done::Record(ack, record));
                 }
                 Op::Put { input, ack } => {
@@ -233,6 +249,14 @@ fn commit_batch(
                 }
                 Op::Stop => {}
             }
+        }
+        for (w, (n, last)) in stats {
+            // A webhook deleted in this batch keeps no stats.
+            if t.webhooks.get(w.as_u128())?.is_none() {
+                continue;
+            }
+            let count = t.stats.get(w.as_u128())?.map(|v| v.value().0).unwrap_or(0);
+            t.stats.insert(w.as_u128(), (count + n, last))?;
         }
         drop(t);
         txn.commit()?;
@@ -310,21 +334,11 @@ impl<'t> Tables<'t> {
     }
 }
 
-fn write_record(t: &mut Tables, record: &Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
+fn write_record(t: &mut Tables, record: &Record, value: &[u8]) -> Result<(), StoreError> {
     match record {
-        Record::Accepted(e) => {
-            t.events
-                .insert(e.id.as_u128(), codec::encode_event(e)?.as_slice())?;
-            if let Some(w) = webhook {
-                let count = t.stats.get(w.as_u128())?.map(|v| v.value().0).unwrap_or(0);
-                t.stats.insert(w.as_u128(), (count + 1, e.received_at))?;
-            }
-        }
-        Record::Rejected(r) => {
-            t.rejections
-                .insert(r.id.as_u128(), codec::encode_json(r)?.as_slice())?;
-        }
-    }
+        Record::Accepted(e) => t.events.insert(e.id.as_u128(), value)?,
+        Record::Rejected(r) => t.rejections.insert(r.id.as_u128(), value)?,
+    };
     Ok(())
 }
 

@@ -1,0 +1,299 @@
+//! `cargo bench --bench ingest`: HTTP ingest against a ceiling, in one run.
+//!
+//! (a) a bare hyper 1 server that reads the body and answers 200, and (b) hooktail's real
+//! receiver on a temp store (durable ack, group commit, every feature on), both driven by the
+//! same HTTP/1.1 keep-alive load generator posting a 1 KiB JSON body with the token in the
+//! `token` header, for a fixed time at 1, 32 and 256 connections.
+//!
+//! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
+//! `256` runs only that row.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hooktail::app::{Core, Server};
+use hooktail::cli::Options;
+use hooktail::domain::WebhookInput;
+use hooktail::http::Limits;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Load {
+    requests: u64,
+    errors: u64,
+    elapsed: Duration,
+    /// Latencies in microseconds, sorted.
+    latencies: Vec<u32>,
+}
+
+impl Load {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 * p) as usize).min(self.latencies.len() - 1);
+        Duration::from_micros(self.latencies[i] as u64)
+    }
+}
+
+fn body() -> Vec<u8> {
+    let mut b = String::from("{\"lead\":\"ACME\",\"score\":90,\"notes\":\"");
+    while b.len() < 1024 - 2 {
+        b.push('x');
+    }
+    b.push_str("\"}");
+    b.into_bytes()
+}
+
+fn request(token: &str) -> Vec<u8> {
+    let body = body();
+    let mut r = format!(
+        "POST /api/v3/command/webhook.receive HTTP/1.1\r\nHost: bench\r\ntoken: {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(&body);
+    r
+}
+
+/// Reads one response; returns whether it was a 200.
+async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+            let ok = head.starts_with("HTTP/1.1 200");
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(ok);
+        }
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Keep-alive load from `conns` connections for `secs`.
+fn load(addr: SocketAddr, token: &str, conns: usize, secs: Duration) -> Load {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let req = Arc::new(request(token));
+    rt.block_on(async move {
+        let start = Instant::now();
+        let deadline = start + secs;
+        let tasks: Vec<_> = (0..conns)
+            .map(|_| {
+                let req = req.clone();
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut errors = 0u64;
+                    let mut buf = Vec::with_capacity(4096);
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    s.set_nodelay(true).unwrap();
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        let ok = match s.write_all(&req).await {
+                            Ok(()) => read_response(&mut s, &mut buf).await,
+                            Err(e) => Err(e),
+                        };
+                        match ok {
+                            Ok(true) => lat.push(t.elapsed().as_micros() as u32),
+                            Ok(false) => errors += 1,
+                            Err(_) => {
+                                errors += 1;
+                                s = TcpStream::connect(addr).await.unwrap();
+                            }
+                        }
+                    }
+                    (lat, errors)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (l, e) = t.await.unwrap();
+            latencies.extend(l);
+            errors += e;
+        }
+        let elapsed = start.elapsed();
+        latencies.sort_unstable();
+        Load {
+            requests: latencies.len() as u64,
+            errors,
+            elapsed,
+            latencies,
+        }
+    })
+}
+
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The ceiling: hyper reading each body and answering 200, nothing else.
+fn bare(conns: usize, secs: Duration) -> Load {
+    let rt = server_runtime();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        let builder = auto::Builder::new(TokioExecutor::new());
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let conn = builder
+                .serve_connection(
+                    TokioIo::new(stream),
+                    service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes().len());
+                        let text = format!("{{\"status\":\"ok\",\"size\":{}}}", body.unwrap_or(0));
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(text))))
+                    }),
+                )
+                .into_owned();
+            tokio::spawn(conn);
+        }
+    });
+    let result = load(addr, "none", conns, secs);
+    rt.shutdown_background();
+    result
+}
+
+/// hooktail's real receiver. Returns the load and the mean commit batch during it.
+fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
+    let rt = server_runtime();
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let dir = tempfile::tempdir_in(&target).unwrap();
+    let opts = Options {
+        data: dir.path().join("data"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        max_payload: 4_194_304,
+        retain_events: 100_000,
+        read_only: false,
+    };
+    let (addr, token, metrics, stop, done) = rt.block_on(async {
+        let core = Core::open(&opts).unwrap();
+        let input =
+            WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304).unwrap();
+        let token = core
+            .ctx
+            .writer
+            .put_webhook(input)
+            .await
+            .unwrap()
+            .uuid
+            .to_string();
+        let server = Server::bind(&core, &opts, Limits::default()).await.unwrap();
+        let addr = server.listener.local_addr().unwrap();
+        let metrics = core.metrics.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            core.close().await;
+        });
+        (addr, token, metrics, stop, done)
+    });
+    let before = metrics.batch_totals();
+    let result = load(addr, &token, conns, secs);
+    let after = metrics.batch_totals();
+    let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
+    let _ = stop.send(());
+    rt.block_on(done).unwrap();
+    (result, mean)
+}
+
+fn main() {
+    let secs = Duration::from_secs(
+        std::env::var("HOOKTAIL_BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5),
+    );
+    let only: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    println!(
+        "# hooktail ingest benchmark: {}s per row, 1 KiB JSON, {} cores",
+        secs.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| conns | server | req/s | p50 | p99 | hooktail/bare | mean batch | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for conns in [1, 32, 256] {
+        if !only.is_empty() && !only.contains(&conns) {
+            continue;
+        }
+        // `--skip-bare` profiles hooktail alone.
+        if std::env::args().any(|a| a == "--skip-bare") {
+            let (h, batch) = hooktail(conns, secs);
+            println!(
+                "| {conns} | hooktail | {:.0} | - | - | - | {batch:.1} | {} |",
+                h.rps(),
+                h.errors
+            );
+            continue;
+        }
+        let b = bare(conns, secs);
+        let (h, batch) = hooktail(conns, secs);
+        let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+        println!(
+            "| {conns} | bare hyper | {:.0} | {} | {} | 1.00x | - | {} |",
+            b.rps(),
+            ms(b.pct(0.5)),
+            ms(b.pct(0.99)),
+            b.errors
+        );
+        println!(
+            "| {conns} | hooktail | {:.0} | {} | {} | {:.2}x | {:.1} | {} |",
+            h.rps(),
+            ms(h.pct(0.5)),
+            ms(h.pct(0.99)),
+            h.rps() / b.rps(),
+            batch,
+            h.errors
+        );
+    }
+}
