@@ -120,13 +120,23 @@ pub struct Store {
 impl Store {
     /// Opens or creates the store file.
     pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(CACHE_SIZE)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-                e => StoreError::Db(e.into()),
-            })?;
+        Self::init(Database::builder().set_cache_size(CACHE_SIZE).create(path))
+    }
+
+    /// Opens a store on another storage backend (tests simulate power loss with one).
+    pub fn open_backend(backend: impl redb::StorageBackend) -> Result<Arc<Store>, StoreError> {
+        Self::init(
+            Database::builder()
+                .set_cache_size(CACHE_SIZE)
+                .create_with_backend(backend),
+        )
+    }
+
+    fn init(db: Result<Database, redb::DatabaseError>) -> Result<Arc<Store>, StoreError> {
+        let db = db.map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+            e => StoreError::Db(e.into()),
+        })?;
         // Create the tables up front so that readers never meet a missing table.
         let txn = db.begin_write()?;
         {
