@@ -59,6 +59,27 @@ pub struct State {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Waits until the client has sent enough to tell HTTP/1 from HTTP/2, at most `timeout`.
+/// hyper-util's protocol detection has no timeout of its own, so without this a connection
+/// that sends nothing would hold its slot for ever; hyper's header-read timeout takes over
+/// from there.
+async fn first_bytes(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = [0u8; 24];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return false,
+        };
+        if n == buf.len() || buf[..n] != H2_PREFACE[..n] {
+            return true;
+        }
+        // A partial HTTP/2 preface: peek returns at once, so wait a little for the rest.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Serves until `stop` resolves, then stops accepting and lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<Output = ()>) {
     let limits = state.limits;
@@ -101,12 +122,15 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
             let state = state.clone();
             async move { Ok::<_, std::convert::Infallible>(service::handle(state, req, remote).await) }
         });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            if !first_bytes(&stream, limits.header_read_timeout).await {
+                tracing::debug!(%remote, "connection sent nothing in time; closed");
+                return;
+            }
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%remote, "connection ended: {e}");
             }
             drop(permit);

@@ -1,0 +1,200 @@
+//! Hostile clients: slowloris, connection floods and adversarial multipart bodies.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use hooktail::http::Limits;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn uuid_of(v: &serde_json::Value) -> String {
+    v["uuid"].as_str().unwrap().to_string()
+}
+
+/// Sends headers one byte at a time until the server hangs up; returns how long it took.
+async fn slowloris(addr: std::net::SocketAddr) -> Option<Duration> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr).await.ok()?;
+    let head = b"POST /api/v3/command/webhook.receive HTTP/1.1\r\nHost: x\r\nX-Slow: ".to_vec();
+    let endless = head.into_iter().chain(std::iter::repeat(b'a'));
+    for b in endless {
+        if s.write_all(&[b]).await.is_err() {
+            return Some(start.elapsed());
+        }
+        // A closed connection shows as a read of 0 bytes or an error.
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(50), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+            Ok(Ok(_)) => {} // a 408 answer; the close follows
+            Err(_) => {}
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            return None;
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_is_cut_off_while_others_are_served() {
+    let limits = Limits {
+        header_read_timeout: Duration::from_millis(700),
+        ..Default::default()
+    };
+    let s = TestServer::start_with(|_| {}, limits).await;
+    let t = uuid_of(&s.put("webhook.busy").await);
+    let slow: Vec<_> = (0..50).map(|_| tokio::spawn(slowloris(s.addr))).collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Normal clients keep getting answers while the slow ones drip.
+    let mut worst = Duration::ZERO;
+    for i in 0..40 {
+        let start = Instant::now();
+        let r = send(
+            s.addr,
+            &post(
+                RECEIVE,
+                &format!("token: {t}\r\n"),
+                format!("{{\"i\":{i}}}").as_bytes(),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        worst = worst.max(start.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Far below the header timeout: nobody waited behind the slow clients.
+    assert!(
+        worst < Duration::from_millis(500),
+        "a normal request took {worst:?}"
+    );
+    for h in slow {
+        let took = h
+            .await
+            .unwrap()
+            .expect("a slowloris client was never cut off");
+        assert!(took < Duration::from_secs(5), "cut off only after {took:?}");
+    }
+    assert_eq!(s.events("limit=100").await.len(), 40);
+    s.stop().await;
+}
+
+/// One request on a kept-alive connection; it must be answered 200 in time.
+async fn roundtrip(client: &mut TcpStream, token: &str, i: usize) {
+    let body = format!("{{\"i\":{i}}}");
+    let req = format!(
+        "POST {RECEIVE} HTTP/1.1\r\nHost: x\r\ntoken: {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf))
+        .await
+        .expect("the established client was starved")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_flood_neither_kills_the_server_nor_starves_established_clients() {
+    let limits = Limits {
+        max_connections: 8,
+        header_read_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let s = TestServer::start_with(|_| {}, limits).await;
+    let t = uuid_of(&s.put("webhook.flood").await);
+    // An established keep-alive client.
+    let mut client = TcpStream::connect(s.addr).await.unwrap();
+    roundtrip(&mut client, &t, 0).await;
+    // Ten times the cap in idle connections.
+    let mut flood = Vec::new();
+    for _ in 0..80 {
+        flood.push(TcpStream::connect(s.addr).await.unwrap());
+    }
+    for i in 1..=20 {
+        roundtrip(&mut client, &t, i).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Idle flooders are cut off by the header timeout, so newcomers get in again.
+    let start = Instant::now();
+    let r = send(s.addr, &get("/healthz")).await;
+    assert_eq!(r.status, 200);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    drop(flood);
+    let r = send(s.addr, &get("/healthz")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(s.events("limit=100").await.len(), 21);
+    s.stop().await;
+}
+
+/// Process CPU time (all threads), from /proc/self/task/*/schedstat, in nanoseconds.
+fn cpu_ns() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// An unterminated part header of `size` bytes, written 64 bytes at a time.
+async fn unterminated_header(s: &TestServer, token: &str, size: usize) -> (u16, Duration, u64) {
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"".to_vec();
+    body.resize(size, b'a');
+    let head = format!(
+        "POST {RECEIVE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {token}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let cpu = cpu_ns();
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(64) {
+        if stream.write_all(chunk).await.is_err() {
+            break; // refused early: the server stopped reading
+        }
+    }
+    let r = read_response(&mut stream).await;
+    (r.status, start.elapsed(), cpu_ns() - cpu)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adversarial_multipart_is_refused_in_linear_time() {
+    let s = TestServer::start_with(|o| o.max_payload = 16 << 20, Limits::default()).await;
+    let t = uuid_of(
+        &s.cmd(
+            "webhook.put",
+            &format!("eventKey=webhook.mp&maxPayloadLength={}", 9 << 20),
+        )
+        .await
+        .json(),
+    );
+    let mut cpu = Vec::new();
+    for mib in [1usize, 4, 8] {
+        let (status, took, ns) = unterminated_header(&s, &t, mib << 20).await;
+        assert_eq!(status, 400, "{mib} MiB");
+        assert!(took < Duration::from_secs(30), "{mib} MiB took {took:?}");
+        eprintln!(
+            "unterminated part header, {mib} MiB in 64-byte writes: {took:?} wall, {:.1} ms CPU",
+            ns as f64 / 1e6
+        );
+        cpu.push(ns as f64);
+    }
+    // Linear: 8x the bytes costs about 8x the CPU (quadratic scanning would cost 64x).
+    let ratio = cpu[2] / cpu[0];
+    assert!(ratio < 20.0, "8 MiB cost {ratio:.1}x the CPU of 1 MiB");
+    let rejected = s.events("status=rejected").await;
+    assert_eq!(rejected.len(), 3);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("part header")
+    );
+    s.stop().await;
+}
