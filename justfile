@@ -24,3 +24,10 @@ bench *ARGS:
 # What CI runs.
 ci:
     bash .ci/run
+
+# Fuzz token extraction and multipart parsing for SECONDS (not in CI). cargo-fuzz wants a
+# nightly compiler; RUSTC_BOOTSTRAP=1 lets the stable one accept its flags.
+fuzz SECONDS="60":
+    cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz
+    mkdir -p fuzz/corpus/receive
+    RUSTC_BOOTSTRAP=1 cargo fuzz run receive fuzz/corpus/receive fuzz/seeds/receive -- -max_total_time={{SECONDS}}

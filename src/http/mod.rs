@@ -3,8 +3,8 @@
 
 mod api;
 mod body;
-mod multipart;
-mod receive;
+pub mod multipart;
+pub mod receive;
 pub mod reply;
 mod service;
 

@@ -131,13 +131,7 @@ async fn accept(
             declared_size,
         ));
     }
-    let outside_token = head
-        .headers
-        .get("token")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .or_else(|| query_value(&head.query, "token"))
-        .or_else(|| query_value(&head.query, "uuid"));
-    let webhook = match &outside_token {
+    let webhook = match &token_outside_body(&head.headers, &head.query) {
         Some(t) => Some(lookup(state, t).map_err(|r| (r, declared_size))?),
         None => None,
     };
@@ -278,8 +272,15 @@ fn too_large(size: u64, limit: u64, w: Option<&Webhook>) -> Refusal {
     .for_webhook(w)
 }
 
-fn query_value(query: &[(String, String)], key: &str) -> Option<String> {
-    query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+/// The token from where it may come before the body, in §2's order: the `token` header, the
+/// `token` query parameter, then the old `uuid` one. (A body's `token` field comes last.)
+pub fn token_outside_body(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+    let from_query = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    headers
+        .get("token")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .or_else(|| from_query("token"))
+        .or_else(|| from_query("uuid"))
 }
 
 /// Header names lowercased; repeated headers joined with ", "; credentials dropped.
@@ -332,5 +333,30 @@ async fn parse_body(
                 .map_err(|e| format!("malformed multipart body: {e}"))
         }
         _ => Ok(multipart::Parsed::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_header_wins_then_token_then_uuid() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let mut h = HeaderMap::new();
+        let both = q(&[("uuid", "u"), ("token", "t")]);
+        assert_eq!(token_outside_body(&h, &both).as_deref(), Some("t"));
+        assert_eq!(
+            token_outside_body(&h, &q(&[("uuid", "u")])).as_deref(),
+            Some("u")
+        );
+        assert_eq!(token_outside_body(&h, &q(&[])), None);
+        h.insert("token", "h".parse().unwrap());
+        assert_eq!(token_outside_body(&h, &both).as_deref(), Some("h"));
     }
 }
