@@ -145,10 +145,62 @@ fn open_and_page(path: &Path) {
     );
 }
 
+/// Commits one event and dies without closing the store, as a kill -9 would.
+fn commit_and_die(path: &Path) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(path).unwrap();
+        let config = WriterConfig {
+            retain_events: 0,
+            two_phase_commit: true,
+        };
+        let (writer, _thread) = Writer::start(store, config, Box::new(|_| {}));
+        writer
+            .append(Record::Accepted(event(0, 200)), None)
+            .await
+            .unwrap();
+    });
+    std::process::abort();
+}
+
+/// Store open time after a crash: redb must repair a store that was not closed.
+fn crash_reopen(million: &Path) {
+    let dirty = million.with_extension("dirty");
+    std::fs::copy(million, &dirty).unwrap();
+    let me = std::env::current_exe().unwrap();
+    let clean = {
+        let t = Instant::now();
+        drop(Store::open(&dirty).unwrap());
+        t.elapsed()
+    };
+    let status = std::process::Command::new(&me)
+        .env("HOOKTAIL_BENCH_DIE", &dirty)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child was meant to die");
+    let t = Instant::now();
+    let store = Store::open(&dirty).unwrap();
+    let repaired = t.elapsed();
+    let (events, _) = store.counts().unwrap();
+    drop(store);
+    let _ = std::fs::remove_file(&dirty);
+    println!("\n## reopening 1,000,000 events after a crash ({events} events after)");
+    println!("| open | time | ratio |");
+    println!("|---|---|---|");
+    println!("| after a clean close (baseline) | {clean:.2?} | 1.00x |");
+    println!(
+        "| after kill -9 (repair) | {repaired:.2?} | {:.0}x |",
+        repaired.as_secs_f64() / clean.as_secs_f64()
+    );
+}
+
 fn main() {
     if let Ok(path) = std::env::var("HOOKTAIL_BENCH_OPEN") {
         open_and_page(Path::new(&path));
         return;
+    }
+    if let Ok(path) = std::env::var("HOOKTAIL_BENCH_DIE") {
+        commit_and_die(Path::new(&path));
     }
     // `cargo bench` passes --bench; a filter argument may select one part.
     let filter: Vec<String> = std::env::args()
@@ -174,5 +226,6 @@ fn main() {
             .status()
             .unwrap();
         assert!(status.success());
+        crash_reopen(&path);
     }
 }
