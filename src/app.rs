@@ -91,7 +91,8 @@ impl Core {
                 two_phase_commit: true,
             },
             Box::new(move |n| m.batch(n)),
-        );
+        )
+        .context("cannot start the store's writer thread")?;
         Ok(Core {
             ctx: Ctx {
                 store,

@@ -79,7 +79,7 @@ impl Writer {
         store: Arc<Store>,
         config: WriterConfig,
         observe_batch: BatchObserver,
-    ) -> (Writer, JoinHandle<()>) {
+    ) -> std::io::Result<(Writer, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let (bus, _) = broadcast::channel(4096);
         let (changed_tx, webhooks_changed) = watch::channel(0);
@@ -89,14 +89,13 @@ impl Writer {
         };
         let handle = std::thread::Builder::new()
             .name("hooktail-writer".into())
-            .spawn(move || run(store, config, rx, out, observe_batch))
-            .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
+            .spawn(move || run(store, config, rx, out, observe_batch))?;
         let writer = Writer {
             tx,
             bus,
             webhooks_changed,
         };
-        (writer, handle)
+        Ok((writer, handle))
     }
 
     /// Committed records, as they become durable.

@@ -379,7 +379,7 @@ fn short_type(ct: Option<&str>) -> &'static str {
 }
 
 fn clock(ms: i64) -> String {
-    rfc3339_ms(ms)[11..19].to_string()
+    rfc3339_ms(ms).get(11..19).unwrap_or("--:--:--").to_string()
 }
 
 fn events(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
