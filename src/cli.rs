@@ -52,7 +52,7 @@ pub struct Options {
     )]
     pub listen: SocketAddr,
     /// Base of every webhookUrl (set it behind a proxy) [default: http://<listen>].
-    #[arg(long, env = "HOOKTAIL_PUBLIC_URL", global = true)]
+    #[arg(long, env = "HOOKTAIL_PUBLIC_URL", global = true, value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Hard ceiling in bytes for any request body.
     #[arg(
@@ -80,6 +80,47 @@ impl Options {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// A base URL for webhook URLs: http(s), with a host, and no query or fragment.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("it must start with http:// or https://")?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("it needs a host".into());
+    }
+    if rest.contains(['?', '#', ' ']) {
+        return Err("it may not hold a query, a fragment or spaces".into());
+    }
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_public_url;
+
+    #[test]
+    fn public_urls() {
+        assert_eq!(
+            parse_public_url("https://hooks.example.com/").unwrap(),
+            "https://hooks.example.com"
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.1:8080/base").unwrap(),
+            "http://10.0.0.1:8080/base"
+        );
+        for bad in [
+            "hooks.example.com",
+            "ftp://x",
+            "https://",
+            "https://x?y",
+            "http:///p",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
         }
     }
 }

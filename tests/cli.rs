@@ -158,3 +158,57 @@ fn help_names_every_environment_variable() {
     }
     assert!(help.contains("--read-only"));
 }
+
+#[test]
+fn sigterm_finishes_a_request_in_flight_and_commits_it() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (code, out, _) = command(
+        &data,
+        server.addr,
+        &["webhook.put", "eventKey=webhook.term"],
+    );
+    assert_eq!(code, 0);
+    let token = json(&out)["uuid"].as_str().unwrap().to_string();
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    write!(
+        s,
+        "POST /api/v3/webhook.receive HTTP/1.1\r\nHost: x\r\ntoken: {token}\r\nContent-Length: 10\r\n\r\nhello"
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // New connections are refused while the request in flight is finished.
+    assert!(
+        std::net::TcpStream::connect(server.addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    s.write_all(b"world").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let (code, out, err) = command(&data, free_addr(), &["event.list"]);
+    assert_eq!(code, 0, "{err}");
+    let events = json(&out);
+    assert_eq!(events.as_array().unwrap().len(), 1);
+    assert_eq!(events[0]["size"], 10);
+}
+
+#[test]
+fn a_bad_public_url_is_a_usage_error() {
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--public-url", "hooks.example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http:// or https://"));
+}
