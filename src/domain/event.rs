@@ -91,24 +91,25 @@ impl Record {
         matches!(self, Record::Accepted(_))
     }
 
-    /// The dashboard's Events filter: case-insensitive text in the eventKey, the status, the
-    /// method, or a rejection's reason or HTTP status.
-    pub fn matches_text(&self, text: &str) -> bool {
-        if text.is_empty() {
-            return true;
-        }
-        let t = text.to_lowercase();
+    /// What the filters look at, without the rest of the record.
+    pub fn summary(&self) -> Summary<'_> {
         match self {
-            Record::Accepted(e) => {
-                e.event_key.contains(&t) || e.method.eq_ignore_ascii_case(&t) || "accepted" == t
-            }
-            Record::Rejected(r) => {
-                r.event_key.as_deref().is_some_and(|k| k.contains(&t))
-                    || r.reason.to_lowercase().contains(&t)
-                    || r.http_status.to_string() == t
-                    || "rejected" == t
-            }
+            Record::Accepted(e) => Summary {
+                event_key: Some(&e.event_key),
+                method: &e.method,
+                rejection: None,
+            },
+            Record::Rejected(r) => Summary {
+                event_key: r.event_key.as_deref(),
+                method: &r.method,
+                rejection: Some((&r.reason, r.http_status)),
+            },
         }
+    }
+
+    /// See [`Summary::matches_text`].
+    pub fn matches_text(&self, text: &str) -> bool {
+        self.summary().matches_text(text)
     }
 
     /// The API form of §4; `with_body` adds `origin` or `payload`.
@@ -116,6 +117,36 @@ impl Record {
         match self {
             Record::Accepted(e) => e.to_json(with_body),
             Record::Rejected(r) => r.to_json(),
+        }
+    }
+}
+
+/// The fields the filters use. The store reads them from an event's value without decoding
+/// the rest, so a filter over millions of events stays fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary<'a> {
+    pub event_key: Option<&'a str>,
+    pub method: &'a str,
+    /// A rejection's reason and HTTP status.
+    pub rejection: Option<(&'a str, u16)>,
+}
+
+impl Summary<'_> {
+    /// The dashboard's Events filter: case-insensitive text in the eventKey, the status word,
+    /// the method, or a rejection's reason or HTTP status.
+    pub fn matches_text(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return true;
+        }
+        let t = text.to_lowercase();
+        if self.event_key.is_some_and(|k| k.contains(&t)) || self.method.eq_ignore_ascii_case(&t) {
+            return true;
+        }
+        match self.rejection {
+            None => t == "accepted",
+            Some((reason, status)) => {
+                t == "rejected" || reason.to_lowercase().contains(&t) || status.to_string() == t
+            }
         }
     }
 }

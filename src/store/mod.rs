@@ -11,14 +11,15 @@ use std::sync::{Arc, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use uuid::Uuid;
 
-use crate::domain::{EventKeyPattern, Record, Webhook};
+use crate::domain::{EventKeyPattern, Record, Summary, Webhook};
 
 pub use writer::{PutError, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.
 //
 // events_v1: key = event id, a v7 uuid as u128, so keys sort by arrival time;
-//            value = codec::encode_event: [u32 LE meta length][meta JSON][exact body bytes].
+//            value = codec::encode_event: [u8 len][eventKey][u8 len][method]
+//                    [u32 LE meta length][meta JSON][exact body bytes].
 const EVENTS: TableDefinition<u128, &[u8]> = TableDefinition::new("events_v1");
 // rejections_v1: key = rejection id, a v7 uuid as u128; value = JSON of domain::Rejection.
 const REJECTIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("rejections_v1");
@@ -289,20 +290,27 @@ impl Store {
                     break;
                 }
             };
-            let record = if take_accepted {
+            let keep = |s: Summary| {
+                q.pattern
+                    .as_ref()
+                    .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
+                    && q.text.as_deref().is_none_or(|t| s.matches_text(t))
+            };
+            if take_accepted {
                 let Some(Ok((_, v))) = acc.next() else { break };
-                Record::Accepted(codec::decode_event(v.value(), q.with_body)?)
+                // Filter on the value's leading fields; decode only what is kept.
+                if keep(codec::event_summary(v.value())?) {
+                    out.push(Record::Accepted(codec::decode_event(
+                        v.value(),
+                        q.with_body,
+                    )?));
+                }
             } else {
                 let Some(Ok((_, v))) = rej.next() else { break };
-                Record::Rejected(codec::decode_json(v.value())?)
-            };
-            let keep = q
-                .pattern
-                .as_ref()
-                .is_none_or(|p| record.event_key().is_some_and(|k| p.matches(k)))
-                && q.text.as_deref().is_none_or(|t| record.matches_text(t));
-            if keep {
-                out.push(record);
+                let record = Record::Rejected(codec::decode_json(v.value())?);
+                if keep(record.summary()) {
+                    out.push(record);
+                }
             }
         }
         Ok(out)

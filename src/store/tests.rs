@@ -238,6 +238,12 @@ fn codec_round_trips_and_refuses_truncation() {
     let e = event("webhook.a", 1);
     let bytes = codec::encode_event(&e).unwrap();
     assert_eq!(codec::decode_event(&bytes, true).unwrap(), e);
+    let summary = codec::event_summary(&bytes).unwrap();
+    assert_eq!(summary, Record::Accepted(e.clone()).summary());
+    assert_eq!(
+        (summary.event_key, summary.method),
+        (Some("webhook.a"), "POST")
+    );
     assert!(codec::decode_event(&bytes[..3], true).is_err());
     assert!(codec::decode_event(&bytes[..10], true).is_err());
 }

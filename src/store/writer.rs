@@ -266,49 +266,55 @@ fn commit_batch(
     if let Some(e) = &failed {
         tracing::error!("commit failed: {e}");
     }
-    let mut webhooks_changed = false;
     let fail = || {
         StoreError::Corrupt(format!(
             "commit failed: {}",
             failed.clone().unwrap_or_default()
         ))
     };
-    for d in done {
-        match d {
-            Done::Record(ack, record) => {
-                if failed.is_some() {
-                    let _ = ack.send(Err(fail()));
-                } else {
-                    let _ = ack.send(Ok(()));
-                    let _ = out.bus.send(record);
-                }
-            }
-            Done::Put(ack, r) => {
-                if failed.is_some() {
-                    let _ = ack.send(Err(PutError::Store(fail())));
-                    continue;
-                }
-                if let Ok(w) = &r {
+    if failed.is_none() {
+        // Update the webhook cache and announce the change before any caller hears back,
+        // so that whoever reacts to an answer already sees the new state.
+        let mut webhooks_changed = false;
+        for d in &done {
+            match d {
+                Done::Put(_, Ok(w)) => {
                     store.webhooks_mut().insert(w.uuid, w.clone());
                     webhooks_changed = true;
                 }
-                let _ = ack.send(r);
-            }
-            Done::Delete(ack, removed) => {
-                if failed.is_some() {
-                    let _ = ack.send(Err(fail()));
-                    continue;
-                }
-                if let Some(uuid) = removed {
-                    store.webhooks_mut().remove(&uuid);
+                Done::Delete(_, Some(uuid)) => {
+                    store.webhooks_mut().remove(uuid);
                     webhooks_changed = true;
                 }
+                _ => {}
+            }
+        }
+        if webhooks_changed {
+            out.webhooks_changed.send_modify(|v| *v += 1);
+        }
+    }
+    for d in done {
+        match (d, failed.is_some()) {
+            (Done::Record(ack, _), true) => {
+                let _ = ack.send(Err(fail()));
+            }
+            (Done::Record(ack, record), false) => {
+                let _ = ack.send(Ok(()));
+                let _ = out.bus.send(record);
+            }
+            (Done::Put(ack, _), true) => {
+                let _ = ack.send(Err(PutError::Store(fail())));
+            }
+            (Done::Put(ack, r), false) => {
+                let _ = ack.send(r);
+            }
+            (Done::Delete(ack, _), true) => {
+                let _ = ack.send(Err(fail()));
+            }
+            (Done::Delete(ack, removed), false) => {
                 let _ = ack.send(Ok(removed.is_some()));
             }
         }
-    }
-    if webhooks_changed {
-        out.webhooks_changed.send_modify(|v| *v += 1);
     }
 }
 
