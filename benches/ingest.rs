@@ -201,14 +201,7 @@ fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
-    let opts = Options {
-        data: dir.path().join("data"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        max_payload: 4_194_304,
-        retain_events: 100_000,
-        read_only: false,
-    };
+    let opts = Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
     let (addr, token, metrics, stop, done) = rt.block_on(async {
         let core = Core::open(&opts).unwrap();
         let input =

@@ -76,6 +76,20 @@ pub struct Options {
 }
 
 impl Options {
+    /// The defaults (and `HOOKTAIL_*` variables) with this data dir and listen address, as
+    /// the command line would give them; for tests and benchmarks.
+    pub fn for_data(data: &std::path::Path, listen: SocketAddr) -> Result<Options, clap::Error> {
+        let listen = listen.to_string();
+        let args = [
+            "hooktail".as_ref(),
+            "--data".as_ref(),
+            data.as_os_str(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+        ];
+        Cli::try_parse_from(args).map(|c| c.options)
+    }
+
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),

@@ -23,14 +23,7 @@ pub struct TestServer {
 }
 
 pub fn options(data: PathBuf) -> Options {
-    Options {
-        data,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        max_payload: 4_194_304,
-        retain_events: 100_000,
-        read_only: false,
-    }
+    Options::for_data(&data, "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
 impl TestServer {
