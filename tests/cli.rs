@@ -212,3 +212,20 @@ fn a_bad_public_url_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("http:// or https://"));
 }
+
+#[test]
+fn sigterm_does_not_wait_for_a_connection_that_sent_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), free_addr());
+    let _idle = std::net::TcpStream::connect(server.addr).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let start = std::time::Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    // The header timeout is 10 s; shutting down must not sit it out.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}

@@ -117,6 +117,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
             _ = stop.as_mut() => break,
         };
         let _ = stream.set_nodelay(true);
+        let mut shutdown = state.shutdown.clone();
         let state = state.clone();
         let service = service_fn(move |req| {
             let state = state.clone();
@@ -125,7 +126,12 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if !first_bytes(&stream, limits.header_read_timeout).await {
+            // A shutdown does not wait for a connection that has not sent anything yet.
+            let started = tokio::select! {
+                sent = first_bytes(&stream, limits.header_read_timeout) => sent,
+                _ = shutdown.wait_for(|down| *down) => false,
+            };
+            if !started {
                 tracing::debug!(%remote, "connection sent nothing in time; closed");
                 return;
             }
