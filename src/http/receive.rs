@@ -89,7 +89,8 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
             )
         }
         Err((refusal, size)) => {
-            tracing::info!(
+            // Debug, not info: refusals are stored anyway, and a flood must not flood the log.
+            tracing::debug!(
                 status = refusal.status.as_u16(),
                 reason = %refusal.reason,
                 remote = %head.remote,
