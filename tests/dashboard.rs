@@ -611,3 +611,28 @@ fn readme_lists_every_key() {
         "README's key table is out of date; it should read:\n{table}"
     );
 }
+
+#[test]
+fn once_open_detail_follows_the_selection() {
+    let mut app = populated(false, true);
+    // Nothing is open yet: moving loads nothing.
+    assert!(key(&mut app, Key::char('k')).is_empty());
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let [Effect::LoadRecord(id)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let rec = app
+        .stream
+        .window
+        .iter()
+        .find(|r| r.id() == *id)
+        .unwrap()
+        .as_ref()
+        .clone();
+    app.update(Msg::Detail(Some(Box::new(rec))));
+    let fx = key(&mut app, Key::char('k'));
+    let [Effect::LoadRecord(next)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(Some(*next), app.stream.selected_record().map(|r| r.id()));
+}

@@ -782,6 +782,14 @@ impl App {
                         fx.push(self.load(PageKind::Newer));
                     }
                 }
+                // Once an event is open, Detail follows the selection.
+                let selected = self.stream.selected_record().map(|r| r.id());
+                let shown = self.detail.as_ref().map(|d| d.record.id());
+                if let (Some(id), Some(open)) = (selected, shown)
+                    && id != open
+                {
+                    fx.push(Effect::LoadRecord(id));
+                }
                 fx
             }
         }
