@@ -636,3 +636,14 @@ fn once_open_detail_follows_the_selection() {
     };
     assert_eq!(Some(*next), app.stream.selected_record().map(|r| r.id()));
 }
+
+#[test]
+fn a_failed_load_does_not_leave_the_stream_loading() {
+    let mut app = app_with(false, true);
+    assert!(app.stream.loading);
+    app.update(Msg::Error("stored data is unreadable".into()));
+    assert!(!app.stream.loading);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("Loading"), "{text}");
+    assert!(text.contains("Error: stored data is unreadable"), "{text}");
+}

@@ -296,20 +296,34 @@ impl Store {
                     .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
                     && q.text.as_deref().is_none_or(|t| s.matches_text(t))
             };
+            // A value that does not decode is skipped, not fatal: one damaged record must not
+            // hide every other one.
+            let skip = |k: u128, e: StoreError| {
+                tracing::warn!(id = %Uuid::from_u128(k), "skipping an unreadable record: {e}");
+            };
             if take_accepted {
-                let Some(Ok((_, v))) = acc.next() else { break };
+                let Some(Ok((k, v))) = acc.next() else { break };
                 // Filter on the value's leading fields; decode only what is kept.
-                if keep(codec::event_summary(v.value())?) {
-                    out.push(Record::Accepted(codec::decode_event(
-                        v.value(),
-                        q.with_body,
-                    )?));
+                let decoded = codec::event_summary(v.value()).and_then(|s| {
+                    keep(s)
+                        .then(|| codec::decode_event(v.value(), q.with_body))
+                        .transpose()
+                });
+                match decoded {
+                    Ok(Some(e)) => out.push(Record::Accepted(e)),
+                    Ok(None) => {}
+                    Err(e) => skip(k.value(), e),
                 }
             } else {
-                let Some(Ok((_, v))) = rej.next() else { break };
-                let record = Record::Rejected(codec::decode_json(v.value())?);
-                if keep(record.summary()) {
-                    out.push(record);
+                let Some(Ok((k, v))) = rej.next() else { break };
+                match codec::decode_json(v.value()) {
+                    Ok(r) => {
+                        let record = Record::Rejected(r);
+                        if keep(record.summary()) {
+                            out.push(record);
+                        }
+                    }
+                    Err(e) => skip(k.value(), e),
                 }
             }
         }

@@ -247,3 +247,28 @@ fn codec_round_trips_and_refuses_truncation() {
     assert!(codec::decode_event(&bytes[..3], true).is_err());
     assert!(codec::decode_event(&bytes[..10], true).is_err());
 }
+
+#[tokio::test]
+async fn an_unreadable_record_is_skipped_not_fatal() {
+    let (_dir, store, writer, _t) = open(0);
+    for i in 0..3 {
+        writer
+            .append(Record::Accepted(event("webhook.a", i)), None)
+            .await
+            .unwrap();
+    }
+    let bad = Uuid::now_v7();
+    let txn = store.db.begin_write().unwrap();
+    txn.open_table(EVENTS)
+        .unwrap()
+        .insert(bad.as_u128(), &b"\xff\x00garbage"[..])
+        .unwrap();
+    txn.commit().unwrap();
+    let page = store.page(&PageQuery::newest(10)).unwrap();
+    assert_eq!(
+        page.len(),
+        3,
+        "the damaged record is skipped, the others listed"
+    );
+    assert!(matches!(store.record(&bad), Err(StoreError::Corrupt(_))));
+}

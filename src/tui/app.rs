@@ -388,6 +388,8 @@ impl App {
                 vec![Effect::LoadWebhooks]
             }
             Msg::DeleteDone(Err(e)) | Msg::Error(e) => {
+                // A failed load must not leave the stream "Loading…" for ever.
+                self.stream.loading = false;
                 self.toast(&format!("Error: {e}"));
                 vec![]
             }
