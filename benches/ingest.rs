@@ -259,7 +259,12 @@ fn main() {
         if !only.is_empty() && !only.contains(&conns) {
             continue;
         }
-        // `--skip-bare` profiles hooktail alone.
+        // `--only-bare` and `--skip-bare` run one server alone, for profiling.
+        if std::env::args().any(|a| a == "--only-bare") {
+            let b = bare(conns, secs);
+            println!("| {conns} | bare hyper | {:.0} | - | - | - | - | {} |", b.rps(), b.errors);
+            continue;
+        }
         if std::env::args().any(|a| a == "--skip-bare") {
             let (h, batch) = hooktail(conns, secs);
             println!(
