@@ -262,7 +262,11 @@ fn main() {
         // `--only-bare` and `--skip-bare` run one server alone, for profiling.
         if std::env::args().any(|a| a == "--only-bare") {
             let b = bare(conns, secs);
-            println!("| {conns} | bare hyper | {:.0} | - | - | - | - | {} |", b.rps(), b.errors);
+            println!(
+                "| {conns} | bare hyper | {:.0} | - | - | - | - | {} |",
+                b.rps(),
+                b.errors
+            );
             continue;
         }
         if std::env::args().any(|a| a == "--skip-bare") {

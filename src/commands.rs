@@ -54,7 +54,9 @@ impl CommandError {
 impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Closed => CommandError::Unavailable(e.to_string()),
+            StoreError::Closed | StoreError::Unavailable => {
+                CommandError::Unavailable(e.to_string())
+            }
             e => CommandError::Internal(e.to_string()),
         }
     }

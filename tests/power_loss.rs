@@ -171,7 +171,7 @@ fn event(n: u64) -> Record {
 
 /// Runs concurrent appenders until the power fails; returns the acked ids.
 async fn run_until_crash(disk: Disk, rng: &mut Rng) -> Vec<Uuid> {
-    let Ok(store) = Store::open_backend(disk) else {
+    let Ok(store) = Store::open_backend(move || disk.clone()) else {
         // The power failed while the store was being created: nothing was acked.
         return Vec::new();
     };
@@ -230,7 +230,7 @@ async fn acked_events_survive_power_loss_at_random_syncs() {
         }
         crashes += 1;
         let image = disk.image_after_crash(&mut rng);
-        let store = Store::open_backend(Disk::new(image, u64::MAX))
+        let store = Store::open_backend(move || Disk::new(image.clone(), u64::MAX))
             .unwrap_or_else(|e| panic!("seed {seed}: the store does not reopen: {e}"));
         // Pruning removes only from the oldest end: every acked event newer than the oldest
         // one stored must be there (with no retention, that is every acked event).

@@ -45,6 +45,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is shutting down")]
     Closed,
+    #[error("the store is unavailable after a storage error; retrying")]
+    Unavailable,
+}
+
+fn open_error(e: redb::DatabaseError) -> StoreError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+        e => StoreError::Db(e.into()),
+    }
 }
 
 macro_rules! impl_from_redb {
@@ -112,8 +121,13 @@ pub struct WebhookStats {
     pub last_at: Option<i64>,
 }
 
+/// Opens the database again, the way it was first opened.
+type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
 pub struct Store {
-    db: Database,
+    /// `None` only while a reopen after an I/O error has not succeeded yet.
+    db: RwLock<Option<Database>>,
+    opener: Opener,
     /// Every webhook by uuid, so that the receive path never opens a transaction to find one.
     webhooks: RwLock<HashMap<Uuid, Webhook>>,
 }
@@ -121,23 +135,26 @@ pub struct Store {
 impl Store {
     /// Opens or creates the store file.
     pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
-        Self::init(Database::builder().set_cache_size(CACHE_SIZE).create(path))
+        let path = path.to_path_buf();
+        Self::init(Box::new(move || {
+            Database::builder().set_cache_size(CACHE_SIZE).create(&path)
+        }))
     }
 
-    /// Opens a store on another storage backend (tests simulate power loss with one).
-    pub fn open_backend(backend: impl redb::StorageBackend) -> Result<Arc<Store>, StoreError> {
-        Self::init(
+    /// Opens a store on another storage backend, made by `backend` on each (re)open. Tests
+    /// simulate power loss and full disks with one.
+    pub fn open_backend<B: redb::StorageBackend>(
+        backend: impl Fn() -> B + Send + Sync + 'static,
+    ) -> Result<Arc<Store>, StoreError> {
+        Self::init(Box::new(move || {
             Database::builder()
                 .set_cache_size(CACHE_SIZE)
-                .create_with_backend(backend),
-        )
+                .create_with_backend(backend())
+        }))
     }
 
-    fn init(db: Result<Database, redb::DatabaseError>) -> Result<Arc<Store>, StoreError> {
-        let db = db.map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-            e => StoreError::Db(e.into()),
-        })?;
+    fn init(opener: Opener) -> Result<Arc<Store>, StoreError> {
+        let db = opener().map_err(open_error)?;
         // Create the tables up front so that readers never meet a missing table.
         let txn = db.begin_write()?;
         {
@@ -149,7 +166,8 @@ impl Store {
         }
         txn.commit()?;
         let store = Store {
-            db,
+            db: RwLock::new(Some(db)),
+            opener,
             webhooks: RwLock::new(HashMap::new()),
         };
         let all = store.load_webhooks()?;
@@ -157,15 +175,39 @@ impl Store {
         Ok(Arc::new(store))
     }
 
-    fn load_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(WEBHOOKS)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (_, v) = row?;
-            out.push(codec::decode_json(v.value())?);
+    /// Runs `f` on the database, holding it so that a reopen waits for `f` to finish.
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(db) => f(db),
+            None => Err(StoreError::Unavailable),
         }
-        Ok(out)
+    }
+
+    /// Closes and opens the database again. redb refuses every transaction after an I/O error
+    /// until then; this lets the store recover once, say, a full disk has room again.
+    pub(crate) fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // Close first: the open file holds the lock the new handle needs.
+        drop(slot.take());
+        *slot = Some((self.opener)().map_err(open_error)?);
+        Ok(())
+    }
+
+    fn load_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(WEBHOOKS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (_, v) = row?;
+                out.push(codec::decode_json(v.value())?);
+            }
+            Ok(out)
+        })
     }
 
     fn webhooks_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, Webhook>> {
@@ -190,144 +232,152 @@ impl Store {
     }
 
     pub fn webhook_stats(&self) -> Result<HashMap<Uuid, WebhookStats>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(WEBHOOK_STATS)?;
-        let mut out = HashMap::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            let (events, last) = v.value();
-            out.insert(
-                Uuid::from_u128(k.value()),
-                WebhookStats {
-                    events,
-                    last_at: Some(last),
-                },
-            );
-        }
-        Ok(out)
+        self.with_db(|db| {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(WEBHOOK_STATS)?;
+            let mut out = HashMap::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                let (events, last) = v.value();
+                out.insert(
+                    Uuid::from_u128(k.value()),
+                    WebhookStats {
+                        events,
+                        last_at: Some(last),
+                    },
+                );
+            }
+            Ok(out)
+        })
     }
 
     /// (accepted events, rejections) stored now.
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
-        let txn = self.db.begin_read()?;
-        let events = txn.open_table(EVENTS)?.len()?;
-        let rejections = txn.open_table(REJECTIONS)?.len()?;
-        Ok((events, rejections))
+        self.with_db(|db| {
+            let txn = db.begin_read()?;
+            let events = txn.open_table(EVENTS)?.len()?;
+            let rejections = txn.open_table(REJECTIONS)?.len()?;
+            Ok((events, rejections))
+        })
     }
 
     /// One event or rejection, with its body.
     pub fn record(&self, id: &Uuid) -> Result<Option<Record>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let key = id.as_u128();
-        if let Some(v) = txn.open_table(EVENTS)?.get(key)? {
-            return Ok(Some(Record::Accepted(codec::decode_event(
-                v.value(),
-                true,
-            )?)));
-        }
-        if let Some(v) = txn.open_table(REJECTIONS)?.get(key)? {
-            return Ok(Some(Record::Rejected(codec::decode_json(v.value())?)));
-        }
-        Ok(None)
+        self.with_db(|db| {
+            let txn = db.begin_read()?;
+            let key = id.as_u128();
+            if let Some(v) = txn.open_table(EVENTS)?.get(key)? {
+                return Ok(Some(Record::Accepted(codec::decode_event(
+                    v.value(),
+                    true,
+                )?)));
+            }
+            if let Some(v) = txn.open_table(REJECTIONS)?.get(key)? {
+                return Ok(Some(Record::Rejected(codec::decode_json(v.value())?)));
+            }
+            Ok(None)
+        })
     }
 
     /// A page of events and rejections merged by id, read lazily from the cursor on, so
     /// that paging costs the same at the newest and the oldest end.
     pub fn page(&self, q: &PageQuery) -> Result<Vec<Record>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let events = txn.open_table(EVENTS)?;
-        let rejections = txn.open_table(REJECTIONS)?;
-        let newest_first = matches!(q.cursor, Cursor::Newest | Cursor::Before(_));
-        let range = |t: &redb::ReadOnlyTable<u128, &[u8]>| -> Result<_, StoreError> {
-            let r = match q.cursor {
-                Cursor::Newest | Cursor::Oldest => t.range::<u128>(..)?,
-                Cursor::Before(id) => t.range(..id.as_u128())?,
-                Cursor::After(id) => t.range((
-                    std::ops::Bound::Excluded(id.as_u128()),
-                    std::ops::Bound::Unbounded,
-                ))?,
+        self.with_db(|db| {
+            let txn = db.begin_read()?;
+            let events = txn.open_table(EVENTS)?;
+            let rejections = txn.open_table(REJECTIONS)?;
+            let newest_first = matches!(q.cursor, Cursor::Newest | Cursor::Before(_));
+            let range = |t: &redb::ReadOnlyTable<u128, &[u8]>| -> Result<_, StoreError> {
+                let r = match q.cursor {
+                    Cursor::Newest | Cursor::Oldest => t.range::<u128>(..)?,
+                    Cursor::Before(id) => t.range(..id.as_u128())?,
+                    Cursor::After(id) => t.range((
+                        std::ops::Bound::Excluded(id.as_u128()),
+                        std::ops::Bound::Unbounded,
+                    ))?,
+                };
+                let it: Box<dyn Iterator<Item = _>> = if newest_first {
+                    Box::new(r.rev())
+                } else {
+                    Box::new(r)
+                };
+                Ok(it.peekable())
             };
-            let it: Box<dyn Iterator<Item = _>> = if newest_first {
-                Box::new(r.rev())
-            } else {
-                Box::new(r)
-            };
-            Ok(it.peekable())
-        };
-        let want_accepted = q.status != Some(Status::Rejected);
-        let want_rejected = q.status != Some(Status::Accepted);
-        let mut acc = range(&events)?;
-        let mut rej = range(&rejections)?;
-        let mut out = Vec::new();
-        while out.len() < q.limit {
-            let key_of = |p: Option<&Result<(redb::AccessGuard<u128>, _), _>>| match p {
-                Some(Ok((k, _))) => Some(k.value()),
-                _ => None,
-            };
-            let a = if want_accepted {
-                key_of(acc.peek())
-            } else {
-                None
-            };
-            let r = if want_rejected {
-                key_of(rej.peek())
-            } else {
-                None
-            };
-            let take_accepted = match (a, r) {
-                (Some(a), Some(r)) => (a > r) == newest_first,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => {
-                    // Surface an iterator error rather than ending the page silently.
-                    for it in [&mut acc, &mut rej] {
-                        if let Some(Err(_)) = it.peek()
-                            && let Some(Err(e)) = it.next()
-                        {
-                            return Err(e.into());
+            let want_accepted = q.status != Some(Status::Rejected);
+            let want_rejected = q.status != Some(Status::Accepted);
+            let mut acc = range(&events)?;
+            let mut rej = range(&rejections)?;
+            let mut out = Vec::new();
+            while out.len() < q.limit {
+                let key_of = |p: Option<&Result<(redb::AccessGuard<u128>, _), _>>| match p {
+                    Some(Ok((k, _))) => Some(k.value()),
+                    _ => None,
+                };
+                let a = if want_accepted {
+                    key_of(acc.peek())
+                } else {
+                    None
+                };
+                let r = if want_rejected {
+                    key_of(rej.peek())
+                } else {
+                    None
+                };
+                let take_accepted = match (a, r) {
+                    (Some(a), Some(r)) => (a > r) == newest_first,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => {
+                        // Surface an iterator error rather than ending the page silently.
+                        for it in [&mut acc, &mut rej] {
+                            if let Some(Err(_)) = it.peek()
+                                && let Some(Err(e)) = it.next()
+                            {
+                                return Err(e.into());
+                            }
                         }
+                        break;
                     }
-                    break;
-                }
-            };
-            let keep = |s: Summary| {
-                q.pattern
-                    .as_ref()
-                    .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
-                    && q.text.as_deref().is_none_or(|t| s.matches_text(t))
-            };
-            // A value that does not decode is skipped, not fatal: one damaged record must not
-            // hide every other one.
-            let skip = |k: u128, e: StoreError| {
-                tracing::warn!(id = %Uuid::from_u128(k), "skipping an unreadable record: {e}");
-            };
-            if take_accepted {
-                let Some(Ok((k, v))) = acc.next() else { break };
-                // Filter on the value's leading fields; decode only what is kept.
-                let decoded = codec::event_summary(v.value()).and_then(|s| {
-                    keep(s)
-                        .then(|| codec::decode_event(v.value(), q.with_body))
-                        .transpose()
-                });
-                match decoded {
-                    Ok(Some(e)) => out.push(Record::Accepted(e)),
-                    Ok(None) => {}
-                    Err(e) => skip(k.value(), e),
-                }
-            } else {
-                let Some(Ok((k, v))) = rej.next() else { break };
-                match codec::decode_json(v.value()) {
-                    Ok(r) => {
-                        let record = Record::Rejected(r);
-                        if keep(record.summary()) {
-                            out.push(record);
+                };
+                let keep = |s: Summary| {
+                    q.pattern
+                        .as_ref()
+                        .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
+                        && q.text.as_deref().is_none_or(|t| s.matches_text(t))
+                };
+                // A value that does not decode is skipped, not fatal: one damaged record must not
+                // hide every other one.
+                let skip = |k: u128, e: StoreError| {
+                    tracing::warn!(id = %Uuid::from_u128(k), "skipping an unreadable record: {e}");
+                };
+                if take_accepted {
+                    let Some(Ok((k, v))) = acc.next() else { break };
+                    // Filter on the value's leading fields; decode only what is kept.
+                    let decoded = codec::event_summary(v.value()).and_then(|s| {
+                        keep(s)
+                            .then(|| codec::decode_event(v.value(), q.with_body))
+                            .transpose()
+                    });
+                    match decoded {
+                        Ok(Some(e)) => out.push(Record::Accepted(e)),
+                        Ok(None) => {}
+                        Err(e) => skip(k.value(), e),
+                    }
+                } else {
+                    let Some(Ok((k, v))) = rej.next() else { break };
+                    match codec::decode_json(v.value()) {
+                        Ok(r) => {
+                            let record = Record::Rejected(r);
+                            if keep(record.summary()) {
+                                out.push(record);
+                            }
                         }
+                        Err(e) => skip(k.value(), e),
                     }
-                    Err(e) => skip(k.value(), e),
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
 

@@ -258,12 +258,15 @@ async fn an_unreadable_record_is_skipped_not_fatal() {
             .unwrap();
     }
     let bad = Uuid::now_v7();
-    let txn = store.db.begin_write().unwrap();
-    txn.open_table(EVENTS)
-        .unwrap()
-        .insert(bad.as_u128(), &b"\xff\x00garbage"[..])
+    store
+        .with_db(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(EVENTS)?
+                .insert(bad.as_u128(), &b"\xff\x00garbage"[..])?;
+            txn.commit()?;
+            Ok(())
+        })
         .unwrap();
-    txn.commit().unwrap();
     let page = store.page(&PageQuery::newest(10)).unwrap();
     assert_eq!(
         page.len(),

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use redb::{Durability, ReadableTable, Table, WriteTransaction};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -18,6 +19,8 @@ use crate::domain::{Record, Webhook, WebhookInput};
 const MAX_BATCH: usize = 1024;
 /// Most rows one pruning transaction removes, so that ingest never waits long behind it.
 const PRUNE_STEP: u64 = 1000;
+/// Least time between two reopen attempts after failed commits.
+const REOPEN_EVERY: Duration = Duration::from_millis(250);
 /// Rejections kept, newest first (§4).
 pub const MAX_REJECTIONS: u64 = 10_000;
 
@@ -172,6 +175,7 @@ fn run(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
+    let mut last_reopen: Option<Instant> = None;
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -187,7 +191,9 @@ fn run(
         }
         if !batch.is_empty() {
             observe_batch(batch.len());
-            commit_batch(&store, &config, batch.drain(..), &out);
+            if !commit_batch(&store, &config, batch.drain(..), &out) {
+                recover(&store, &mut last_reopen);
+            }
         }
         if stopping {
             break;
@@ -207,16 +213,30 @@ fn run(
     tracing::debug!("writer stopped");
 }
 
+/// After a failed commit, reopens the store (at most every `REOPEN_EVERY`): redb refuses all
+/// transactions after an I/O error until then. Callers meanwhile get errors, not a hang.
+fn recover(store: &Store, last_reopen: &mut Option<Instant>) {
+    if last_reopen.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+        return;
+    }
+    *last_reopen = Some(Instant::now());
+    match store.reopen() {
+        Ok(()) => tracing::warn!("store reopened after a failed commit"),
+        Err(e) => tracing::error!("cannot reopen the store: {e}"),
+    }
+}
+
+/// Commits one batch and answers its callers. Returns whether the commit succeeded.
 fn commit_batch(
     store: &Store,
     config: &WriterConfig,
     ops: impl Iterator<Item = Op>,
     out: &Outputs,
-) {
+) -> bool {
     let ops: Vec<Op> = ops.collect();
     let mut done = Vec::with_capacity(ops.len());
-    let result = (|| -> Result<(), StoreError> {
-        let mut txn = store.db.begin_write()?;
+    let result = store.with_db(|db| {
+        let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         txn.set_two_phase_commit(config.two_phase_commit);
         let mut t = Tables::open(&txn)?;
@@ -260,7 +280,7 @@ fn commit_batch(
         drop(t);
         txn.commit()?;
         Ok(())
-    })();
+    });
     // Answer only now: after a successful commit everything is on disk.
     let failed = result.err().map(|e| e.to_string());
     if let Some(e) = &failed {
@@ -316,6 +336,7 @@ fn commit_batch(
             }
         }
     }
+    failed.is_none()
 }
 
 /// Every table a batch writes, opened once per transaction.
@@ -410,16 +431,18 @@ fn prune_step(store: &Store, config: &WriterConfig) -> Result<bool, StoreError> 
     if surplus_events == 0 && surplus_rejections == 0 {
         return Ok(false);
     }
-    let mut txn = store.db.begin_write()?;
-    txn.set_durability(Durability::Immediate)?;
-    for (def, surplus) in [(EVENTS, surplus_events), (REJECTIONS, surplus_rejections)] {
-        let mut table = txn.open_table(def)?;
-        for _ in 0..surplus.min(PRUNE_STEP) {
-            if table.pop_first()?.is_none() {
-                break;
+    store.with_db(|db| {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        for (def, surplus) in [(EVENTS, surplus_events), (REJECTIONS, surplus_rejections)] {
+            let mut table = txn.open_table(def)?;
+            for _ in 0..surplus.min(PRUNE_STEP) {
+                if table.pop_first()?.is_none() {
+                    break;
+                }
             }
         }
-    }
-    txn.commit()?;
-    Ok(true)
+        txn.commit()?;
+        Ok(true)
+    })
 }

@@ -1,0 +1,139 @@
+//! A full disk: writes fail for a while. Calls made meanwhile are refused with an error, no
+//! acked event is lost, nothing panics, and once space is back the store takes events again.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hooktail::domain::{Event, PayloadType, Record};
+use hooktail::store::{Store, Writer, WriterConfig};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+struct Disk {
+    data: Arc<Mutex<Vec<u8>>>,
+    full: Arc<AtomicBool>,
+}
+
+fn no_space() -> io::Error {
+    io::Error::from_raw_os_error(28) // ENOSPC
+}
+
+impl redb::StorageBackend for Disk {
+    fn len(&self) -> Result<u64, io::Error> {
+        Ok(self.data.lock().unwrap().len() as u64)
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+        let d = self.data.lock().unwrap();
+        let start = offset as usize;
+        out.copy_from_slice(
+            d.get(start..start + out.len())
+                .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "past the end"))?,
+        );
+        Ok(())
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), io::Error> {
+        let mut d = self.data.lock().unwrap();
+        if self.full.load(Ordering::SeqCst) && len as usize > d.len() {
+            return Err(no_space());
+        }
+        d.resize(len as usize, 0);
+        Ok(())
+    }
+
+    fn sync_data(&self) -> Result<(), io::Error> {
+        if self.full.load(Ordering::SeqCst) {
+            return Err(no_space());
+        }
+        Ok(())
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        if self.full.load(Ordering::SeqCst) {
+            return Err(no_space());
+        }
+        let mut d = self.data.lock().unwrap();
+        let end = offset as usize + data.len();
+        if d.len() < end {
+            d.resize(end, 0);
+        }
+        d[offset as usize..end].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+fn event(n: u64) -> Record {
+    Record::Accepted(Event {
+        id: Uuid::now_v7(),
+        event_key: "webhook.full".into(),
+        received_at: n as i64,
+        method: "POST".into(),
+        path: "/".into(),
+        query: BTreeMap::new(),
+        headers: BTreeMap::new(),
+        remote_addr: "127.0.0.1:1".into(),
+        content_type: None,
+        size: 4,
+        payload_type: PayloadType::Base64,
+        files: vec![],
+        form: BTreeMap::new(),
+        body: b"full".to_vec(),
+    })
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_calls_and_recovers() {
+    let disk = Disk {
+        data: Arc::new(Mutex::new(Vec::new())),
+        full: Arc::new(AtomicBool::new(false)),
+    };
+    let backend = disk.clone();
+    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: true,
+    };
+    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {})).unwrap();
+    let mut acked = Vec::new();
+    for n in 0..20 {
+        let r = event(n);
+        let id = r.id();
+        writer.append(r, None).await.unwrap();
+        acked.push(id);
+    }
+    disk.full.store(true, Ordering::SeqCst);
+    for n in 20..30 {
+        assert!(
+            writer.append(event(n), None).await.is_err(),
+            "a commit on a full disk must fail"
+        );
+    }
+    disk.full.store(false, Ordering::SeqCst);
+    // Space is back: new calls are stored again within moments, without a restart.
+    let mut recovered = false;
+    for n in 30..100 {
+        let r = event(n);
+        let id = r.id();
+        if writer.append(r, None).await.is_ok() {
+            acked.push(id);
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        recovered,
+        "the store never took events again after the disk had space"
+    );
+    for id in &acked {
+        assert!(store.record(id).unwrap().is_some(), "acked event {id} lost");
+    }
+    writer.stop().await;
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+}
