@@ -47,6 +47,8 @@ pub enum StoreError {
     Closed,
     #[error("the store is unavailable after a storage error; retrying")]
     Unavailable,
+    #[error("nothing was stored: the commit failed ({0})")]
+    CommitFailed(String),
 }
 
 fn open_error(e: redb::DatabaseError) -> StoreError {

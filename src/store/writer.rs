@@ -286,12 +286,7 @@ fn commit_batch(
     if let Some(e) = &failed {
         tracing::error!("commit failed: {e}");
     }
-    let fail = || {
-        StoreError::Corrupt(format!(
-            "commit failed: {}",
-            failed.clone().unwrap_or_default()
-        ))
-    };
+    let fail = || StoreError::CommitFailed(failed.clone().unwrap_or_default());
     if failed.is_none() {
         // Update the webhook cache and announce the change before any caller hears back,
         // so that whoever reacts to an answer already sees the new state.
