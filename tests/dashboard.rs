@@ -647,3 +647,73 @@ fn a_failed_load_does_not_leave_the_stream_loading() {
     assert!(!text.contains("Loading"), "{text}");
     assert!(text.contains("Error: stored data is unreadable"), "{text}");
 }
+
+/// Opens `rec` in Detail on its `tab`-th tab, scrolled by `scroll`, and renders 100x30.
+fn detail_screen(rec: Record, tab: usize, scroll: usize) -> String {
+    let mut app = populated(false, true);
+    app.update(Msg::Detail(Some(Box::new(rec))));
+    for _ in 0..tab {
+        key(&mut app, Key::char(']'));
+    }
+    key(&mut app, Key::char('3'));
+    for _ in 0..scroll {
+        key(&mut app, Key::new(Code::PageDown));
+    }
+    screen_text(&render(&mut app, 100, 30))
+}
+
+/// The Detail pane's inner text, one string per row.
+fn detail_rows(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines.iter().position(|l| l.contains("3 Detail")).unwrap();
+    lines[top + 1..lines.len() - 2]
+        .iter()
+        .map(|l| {
+            l.trim_start_matches('┃')
+                .trim_end_matches('┃')
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_raw_tab_is_the_exact_base64_and_big_bodies_page() {
+    use base64::Engine;
+    let body: Vec<u8> = (0..600u32).map(|i| (i * 7 % 251) as u8).collect();
+    let rows = detail_rows(&detail_screen(
+        event(50, "webhook.a", &body, "application/octet-stream"),
+        2,
+        0,
+    ));
+    let shown: String = rows.concat();
+    assert_eq!(
+        shown,
+        base64::engine::general_purpose::STANDARD.encode(&body)
+    );
+    // A 4 MiB body: the Raw tab stops at its cap and says how much is left.
+    let big = vec![b'x'; 4 << 20];
+    let screen = detail_screen(
+        event(51, "webhook.a", &big, "application/octet-stream"),
+        2,
+        2000,
+    );
+    assert!(
+        screen.contains("more characters (event.get has them all)"),
+        "{screen}"
+    );
+    // A big JSON body scrolls to its end without building every line each frame.
+    let json = format!(
+        "[{}]",
+        (0..20_000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let screen = detail_screen(
+        event(52, "webhook.a", json.as_bytes(), "application/json"),
+        0,
+        5000,
+    );
+    assert!(screen.contains("19999") && screen.contains(']'), "{screen}");
+}

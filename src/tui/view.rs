@@ -2,6 +2,7 @@
 //! through `esc` before it reaches the terminal.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use base64::Engine;
 use ratatui::Frame;
@@ -480,15 +481,19 @@ fn detail(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         );
         return;
     };
-    let lines = detail_lines(d, theme, inner.width as usize);
-    let max_scroll = lines.len().saturating_sub(inner.height as usize);
-    let scroll = (d.scroll as usize).min(max_scroll);
-    let visible: Vec<Line> = lines
-        .into_iter()
-        .skip(scroll)
-        .take(inner.height as usize)
-        .collect();
+    let (width, height) = (inner.width as usize, inner.height as usize);
+    // Only the lines on screen are built, so a large body costs no more per frame than a
+    // small one.
+    let (total, _) = detail_lines(d, theme, width, 0..0);
+    let scroll = (d.scroll as usize).min(total.saturating_sub(height));
+    let (_, visible) = detail_lines(d, theme, width, scroll..scroll + height);
     f.render_widget(Paragraph::new(visible), inner);
+}
+
+/// The part of `items` that falls in `range`.
+fn window<'a, T>(items: &'a [T], range: &Range<usize>) -> &'a [T] {
+    let start = range.start.min(items.len());
+    &items[start..range.end.clamp(start, items.len())]
 }
 
 fn kv(theme: Theme, k: &str, v: &str) -> Line<'static> {
@@ -498,11 +503,17 @@ fn kv(theme: Theme, k: &str, v: &str) -> Line<'static> {
     ])
 }
 
-fn detail_lines(d: &Detail, theme: Theme, width: usize) -> Vec<Line<'static>> {
+/// The detail's line count, and its lines in `range`.
+fn detail_lines(
+    d: &Detail,
+    theme: Theme,
+    width: usize,
+    range: Range<usize>,
+) -> (usize, Vec<Line<'static>>) {
     let e = match &d.record {
         Record::Accepted(e) => e,
         Record::Rejected(x) => {
-            return vec![
+            let lines = vec![
                 Line::styled(
                     format!("Rejected with HTTP {}", x.http_status),
                     theme.error(),
@@ -519,107 +530,25 @@ fn detail_lines(d: &Detail, theme: Theme, width: usize) -> Vec<Line<'static>> {
                     x.event_key.as_deref().unwrap_or("(unknown token)"),
                 ),
             ];
+            return (lines.len(), window(&lines, &range).to_vec());
         }
     };
     match d.tab {
-        Tab::Body => {
-            if e.payload_type == PayloadType::Ignore {
-                return vec![Line::styled(
-                    format!(
-                        "Body not kept (payloadType ignore); it was {} bytes.",
-                        e.size
-                    ),
-                    theme.dim(),
-                )];
-            }
-            let mut lines = vec![Line::styled(
-                format!("{} · {} bytes", d.body.kind(), e.size),
-                theme.dim(),
-            )];
-            match &d.body {
-                Decoded::Empty => lines.push(Line::styled("(empty body)", theme.dim())),
-                Decoded::Json(json) => lines.extend(json.iter().map(|l| {
-                    Line::from(
-                        l.iter()
-                            .map(|(t, s)| Span::styled(s.clone(), theme.token(*t)))
-                            .collect::<Vec<_>>(),
-                    )
-                })),
-                Decoded::Form(fields) => {
-                    let w = fields
-                        .iter()
-                        .map(|(k, _)| k.chars().count())
-                        .max()
-                        .unwrap_or(0)
-                        .min(24);
-                    lines.extend(fields.iter().map(|(k, v)| {
-                        Line::from(vec![
-                            Span::styled(format!("{:<w$} ", fit(k, w)), theme.fg(Color::Cyan)),
-                            Span::raw(format!("= {v}")),
-                        ])
-                    }));
-                }
-                Decoded::Multipart(parts) => {
-                    lines.extend(parts.iter().map(|p| match &p.filename {
-                        Some(name) => Line::from(vec![
-                            Span::styled("file  ", theme.fg(Color::Yellow)),
-                            Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
-                            Span::raw(format!("{name}  ")),
-                            Span::styled(
-                                format!(
-                                    "{}  {} bytes",
-                                    p.content_type.as_deref().unwrap_or("-"),
-                                    p.size
-                                ),
-                                theme.dim(),
-                            ),
-                        ]),
-                        None => Line::from(vec![
-                            Span::styled("field ", theme.fg(Color::Yellow)),
-                            Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
-                            Span::raw(format!("= {}", p.preview.as_deref().unwrap_or(""))),
-                        ]),
-                    }))
-                }
-                Decoded::Text(t) | Decoded::Hex(t) => {
-                    lines.extend(t.iter().map(|l| Line::raw(l.clone())))
-                }
-            }
-            lines
-        }
-        Tab::Headers => e
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                Line::from(vec![
-                    Span::styled(format!("{}: ", esc(k)), theme.fg(Color::Cyan)),
-                    Span::raw(esc(v).into_owned()),
-                ])
-            })
-            .collect(),
-        Tab::Raw => {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&e.body);
-            let shown = &b64[..b64.len().min(RAW_LIMIT)];
-            let w = width.max(1);
-            let mut lines: Vec<Line> = shown
-                .as_bytes()
-                .chunks(w)
-                .map(|c| Line::raw(String::from_utf8_lossy(c).into_owned()))
+        Tab::Body => body_lines(d, e, theme, range),
+        Tab::Headers => {
+            let lines: Vec<Line> = e
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    Line::from(vec![
+                        Span::styled(format!("{}: ", esc(k)), theme.fg(Color::Cyan)),
+                        Span::raw(esc(v).into_owned()),
+                    ])
+                })
                 .collect();
-            if b64.len() > RAW_LIMIT {
-                lines.push(Line::styled(
-                    format!(
-                        "… {} more characters (event.get has them all)",
-                        b64.len() - RAW_LIMIT
-                    ),
-                    theme.dim(),
-                ));
-            }
-            if lines.is_empty() {
-                lines.push(Line::styled("(empty body)", theme.dim()));
-            }
-            lines
+            (lines.len(), window(&lines, &range).to_vec())
         }
+        Tab::Raw => raw_lines(&e.body, theme, width, range),
         Tab::Meta => {
             let mut lines = vec![
                 kv(theme, "id", &e.id.to_string()),
@@ -649,9 +578,130 @@ fn detail_lines(d: &Detail, theme: Theme, width: usize) -> Vec<Line<'static>> {
                     &format!("{} {} ({} bytes)", file.field, file.filename, file.size),
                 ));
             }
-            lines
+            (lines.len(), window(&lines, &range).to_vec())
         }
     }
+}
+
+/// The Body tab: a summary line, then the decoded body.
+fn body_lines(
+    d: &Detail,
+    e: &crate::domain::Event,
+    theme: Theme,
+    range: Range<usize>,
+) -> (usize, Vec<Line<'static>>) {
+    if e.payload_type == PayloadType::Ignore {
+        let line = Line::styled(
+            format!(
+                "Body not kept (payloadType ignore); it was {} bytes.",
+                e.size
+            ),
+            theme.dim(),
+        );
+        return (1, window(&[line], &range).to_vec());
+    }
+    let mut lines = Vec::new();
+    if range.start == 0 && range.end > 0 {
+        lines.push(Line::styled(
+            format!("{} · {} bytes", d.body.kind(), e.size),
+            theme.dim(),
+        ));
+    }
+    // Ranges over the decoded items, which follow the summary line.
+    let items = range.start.saturating_sub(1)..range.end.saturating_sub(1);
+    let count = match &d.body {
+        Decoded::Empty => {
+            let empty = [Line::styled("(empty body)", theme.dim())];
+            lines.extend(window(&empty, &items).iter().cloned());
+            1
+        }
+        Decoded::Json(json) => {
+            lines.extend(window(json, &items).iter().map(|l| {
+                Line::from(
+                    l.iter()
+                        .map(|(t, s)| Span::styled(s.clone(), theme.token(*t)))
+                        .collect::<Vec<_>>(),
+                )
+            }));
+            json.len()
+        }
+        Decoded::Form(fields) => {
+            let w = fields
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(24);
+            lines.extend(window(fields, &items).iter().map(|(k, v)| {
+                Line::from(vec![
+                    Span::styled(format!("{:<w$} ", fit(k, w)), theme.fg(Color::Cyan)),
+                    Span::raw(format!("= {v}")),
+                ])
+            }));
+            fields.len()
+        }
+        Decoded::Multipart(parts) => {
+            lines.extend(window(parts, &items).iter().map(|p| match &p.filename {
+                Some(name) => Line::from(vec![
+                    Span::styled("file  ", theme.fg(Color::Yellow)),
+                    Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
+                    Span::raw(format!("{name}  ")),
+                    Span::styled(
+                        format!(
+                            "{}  {} bytes",
+                            p.content_type.as_deref().unwrap_or("-"),
+                            p.size
+                        ),
+                        theme.dim(),
+                    ),
+                ]),
+                None => Line::from(vec![
+                    Span::styled("field ", theme.fg(Color::Yellow)),
+                    Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
+                    Span::raw(format!("= {}", p.preview.as_deref().unwrap_or(""))),
+                ]),
+            }));
+            parts.len()
+        }
+        Decoded::Text(t) | Decoded::Hex(t) => {
+            lines.extend(window(t, &items).iter().map(|l| Line::raw(l.clone())));
+            t.len()
+        }
+    };
+    (1 + count, lines)
+}
+
+/// The Raw tab: the body as base64, wrapped; only the lines in `range` are encoded.
+fn raw_lines(
+    body: &[u8],
+    theme: Theme,
+    width: usize,
+    range: Range<usize>,
+) -> (usize, Vec<Line<'static>>) {
+    if body.is_empty() {
+        let empty = [Line::styled("(empty body)", theme.dim())];
+        return (1, window(&empty, &range).to_vec());
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    // Whole base64 quanta per line, so each line encodes on its own.
+    let per_line = (width / 4).max(1) * 3;
+    let shown = &body[..body.len().min(RAW_LIMIT / 4 * 3)];
+    let full_len = body.len().div_ceil(3) * 4;
+    let more = full_len - shown.len().div_ceil(3) * 4;
+    let rows = shown.len().div_ceil(per_line);
+    let mut lines: Vec<Line> = shown
+        .chunks(per_line)
+        .skip(range.start)
+        .take(range.end.saturating_sub(range.start))
+        .map(|c| Line::raw(b64.encode(c)))
+        .collect();
+    if more > 0 && (range.start..range.end).contains(&rows) {
+        lines.push(Line::styled(
+            format!("… {more} more characters (event.get has them all)"),
+            theme.dim(),
+        ));
+    }
+    (rows + usize::from(more > 0), lines)
 }
 
 fn hints(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
