@@ -198,3 +198,23 @@ async fn adversarial_multipart_is_refused_in_linear_time() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
+    let limits = Limits {
+        header_read_timeout: Duration::from_millis(400),
+        ..Default::default()
+    };
+    let s = TestServer::start_with(|_| {}, limits).await;
+    let t = uuid_of(&s.put("webhook.idle").await);
+    let mut client = TcpStream::connect(s.addr).await.unwrap();
+    roundtrip(&mut client, &t, 0).await;
+    // Then silence: the server hangs up rather than hold the slot.
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf))
+        .await
+        .expect("the idle connection was kept open")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
+    s.stop().await;
+}
