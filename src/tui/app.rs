@@ -229,7 +229,6 @@ pub struct App {
     rate: VecDeque<u64>,
     arrivals_now: u64,
     pub toast: Option<(String, i64)>,
-    pub quitting: bool,
 }
 
 impl App {
@@ -253,7 +252,6 @@ impl App {
             rate: VecDeque::from(vec![0; RATE_SECONDS]),
             arrivals_now: 0,
             toast: None,
-            quitting: false,
         }
     }
 
@@ -636,7 +634,6 @@ impl App {
         match action {
             A::Help => self.mode = Mode::Help { scroll: 0 },
             A::Quit => {
-                self.quitting = true;
                 return vec![Effect::Quit];
             }
             A::FocusNext => self.focus = next_pane(self.focus, 1),

@@ -107,12 +107,17 @@ async fn event_loop(
         };
         let fx = app.update(msg);
         dirty = true;
-        perform(fx, ctx, &tx, terminal)?;
-        if app.quitting {
+        if perform(fx, ctx, &tx, terminal)? == Flow::Quit {
             break;
         }
     }
     Ok(())
+}
+
+#[derive(PartialEq)]
+enum Flow {
+    Go,
+    Quit,
 }
 
 /// Runs each effect; store work runs off the loop and answers with a message.
@@ -121,13 +126,14 @@ fn perform(
     ctx: &crate::commands::Ctx,
     tx: &mpsc::UnboundedSender<Msg>,
     terminal: &mut ratatui::DefaultTerminal,
-) -> Result<()> {
+) -> Result<Flow> {
+    let mut flow = Flow::Go;
     for effect in effects {
         let store = ctx.store.clone();
         let writer = ctx.writer.clone();
         let tx = tx.clone();
         match effect {
-            Effect::Quit => {}
+            Effect::Quit => flow = Flow::Quit,
             Effect::Copy(text) => {
                 let seq = osc52(&text, std::env::var_os("TMUX").is_some());
                 terminal.backend_mut().write_all(seq.as_bytes())?;
@@ -160,7 +166,7 @@ fn perform(
             }
         }
     }
-    Ok(())
+    Ok(flow)
 }
 
 /// Performs a read effect on the store (blocking); `None` for effects that are not reads.
