@@ -717,3 +717,25 @@ fn the_raw_tab_is_the_exact_base64_and_big_bodies_page() {
     );
     assert!(screen.contains("19999") && screen.contains(']'), "{screen}");
 }
+
+#[test]
+fn q_and_ctrl_c_quit_but_not_inside_a_form() {
+    let mut app = populated(false, true);
+    assert!(matches!(
+        key(&mut app, Key::char('q')).as_slice(),
+        [Effect::Quit]
+    ));
+    assert!(matches!(
+        key(&mut app, Key::ctrl('c')).as_slice(),
+        [Effect::Quit]
+    ));
+    key(&mut app, Key::char('n'));
+    assert!(
+        key(&mut app, Key::char('q')).is_empty(),
+        "q is typed into the form"
+    );
+    let Mode::Form(form) = &app.mode else {
+        panic!()
+    };
+    assert_eq!(form.event_key.lines()[0], "webhook.q");
+}
