@@ -25,7 +25,7 @@ pub enum Command {
     Serve,
     /// Run one command and print its JSON result, e.g. `webhook.put eventKey=webhook.lead.created`.
     Command {
-        /// webhook.put, webhook.get, webhook.delete, event.list or event.get.
+        /// webhook.put, webhook.get, webhook.delete, event.list, event.get or event.listen.
         name: String,
         /// Parameters as KEY=VALUE.
         #[arg(value_name = "KEY=VALUE")]
@@ -38,6 +38,7 @@ pub struct Options {
     /// Holds the store hooktail.redb, the admin key admin.key, and the log hooktail.log.
     #[arg(
         long,
+        value_name = "DIR",
         env = "HOOKTAIL_DATA",
         default_value = "./hooktail-data",
         global = true
@@ -46,17 +47,19 @@ pub struct Options {
     /// Where the receiver listens.
     #[arg(
         long,
+        value_name = "ADDR",
         env = "HOOKTAIL_LISTEN",
         default_value = "127.0.0.1:8080",
         global = true
     )]
     pub listen: SocketAddr,
     /// Base of every webhookUrl (set it behind a proxy) [default: http://<listen>].
-    #[arg(long, env = "HOOKTAIL_PUBLIC_URL", global = true, value_parser = parse_public_url)]
+    #[arg(long, value_name = "URL", env = "HOOKTAIL_PUBLIC_URL", global = true, value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Hard ceiling in bytes for any request body.
     #[arg(
         long,
+        value_name = "BYTES",
         env = "HOOKTAIL_MAX_PAYLOAD",
         default_value_t = 4_194_304,
         global = true
@@ -65,6 +68,7 @@ pub struct Options {
     /// Keep at most N accepted events, oldest pruned first (0 keeps all).
     #[arg(
         long,
+        value_name = "N",
         env = "HOOKTAIL_RETAIN_EVENTS",
         default_value_t = 100_000,
         global = true
