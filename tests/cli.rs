@@ -229,3 +229,46 @@ fn sigterm_does_not_wait_for_a_connection_that_sent_nothing() {
         start.elapsed()
     );
 }
+
+#[test]
+fn command_event_listen_prints_one_json_event_per_line() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (_, out, _) = command(
+        &data,
+        server.addr,
+        &["webhook.put", "eventKey=webhook.listen"],
+    );
+    let token = json(&out)["uuid"].as_str().unwrap().to_string();
+    let mut listen = std::process::Command::new(BIN)
+        .args(["command", "event.listen", "eventKey=webhook.#"])
+        .arg("--data")
+        .arg(&data)
+        .args(["--listen", &server.addr.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(listen.stdout.take().unwrap()).lines();
+    // The subscription starts when the server answers; send until a line comes back.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+    });
+    let line = (0..50)
+        .find_map(|_| {
+            let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+            write!(s, "POST /api/v3/webhook.receive HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {token}\r\nContent-Length: 2\r\n\r\n{{}}").unwrap();
+            s.read_to_end(&mut Vec::new()).unwrap();
+            rx.recv_timeout(std::time::Duration::from_millis(100)).ok()
+        })
+        .expect("event.listen printed nothing");
+    let event = json(&line);
+    assert_eq!(event["eventKey"], "webhook.listen");
+    assert_eq!(event["origin"], "e30=");
+    let _ = listen.kill();
+    let _ = listen.wait();
+}
