@@ -1,14 +1,14 @@
 //! A full disk: writes fail for a while. Calls made meanwhile are refused with an error, no
 //! acked event is lost, nothing panics, and once space is back the store takes events again.
 
-use std::collections::BTreeMap;
+#[path = "common/fixtures.rs"]
+mod fixtures;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hooktail::domain::{Event, PayloadType, Record};
+use hooktail::domain::Record;
 use hooktail::store::{Store, Writer, WriterConfig};
-use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 struct Disk {
@@ -66,22 +66,7 @@ impl redb::StorageBackend for Disk {
 }
 
 fn event(n: u64) -> Record {
-    Record::Accepted(Event {
-        id: Uuid::now_v7(),
-        event_key: "webhook.full".into(),
-        received_at: n as i64,
-        method: "POST".into(),
-        path: "/".into(),
-        query: BTreeMap::new(),
-        headers: BTreeMap::new(),
-        remote_addr: "127.0.0.1:1".into(),
-        content_type: None,
-        size: 4,
-        payload_type: PayloadType::Base64,
-        files: vec![],
-        form: BTreeMap::new(),
-        body: b"full".to_vec(),
-    })
+    fixtures::event("webhook.full", n, b"full")
 }
 
 #[tokio::test]

@@ -4,11 +4,12 @@
 //! since (whole writes, in order). The store must reopen from that image without a panic, and
 //! every event acked before the crash must be in it.
 
-use std::collections::BTreeMap;
+#[path = "common/fixtures.rs"]
+mod fixtures;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use hooktail::domain::{Event, PayloadType, Record};
+use hooktail::domain::Record;
 use hooktail::store::{Cursor, PageQuery, Store, Writer, WriterConfig};
 use uuid::Uuid;
 
@@ -151,22 +152,7 @@ impl redb::StorageBackend for Disk {
 }
 
 fn event(n: u64) -> Record {
-    Record::Accepted(Event {
-        id: Uuid::now_v7(),
-        event_key: "webhook.power".into(),
-        received_at: n as i64,
-        method: "POST".into(),
-        path: "/".into(),
-        query: BTreeMap::new(),
-        headers: BTreeMap::new(),
-        remote_addr: "127.0.0.1:1".into(),
-        content_type: Some("application/json".into()),
-        size: 16,
-        payload_type: PayloadType::Base64,
-        files: vec![],
-        form: BTreeMap::new(),
-        body: format!("{{\"n\":{n:>8}}}").into_bytes(),
-    })
+    fixtures::event("webhook.power", n, format!("{{\"n\":{n:>8}}}").as_bytes())
 }
 
 /// Runs concurrent appenders until the power fails; returns the acked ids.
