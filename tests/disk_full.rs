@@ -1,14 +1,15 @@
 //! A full disk: writes fail for a while. Calls made meanwhile are refused with an error, no
 //! acked event is lost, nothing panics, and once space is back the store takes events again.
 
-#[path = "common/fixtures.rs"]
-mod fixtures;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hooktail::domain::Record;
 use hooktail::store::{Store, Writer, WriterConfig};
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
 
 #[derive(Debug, Clone)]
 struct Disk {

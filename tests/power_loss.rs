@@ -4,14 +4,15 @@
 //! since (whole writes, in order). The store must reopen from that image without a panic, and
 //! every event acked before the crash must be in it.
 
-#[path = "common/fixtures.rs"]
-mod fixtures;
 use std::io;
 use std::sync::{Arc, Mutex};
 
 use hooktail::domain::Record;
 use hooktail::store::{Cursor, PageQuery, Store, Writer, WriterConfig};
 use uuid::Uuid;
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
 
 /// A tiny deterministic RNG (xorshift64*), so a failing seed can be replayed.
 struct Rng(u64);
