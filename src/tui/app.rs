@@ -543,6 +543,9 @@ impl App {
     fn key(&mut self, key: Key) -> Vec<Effect> {
         let scopes = self.scopes();
         let action = keymap::lookup(&scopes, key, self.config.read_only);
+        if action == Some(Action::Quit) {
+            return vec![Effect::Quit];
+        }
         match &mut self.mode {
             Mode::Normal => match action {
                 Some(a) => self.act(a),

@@ -154,16 +154,21 @@ pub const KEYMAP: &[Binding] = &[
     b(S::Detail, &[Key::new(Code::Esc)], A::Clear, "close", false),
     b(S::FilterInput, &[Key::new(Code::Enter)], A::Submit, "keep filter", true),
     b(S::FilterInput, &[Key::new(Code::Esc)], A::Cancel, "clear filter", true),
+    // Ctrl-c quits from anywhere, popups included.
+    b(S::FilterInput, &[Key::ctrl('c')], A::Quit, "quit", false),
     b(S::Form, &[Key::new(Code::Enter), Key::ctrl('s')], A::Submit, "save", true),
     b(S::Form, &[Key::new(Code::Esc)], A::Cancel, "cancel", true),
     b(S::Form, &[Key::new(Code::Tab), Key::new(Code::Down)], A::NextField, "next field", true),
     b(S::Form, &[Key::new(Code::BackTab), Key::new(Code::Up)], A::PrevField, "previous field", false),
     b(S::Form, &[Key::new(Code::Left), Key::new(Code::Right), Key::char(' ')], A::Choose, "payload type", true),
+    b(S::Form, &[Key::ctrl('c')], A::Quit, "quit", false),
     b(S::Dialog, &[Key::new(Code::Tab), Key::new(Code::Left), Key::new(Code::Right)], A::SwitchButton, "switch button", true),
     b(S::Dialog, &[Key::new(Code::Enter)], A::Press, "press", true),
     b(S::Dialog, &[Key::new(Code::Esc), Key::char('q')], A::Cancel, "cancel", true),
+    b(S::Dialog, &[Key::ctrl('c')], A::Quit, "quit", false),
     b(S::Help, &[Key::new(Code::Esc), Key::char('?'), Key::char('q')], A::CloseHelp, "close help", true),
     b(S::Help, &[Key::char('j'), Key::new(Code::Down)], A::Down, "scroll", false),
+    b(S::Help, &[Key::ctrl('c')], A::Quit, "quit", false),
     b(S::Help, &[Key::char('k'), Key::new(Code::Up)], A::Up, "scroll", false),
 ];
 
