@@ -66,7 +66,7 @@ async fn ingest(path: &Path, two_phase_commit: bool, writers: usize, n: usize) -
         retain_events: 0,
         two_phase_commit,
     };
-    let (writer, thread) = Writer::start(store, config, Box::new(|_| {})).unwrap();
+    let (writer, thread) = Writer::start(store, config, Box::new(|_, _| {})).unwrap();
     let t = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
@@ -165,7 +165,7 @@ fn commit_and_die(path: &Path) {
             retain_events: 0,
             two_phase_commit: true,
         };
-        let (writer, _thread) = Writer::start(store, config, Box::new(|_| {})).unwrap();
+        let (writer, _thread) = Writer::start(store, config, Box::new(|_, _| {})).unwrap();
         writer
             .append(Record::Accepted(event(0, 200)), None)
             .await

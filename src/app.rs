@@ -90,7 +90,7 @@ impl Core {
                 retain_events: opts.retain_events,
                 two_phase_commit: true,
             },
-            Box::new(move |n| m.batch(n)),
+            Box::new(move |n, took| m.commit(n, took)),
         )
         .context("cannot start the store's writer thread")?;
         Ok(Core {

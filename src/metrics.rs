@@ -98,6 +98,7 @@ pub struct Metrics {
     outcomes: [AtomicU64; Outcome::ALL.len()],
     latency: Histogram<{ LATENCY_BOUNDS.len() }>,
     batches: Histogram<{ BATCH_BOUNDS.len() }>,
+    commits: Histogram<{ LATENCY_BOUNDS.len() }>,
 }
 
 impl Default for Metrics {
@@ -106,6 +107,7 @@ impl Default for Metrics {
             outcomes: std::array::from_fn(|_| AtomicU64::new(0)),
             latency: Histogram::new(LATENCY_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
+            commits: Histogram::new(LATENCY_BOUNDS),
         }
     }
 }
@@ -118,8 +120,10 @@ impl Metrics {
         self.latency.observe(took.as_secs_f64());
     }
 
-    pub fn batch(&self, size: usize) {
+    /// One durable commit: its batch size and how long it took (mostly the disk's sync).
+    pub fn commit(&self, size: usize, took: Duration) {
         self.batches.observe(size as f64);
+        self.commits.observe(took.as_secs_f64());
     }
 
     /// (commits, operations committed) so far; their ratio is the mean batch size.
@@ -162,6 +166,11 @@ impl Metrics {
             &mut out,
             "hooktail_commit_batch_size",
             "Operations per durable commit.",
+        );
+        self.commits.render(
+            &mut out,
+            "hooktail_commit_seconds",
+            "Time to commit a batch durably.",
         );
         self.latency.render(
             &mut out,

@@ -82,7 +82,7 @@ async fn a_full_disk_refuses_calls_and_recovers() {
         retain_events: 0,
         two_phase_commit: true,
     };
-    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {})).unwrap();
+    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
     let mut acked = Vec::new();
     for n in 0..20 {
         let r = event(n);

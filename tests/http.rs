@@ -560,6 +560,10 @@ async fn healthz_and_metrics() {
     );
     assert!(m.contains("hooktail_events_stored{status=\"rejected\"} 1"));
     assert!(m.contains("hooktail_commit_batch_size_count"));
+    assert!(
+        m.contains("hooktail_commit_seconds_count 1"),
+        "one commit, the rejection: {m}"
+    );
     assert!(m.contains("hooktail_receive_latency_seconds_bucket"));
     assert_eq!(send(s.addr, &get("/nope")).await.status, 404);
     s.stop().await;

@@ -172,7 +172,7 @@ async fn run_until_crash(disk: Disk, rng: &mut Rng) -> Vec<Uuid> {
         retain_events,
         two_phase_commit: true,
     };
-    let (writer, thread) = Writer::start(store, config, Box::new(|_| {})).unwrap();
+    let (writer, thread) = Writer::start(store, config, Box::new(|_, _| {})).unwrap();
     let callers = 1 + rng.below(16) as usize;
     let tasks: Vec<_> = (0..callers)
         .map(|c| {

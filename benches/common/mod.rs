@@ -60,7 +60,7 @@ pub async fn million_store() -> PathBuf {
         retain_events: 0,
         two_phase_commit: false,
     };
-    let (writer, thread) = Writer::start(store, config, Box::new(|_| {})).unwrap();
+    let (writer, thread) = Writer::start(store, config, Box::new(|_, _| {})).unwrap();
     let tasks: Vec<_> = (0..512)
         .map(|w| {
             let writer: Writer = writer.clone();

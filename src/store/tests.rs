@@ -51,7 +51,7 @@ fn open(
         retain_events,
         two_phase_commit: true,
     };
-    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {})).unwrap();
+    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
     (dir, store, writer, thread)
 }
 
@@ -202,7 +202,7 @@ async fn webhooks_survive_reopen_and_keys_stay_unique() {
             retain_events: 0,
             two_phase_commit: true,
         };
-        let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_| {})).unwrap();
+        let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
         let input = |k: &str| WebhookInput::parse(None, Some(k), None, None, 100).unwrap();
         let mut changed = writer.watch_webhooks();
         let w = writer.put_webhook(input("webhook.a")).await.unwrap();

@@ -73,8 +73,8 @@ pub struct Writer {
     webhooks_changed: watch::Receiver<u64>,
 }
 
-/// Per-batch figures for metrics.
-pub type BatchObserver = Box<dyn Fn(usize) + Send>;
+/// Per-commit figures for metrics: operations in the batch, and how long its commit took.
+pub type BatchObserver = Box<dyn Fn(usize, Duration) + Send>;
 
 impl Writer {
     /// Starts the writer thread. Join the handle after dropping every `Writer` to close cleanly.
@@ -190,8 +190,11 @@ fn run(
             stopping = true;
         }
         if !batch.is_empty() {
-            observe_batch(batch.len());
-            if !commit_batch(&store, &config, batch.drain(..), &out) {
+            let size = batch.len();
+            let started = Instant::now();
+            let ok = commit_batch(&store, &config, batch.drain(..), &out);
+            observe_batch(size, started.elapsed());
+            if !ok {
                 recover(&store, &mut last_reopen);
             }
         }
