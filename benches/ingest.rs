@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hooktail::app::{Core, Server};
+use hooktail::app::Running;
 use hooktail::cli::Options;
 use hooktail::domain::WebhookInput;
 use hooktail::http::Limits;
@@ -202,38 +202,19 @@ fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
     let opts = Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
-    let (addr, token, metrics, stop, done) = rt.block_on(async {
-        let core = Core::open(&opts).unwrap();
+    let (running, token) = rt.block_on(async {
+        let running = Running::start(&opts, Limits::default()).await.unwrap();
         let input =
             WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304).unwrap();
-        let token = core
-            .ctx
-            .writer
-            .put_webhook(input)
-            .await
-            .unwrap()
-            .uuid
-            .to_string();
-        let server = Server::bind(&core, &opts, Limits::default()).await.unwrap();
-        let addr = server.listener.local_addr().unwrap();
-        let metrics = core.metrics.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            core.close().await;
-        });
-        (addr, token, metrics, stop, done)
+        let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
+        (running, webhook.uuid.to_string())
     });
+    let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
     let result = load(addr, &token, conns, secs);
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
-    let _ = stop.send(());
-    rt.block_on(done).unwrap();
+    rt.block_on(running.stop());
     (result, mean)
 }
 

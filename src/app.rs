@@ -116,14 +116,14 @@ impl Core {
 }
 
 /// A bound server ready to run.
-pub struct Server {
-    pub listener: TcpListener,
-    pub state: Arc<State>,
+struct Server {
+    listener: TcpListener,
+    state: Arc<State>,
     shutdown: watch::Sender<bool>,
 }
 
 impl Server {
-    pub async fn bind(core: &Core, opts: &Options, limits: Limits) -> Result<Server> {
+    async fn bind(core: &Core, opts: &Options, limits: Limits) -> Result<Server> {
         let listener = TcpListener::bind(opts.listen)
             .await
             .with_context(|| format!("cannot listen on {}", opts.listen))?;
@@ -148,7 +148,7 @@ impl Server {
     }
 
     /// Serves until `stop` resolves, then shuts down gracefully.
-    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+    async fn run(self, stop: impl std::future::Future<Output = ()>) {
         let shutdown = self.shutdown;
         let stop = async move {
             stop.await;
@@ -180,18 +180,66 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// A receiver running on this runtime, with its store, until `stop`.
+pub struct Running {
+    /// Where it listens (the real port when `--listen` asked for port 0).
+    pub addr: std::net::SocketAddr,
+    /// What its handlers run against, with the bound public URL.
+    pub ctx: Ctx,
+    pub metrics: Arc<Metrics>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Opens the store, binds and starts serving.
+    pub async fn start(opts: &Options, limits: Limits) -> Result<Running> {
+        let core = Core::open(opts)?;
+        let server = Server::bind(&core, opts, limits).await?;
+        let addr = server.listener.local_addr()?;
+        let ctx = server.state.ctx.clone();
+        let metrics = core.metrics.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            core.close().await;
+        });
+        Ok(Running {
+            addr,
+            ctx,
+            metrics,
+            stop,
+            done,
+        })
+    }
+
+    /// Stops gracefully: requests in flight finish and commit, then the store closes.
+    pub async fn stop(self) {
+        let Running {
+            ctx, stop, done, ..
+        } = self;
+        // Our handle on the writer must go too, or the store would wait for it.
+        drop(ctx);
+        let _ = stop.send(());
+        let _ = done.await;
+    }
+}
+
 /// `hooktail serve`: the receiver alone, logging to stderr.
 pub async fn serve(opts: &Options) -> Result<()> {
     crate::logging::to_stderr();
-    let core = Core::open(opts)?;
-    let server = Server::bind(&core, opts, Limits::default()).await?;
+    let running = Running::start(opts, Limits::default()).await?;
     tracing::info!(
-        listen = %server.listener.local_addr()?,
+        listen = %running.addr,
         data = %opts.data.display(),
         "hooktail receiver started"
     );
-    server.run(shutdown_signal()).await;
-    core.close().await;
+    shutdown_signal().await;
+    running.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

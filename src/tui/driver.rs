@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::app::{App, Config, Effect, Msg, PutFailure};
 use super::key::Key;
-use crate::app::{Core, LOG_FILE, Server, prepare_data_dir, shutdown_signal};
+use crate::app::{LOG_FILE, Running, prepare_data_dir, shutdown_signal};
 use crate::cli::Options;
 use crate::domain::time::now_ms;
 use crate::http::Limits;
@@ -27,34 +27,24 @@ pub async fn run(opts: &Options) -> Result<()> {
     prepare_data_dir(&opts.data)?;
     crate::logging::to_file(&opts.data.join(LOG_FILE))
         .with_context(|| format!("cannot open the log in {}", opts.data.display()))?;
-    let core = Core::open(opts)?;
-    let server = Server::bind(&core, opts, Limits::default()).await?;
-    let listen_url = format!("http://{}", server.listener.local_addr()?);
+    let running = Running::start(opts, Limits::default()).await?;
     let config = Config {
-        listen_url,
-        public_url: server.state.ctx.public_url.clone(),
+        listen_url: format!("http://{}", running.addr),
+        public_url: running.ctx.public_url.clone(),
         read_only: opts.read_only,
         max_payload: opts.max_payload,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let ctx = server.state.ctx.clone();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server_task = tokio::spawn(server.run(async {
-        let _ = stop_rx.await;
-    }));
     tracing::info!("dashboard started");
 
     // try_init also installs a panic hook that restores the terminal.
     let result = match ratatui::try_init() {
-        Ok(mut terminal) => event_loop(&mut terminal, config, &ctx).await,
+        Ok(mut terminal) => event_loop(&mut terminal, config, &running.ctx).await,
         Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
     };
     ratatui::restore();
 
-    let _ = stop_tx.send(());
-    let _ = server_task.await;
-    drop(ctx);
-    core.close().await;
+    running.stop().await;
     tracing::info!("dashboard stopped");
     result
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hooktail::app::{Core, Server};
+use hooktail::app::Running;
 use hooktail::cli::Options;
 use hooktail::http::Limits;
 use serde_json::Value;
@@ -18,8 +18,7 @@ pub struct TestServer {
     pub key: String,
     pub dir: tempfile::TempDir,
     pub opts: Options,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<()>>,
+    running: Option<Running>,
 }
 
 pub fn options(data: PathBuf) -> Options {
@@ -35,37 +34,22 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = options(dir.path().join("data"));
         tweak(&mut opts);
-        let core = Core::open(&opts).unwrap();
-        let server = Server::bind(&core, &opts, limits).await.unwrap();
-        let addr = server.listener.local_addr().unwrap();
-        opts.listen = addr;
+        let running = Running::start(&opts, limits).await.unwrap();
+        opts.listen = running.addr;
         let key = std::fs::read_to_string(opts.data.join("admin.key")).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            core.close().await;
-        });
         TestServer {
-            addr,
+            addr: running.addr,
             key,
             dir,
             opts,
-            stop: Some(stop),
-            done: Some(done),
+            running: Some(running),
         }
     }
 
     /// Stops gracefully and waits until the store is closed.
     pub async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(d) = self.done.take() {
-            d.await.unwrap();
+        if let Some(r) = self.running.take() {
+            r.stop().await;
         }
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
