@@ -554,7 +554,10 @@ impl App {
             Mode::Help { scroll } => {
                 match action {
                     Some(Action::CloseHelp) => self.mode = Mode::Normal,
-                    Some(Action::Down) => *scroll = scroll.saturating_add(1),
+                    // The overlay never has more lines than the keymap has bindings and groups.
+                    Some(Action::Down) => {
+                        *scroll = scroll.saturating_add(1).min(keymap::KEYMAP.len() as u16)
+                    }
                     Some(Action::Up) => *scroll = scroll.saturating_sub(1),
                     _ => {}
                 }
