@@ -74,21 +74,7 @@ impl Record {
     }
 
     pub fn event_key(&self) -> Option<&str> {
-        match self {
-            Record::Accepted(e) => Some(&e.event_key),
-            Record::Rejected(r) => r.event_key.as_deref(),
-        }
-    }
-
-    pub fn received_at(&self) -> i64 {
-        match self {
-            Record::Accepted(e) => e.received_at,
-            Record::Rejected(r) => r.received_at,
-        }
-    }
-
-    pub fn is_accepted(&self) -> bool {
-        matches!(self, Record::Accepted(_))
+        self.summary().event_key
     }
 
     /// What the filters look at, without the rest of the record.
@@ -214,26 +200,35 @@ impl Rejection {
     }
 }
 
+/// A plain POSTed event, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn sample(event_key: &str, received_at: i64, body: &[u8]) -> Event {
+    Event {
+        id: Uuid::now_v7(),
+        event_key: event_key.into(),
+        received_at,
+        method: "POST".into(),
+        path: "/".into(),
+        query: BTreeMap::new(),
+        headers: BTreeMap::new(),
+        remote_addr: "127.0.0.1:1".into(),
+        content_type: None,
+        size: body.len() as u64,
+        payload_type: PayloadType::Base64,
+        files: vec![],
+        form: BTreeMap::new(),
+        body: body.to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn event(payload_type: PayloadType, body: &[u8]) -> Event {
         Event {
-            id: Uuid::now_v7(),
-            event_key: "webhook.a".into(),
-            received_at: 0,
-            method: "POST".into(),
-            path: "/".into(),
-            query: BTreeMap::new(),
-            headers: BTreeMap::new(),
-            remote_addr: "127.0.0.1:1".into(),
-            content_type: None,
-            size: body.len() as u64,
             payload_type,
-            files: vec![],
-            form: BTreeMap::new(),
-            body: body.to_vec(),
+            ..sample("webhook.a", 0, body)
         }
     }
 

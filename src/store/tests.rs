@@ -1,27 +1,10 @@
 //! Store tests on a real redb file in a temp dir.
 
-use std::collections::BTreeMap;
-
 use super::*;
-use crate::domain::{Event, PayloadType, Rejection, WebhookInput};
+use crate::domain::{Event, Rejection, WebhookInput};
 
 fn event(key: &str, n: usize) -> Event {
-    Event {
-        id: Uuid::now_v7(),
-        event_key: key.into(),
-        received_at: n as i64,
-        method: "POST".into(),
-        path: "/".into(),
-        query: BTreeMap::new(),
-        headers: BTreeMap::new(),
-        remote_addr: "127.0.0.1:1".into(),
-        content_type: None,
-        size: 3,
-        payload_type: PayloadType::Base64,
-        files: vec![],
-        form: BTreeMap::new(),
-        body: vec![0, 255, n as u8],
-    }
+    crate::domain::event::sample(key, n as i64, &[0, 255, n as u8])
 }
 
 fn rejection() -> Rejection {
