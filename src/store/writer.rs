@@ -190,10 +190,7 @@ fn run(
             stopping = true;
         }
         if !batch.is_empty() {
-            let size = batch.len();
-            let started = Instant::now();
-            let ok = commit_batch(&store, &config, batch.drain(..), &out);
-            observe_batch(size, started.elapsed());
+            let ok = commit_batch(&store, &config, batch.drain(..), &out, &observe_batch);
             if !ok {
                 recover(&store, &mut last_reopen);
             }
@@ -235,8 +232,11 @@ fn commit_batch(
     config: &WriterConfig,
     ops: impl Iterator<Item = Op>,
     out: &Outputs,
+    observe_batch: &BatchObserver,
 ) -> bool {
     let ops: Vec<Op> = ops.collect();
+    let size = ops.len();
+    let started = Instant::now();
     let mut done = Vec::with_capacity(ops.len());
     let result = store.with_db(|db| {
         let mut txn = db.begin_write()?;
@@ -284,6 +284,8 @@ fn commit_batch(
         txn.commit()?;
         Ok(())
     });
+    // Observed before any caller hears back, so that /metrics agrees with what they saw.
+    observe_batch(size, started.elapsed());
     // Answer only now: after a successful commit everything is on disk.
     let failed = result.err().map(|e| e.to_string());
     if let Some(e) = &failed {
