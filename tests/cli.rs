@@ -184,12 +184,15 @@ fn sigterm_finishes_a_request_in_flight_and_commits_it() {
         .args(["-TERM", &pid])
         .status()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
     // New connections are refused while the request in flight is finished.
-    assert!(
-        std::net::TcpStream::connect(server.addr).is_err(),
-        "still accepting after SIGTERM"
-    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(server.addr).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepting after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     s.write_all(b"world").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();

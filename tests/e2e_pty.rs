@@ -121,9 +121,15 @@ fn dashboard_shows_calls_creates_webhooks_and_quits_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_millis(200));
-    let raw = raw.lock().unwrap();
-    let raw = String::from_utf8_lossy(&raw);
+    // The reader thread may still be draining the pty.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let raw = loop {
+        let raw = String::from_utf8_lossy(&raw.lock().unwrap()).into_owned();
+        if raw.contains("\x1b[?1049l") || Instant::now() > deadline {
+            break raw;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(raw.contains("\x1b[?1049h"), "entered the alternate screen");
     assert!(raw.contains("\x1b[?1049l"), "left the alternate screen");
     // Logs went to the file, never to the terminal, and hold no full token.
