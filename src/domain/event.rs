@@ -121,17 +121,22 @@ impl Summary<'_> {
     /// The dashboard's Events filter: case-insensitive text in the eventKey, the status word,
     /// the method, or a rejection's reason or HTTP status.
     pub fn matches_text(&self, text: &str) -> bool {
-        if text.is_empty() {
+        self.matches_lowercase(&text.to_lowercase())
+    }
+
+    /// [`Summary::matches_text`] for text already lowercased, so that a scan over many
+    /// records lowercases its filter once.
+    pub fn matches_lowercase(&self, t: &str) -> bool {
+        if t.is_empty() {
             return true;
         }
-        let t = text.to_lowercase();
-        if self.event_key.is_some_and(|k| k.contains(&t)) || self.method.eq_ignore_ascii_case(&t) {
+        if self.event_key.is_some_and(|k| k.contains(t)) || self.method.eq_ignore_ascii_case(t) {
             return true;
         }
         match self.rejection {
             None => t == "accepted",
             Some((reason, status)) => {
-                t == "rejected" || reason.to_lowercase().contains(&t) || status.to_string() == t
+                t == "rejected" || reason.to_lowercase().contains(t) || status.to_string() == t
             }
         }
     }

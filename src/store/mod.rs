@@ -309,12 +309,25 @@ impl Store {
             let want_rejected = q.status != Some(Status::Accepted);
             let mut acc = range(&events)?;
             let mut rej = range(&rejections)?;
+            let key_of = |p: Option<&Result<(redb::AccessGuard<u128>, _), _>>| match p {
+                Some(Ok((k, _))) => Some(k.value()),
+                _ => None,
+            };
+            // Lowercased once for the whole scan.
+            let text = q.text.as_deref().map(str::to_lowercase);
+            let keep = |s: Summary| {
+                q.pattern
+                    .as_ref()
+                    .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
+                    && text.as_deref().is_none_or(|t| s.matches_lowercase(t))
+            };
+            // A value that does not decode is skipped, not fatal: one damaged record must not
+            // hide every other one.
+            let skip = |k: u128, e: StoreError| {
+                tracing::warn!(id = %Uuid::from_u128(k), "skipping an unreadable record: {e}");
+            };
             let mut out = Vec::new();
             while out.len() < q.limit {
-                let key_of = |p: Option<&Result<(redb::AccessGuard<u128>, _), _>>| match p {
-                    Some(Ok((k, _))) => Some(k.value()),
-                    _ => None,
-                };
                 let a = if want_accepted {
                     key_of(acc.peek())
                 } else {
@@ -340,17 +353,6 @@ impl Store {
                         }
                         break;
                     }
-                };
-                let keep = |s: Summary| {
-                    q.pattern
-                        .as_ref()
-                        .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
-                        && q.text.as_deref().is_none_or(|t| s.matches_text(t))
-                };
-                // A value that does not decode is skipped, not fatal: one damaged record must not
-                // hide every other one.
-                let skip = |k: u128, e: StoreError| {
-                    tracing::warn!(id = %Uuid::from_u128(k), "skipping an unreadable record: {e}");
                 };
                 if take_accepted {
                     let Some(Ok((k, v))) = acc.next() else { break };

@@ -230,14 +230,13 @@ fn recover(store: &Store, last_reopen: &mut Option<Instant>) {
 fn commit_batch(
     store: &Store,
     config: &WriterConfig,
-    ops: impl Iterator<Item = Op>,
+    ops: impl ExactSizeIterator<Item = Op>,
     out: &Outputs,
     observe_batch: &BatchObserver,
 ) -> bool {
-    let ops: Vec<Op> = ops.collect();
     let size = ops.len();
     let started = Instant::now();
-    let mut done = Vec::with_capacity(ops.len());
+    let mut done = Vec::with_capacity(size);
     let result = store.with_db(|db| {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;

@@ -114,8 +114,7 @@ impl Tab {
     }
 
     fn step(self, by: isize) -> Tab {
-        let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
-        Tab::ALL[(i + by).rem_euclid(Tab::ALL.len() as isize) as usize]
+        cycle(&Tab::ALL, self, by)
     }
 }
 
@@ -130,9 +129,14 @@ impl Field {
     const ALL: [Field; 3] = [Field::EventKey, Field::PayloadType, Field::MaxPayloadLength];
 
     fn step(self, by: isize) -> Field {
-        let i = Field::ALL.iter().position(|f| *f == self).unwrap_or(0) as isize;
-        Field::ALL[(i + by).rem_euclid(Field::ALL.len() as isize) as usize]
+        cycle(&Field::ALL, self, by)
     }
+}
+
+/// The item `by` places from `current` in `all`, wrapping around.
+fn cycle<T: Copy + PartialEq>(all: &[T], current: T, by: isize) -> T {
+    let i = all.iter().position(|x| *x == current).unwrap_or(0) as isize;
+    all[(i + by).rem_euclid(all.len() as isize) as usize]
 }
 
 /// The new/edit webhook form.
@@ -682,9 +686,7 @@ impl App {
                     Pane::Webhooks => self.webhook_filter.clone(),
                     _ => self.stream.filter.clone(),
                 };
-                let mut input = TextArea::new(vec![current]);
-                input.move_cursor(ratatui_textarea::CursorMove::End);
-                self.mode = Mode::Filter(Box::new(input));
+                self.mode = Mode::Filter(Box::new(single_line(&current)));
             }
             A::Clear => match self.focus {
                 Pane::Webhooks => {
@@ -842,17 +844,12 @@ impl App {
                 vec![]
             }
             Some(Action::Choose) if form.field == Field::PayloadType => {
-                let all = PayloadType::ALL;
-                let i = all
-                    .iter()
-                    .position(|t| *t == form.payload_type)
-                    .unwrap_or(0);
                 let by = if key == Key::new(super::key::Code::Left) {
-                    all.len() - 1
+                    -1
                 } else {
                     1
                 };
-                form.payload_type = all[(i + by) % all.len()];
+                form.payload_type = cycle(&PayloadType::ALL, form.payload_type, by);
                 vec![]
             }
             _ => {
@@ -873,9 +870,7 @@ impl App {
 }
 
 fn next_pane(p: Pane, by: isize) -> Pane {
-    let all = [Pane::Webhooks, Pane::Events, Pane::Detail];
-    let i = all.iter().position(|x| *x == p).unwrap_or(0) as isize;
-    all[(i + by).rem_euclid(3) as usize]
+    cycle(&[Pane::Webhooks, Pane::Events, Pane::Detail], p, by)
 }
 
 fn moved(current: usize, n: usize, action: Action, page: usize) -> usize {

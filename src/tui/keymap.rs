@@ -174,13 +174,9 @@ pub const KEYMAP: &[Binding] = &[
 
 /// The action bound to `key` in the first scope of `scopes` that binds it.
 pub fn lookup(scopes: &[Scope], key: Key, read_only: bool) -> Option<Action> {
-    scopes.iter().find_map(|scope| {
-        KEYMAP
-            .iter()
-            .filter(|b| b.scope == *scope && !(read_only && b.writes))
-            .find(|b| b.keys.contains(&key))
-            .map(|b| b.action)
-    })
+    bindings(scopes, read_only)
+        .find(|b| b.keys.contains(&key))
+        .map(|b| b.action)
 }
 
 /// Bindings offered in these scopes, in keymap order.

@@ -1,7 +1,6 @@
 //! Drawing: pure functions of the App's state. Every string that came from a caller passes
 //! through `esc` before it reaches the terminal.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use base64::Engine;
@@ -14,7 +13,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use super::app::{App, Confirm, Detail, Field, Form, Mode, Tab};
 use super::keymap::{self, Pane, Scope};
 use crate::domain::decode::{Decoded, Token};
-use crate::domain::escape::escape_control;
+use crate::domain::escape::escape_control as esc;
 use crate::domain::time::rfc3339_ms;
 use crate::domain::{PayloadType, Record};
 
@@ -25,10 +24,6 @@ pub const MIN_HEIGHT: u16 = 12;
 const SIDE_BY_SIDE: u16 = 100;
 /// Most base64 characters the Raw tab shows.
 const RAW_LIMIT: usize = 64 * 1024;
-
-fn esc(s: &str) -> Cow<'_, str> {
-    escape_control(s)
-}
 
 /// Colours, or none at all under `NO_COLOR`. Selection is always reverse video.
 #[derive(Clone, Copy)]
@@ -46,11 +41,7 @@ impl Theme {
     }
 
     fn dim(self) -> Style {
-        if self.color {
-            Style::new().fg(Color::DarkGray)
-        } else {
-            Style::new()
-        }
+        self.fg(Color::DarkGray)
     }
 
     fn selected(self) -> Style {
