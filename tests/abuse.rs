@@ -9,10 +9,6 @@ use hooktail::http::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn uuid_of(v: &serde_json::Value) -> String {
-    v["uuid"].as_str().unwrap().to_string()
-}
-
 /// Sends headers one byte at a time until the server hangs up; returns how long it took.
 async fn slowloris(addr: std::net::SocketAddr) -> Option<Duration> {
     let start = Instant::now();

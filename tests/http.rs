@@ -5,10 +5,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn uuid_of(w: &Value) -> String {
-    w["uuid"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn put_creates_and_put_with_uuid_edits_keeping_the_uuid() {
     let s = TestServer::start().await;

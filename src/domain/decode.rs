@@ -86,22 +86,19 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Decoded {
         return Decoded::Multipart(parts(body, &b));
     }
     match std::str::from_utf8(shown) {
-        Ok(text) => Decoded::Text(
-            text.lines()
-                .map(|l| escape_control(l).into_owned())
-                .collect(),
-        ),
+        Ok(text) => Decoded::Text(text_lines(text)),
         // A cut through a multi-byte character is still text.
-        Err(e) if e.valid_up_to() + 4 > shown.len() && shown.len() < body.len() => {
-            let text = String::from_utf8_lossy(&shown[..e.valid_up_to()]);
-            Decoded::Text(
-                text.lines()
-                    .map(|l| escape_control(l).into_owned())
-                    .collect(),
-            )
-        }
+        Err(e) if e.valid_up_to() + 4 > shown.len() && shown.len() < body.len() => Decoded::Text(
+            text_lines(&String::from_utf8_lossy(&shown[..e.valid_up_to()])),
+        ),
         Err(_) => Decoded::Hex(hex_dump(shown)),
     }
+}
+
+fn text_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| escape_control(l).into_owned())
+        .collect()
 }
 
 fn boundary(lower: &str, original: &str) -> Option<String> {

@@ -105,6 +105,11 @@ impl Response {
 }
 
 /// Sends raw bytes on a fresh connection and reads the answer until the server closes.
+/// The uuid (the token) of a webhook's JSON.
+pub fn uuid_of(w: &Value) -> String {
+    w["uuid"].as_str().unwrap().to_string()
+}
+
 pub async fn send(addr: SocketAddr, req: &[u8]) -> Response {
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(req).await.unwrap();
