@@ -2,6 +2,7 @@
 //! [`Writer`] (the one task that writes).
 
 pub mod codec;
+mod pipelines;
 mod writer;
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{EventKeyPattern, Record, Summary, Webhook};
 
+pub use pipelines::{PipelineInput, Progress, RunQuery, StartFrom};
 pub use writer::{PutError, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.
@@ -165,6 +167,9 @@ impl Store {
             txn.open_table(WEBHOOKS)?;
             txn.open_table(WEBHOOK_KEYS)?;
             txn.open_table(WEBHOOK_STATS)?;
+            txn.open_table(pipelines::PIPELINES)?;
+            txn.open_table(pipelines::RUNS)?;
+            txn.open_table(pipelines::RUNS_BY_EVENT)?;
         }
         txn.commit()?;
         let store = Store {

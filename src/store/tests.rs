@@ -258,3 +258,171 @@ async fn an_unreadable_record_is_skipped_not_fatal() {
     );
     assert!(matches!(store.record(&bad), Err(StoreError::Corrupt(_))));
 }
+
+mod pipelines {
+    use super::*;
+    use crate::domain::run::{Run, RunStatus};
+    use crate::store::{PipelineInput, Progress, RunQuery, StartFrom};
+
+    fn input(name: &str, from: StartFrom) -> PipelineInput {
+        PipelineInput {
+            name: name.into(),
+            yaml: "pipeline: []".into(),
+            event_key: "webhook.a".into(),
+            enabled: true,
+            from,
+        }
+    }
+
+    fn run(pipeline: &str, event: Uuid, status: RunStatus) -> Run {
+        Run {
+            id: Uuid::now_v7(),
+            pipeline: pipeline.into(),
+            event_id: event,
+            status,
+            attempts: 1,
+            queued_at: 0,
+            started_at: Some(0),
+            finished_at: Some(1),
+            duration_ms: Some(1),
+            error: None,
+            steps: Vec::new(),
+            next_attempt_at: None,
+            resume: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn cursors_start_now_or_earliest_and_count_the_lag() {
+        let (_dir, store, writer, _t) = open(0);
+        let pattern = EventKeyPattern::parse("webhook.a").unwrap();
+        let before: Vec<Record> = (0..3)
+            .map(|i| Record::Accepted(event("webhook.a", i)))
+            .collect();
+        append_all(&writer, before.clone()).await;
+        let now = store.put_pipeline(input("p.now", StartFrom::Now)).unwrap();
+        let all = store
+            .put_pipeline(input("p.all", StartFrom::Earliest))
+            .unwrap();
+        assert_eq!(store.lag(now.cursor, &pattern).unwrap(), 0);
+        assert_eq!(store.lag(all.cursor, &pattern).unwrap(), 3);
+        append_all(
+            &writer,
+            vec![
+                Record::Accepted(event("webhook.a", 9)),
+                Record::Accepted(event("webhook.b", 9)),
+            ],
+        )
+        .await;
+        assert_eq!(store.lag(now.cursor, &pattern).unwrap(), 1);
+        let pending = store.events_after(all.cursor, &pattern, 2).unwrap();
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending[0].id, before[0].id());
+        // Bodies come with them: the runner needs the exact bytes.
+        assert_eq!(pending[0].body, vec![0, 255, 0]);
+        // Replacing a pipeline keeps where it stands.
+        store
+            .commit_runs(
+                "p.all",
+                &[run("p.all", pending[1].id, RunStatus::Ok)],
+                Progress {
+                    cursor: Some(pending[1].id),
+                    pending: None,
+                },
+            )
+            .unwrap();
+        let replaced = store
+            .put_pipeline(input("p.all", StartFrom::Earliest))
+            .unwrap();
+        assert_eq!(replaced.cursor, pending[1].id);
+        assert_eq!(replaced.stats.ok, 1);
+        assert_eq!(store.lag(replaced.cursor, &pattern).unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn runs_are_listed_found_by_event_and_counted_by_their_last_status() {
+        let (_dir, store, _writer, _t) = open(0);
+        store.put_pipeline(input("p", StartFrom::Now)).unwrap();
+        let e1 = Uuid::now_v7();
+        let e2 = Uuid::now_v7();
+        let mut dead = run("p", e1, RunStatus::Dead);
+        let ok = run("p", e2, RunStatus::Ok);
+        store
+            .commit_runs(
+                "p",
+                &[dead.clone(), ok.clone()],
+                Progress {
+                    cursor: Some(e2),
+                    pending: Some(None),
+                },
+            )
+            .unwrap();
+        let p = store.pipeline("p").unwrap().unwrap();
+        assert_eq!((p.stats.ok, p.stats.dead), (1, 1));
+        assert_eq!(p.cursor, e2);
+        // Retried by hand, the dead run turns ok: counted once, under its new status.
+        dead.status = RunStatus::Ok;
+        dead.attempts = 2;
+        store
+            .commit_runs("p", &[dead.clone()], Progress::default())
+            .unwrap();
+        let p = store.pipeline("p").unwrap().unwrap();
+        assert_eq!((p.stats.ok, p.stats.dead), (2, 0));
+        let all = store
+            .runs(&RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![ok.id, dead.id]
+        );
+        let by_event = store
+            .runs(&RunQuery {
+                event_id: Some(e1),
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .unwrap();
+        assert_eq!(by_event, vec![dead.clone()]);
+        assert_eq!(store.run(&dead.id).unwrap(), Some(dead));
+        assert!(store.delete_pipeline("p").unwrap());
+        assert!(!store.delete_pipeline("p").unwrap());
+        assert!(store.pipeline("p").unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn runs_are_pruned_with_their_events() {
+        let (_dir, store, writer, thread) = open(2);
+        store.put_pipeline(input("p", StartFrom::Earliest)).unwrap();
+        let records: Vec<Record> = (0..4)
+            .map(|i| Record::Accepted(event("webhook.a", i)))
+            .collect();
+        let runs: Vec<Run> = records
+            .iter()
+            .map(|r| run("p", r.id(), RunStatus::Ok))
+            .collect();
+        store.commit_runs("p", &runs, Progress::default()).unwrap();
+        append_all(&writer, records).await;
+        // The writer prunes between batches: wait for it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let left = loop {
+            let left = store
+                .runs(&RunQuery {
+                    limit: 10,
+                    ..RunQuery::default()
+                })
+                .unwrap();
+            if left.len() <= 2 || std::time::Instant::now() > deadline {
+                break left;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        drop((writer, thread));
+        assert_eq!(
+            left.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![runs[3].id, runs[2].id]
+        );
+    }
+}

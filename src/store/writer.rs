@@ -441,6 +441,8 @@ fn prune_step(store: &Store, config: &WriterConfig) -> Result<bool, StoreError> 
                 }
             }
         }
+        // Runs go with their events.
+        super::pipelines::prune_runs(&txn, PRUNE_STEP)?;
         txn.commit()?;
         Ok(true)
     })
