@@ -71,6 +71,8 @@ pub struct Writer {
     bus: broadcast::Sender<Arc<Record>>,
     /// Bumped after every commit that changed webhooks.
     webhooks_changed: watch::Receiver<u64>,
+    /// Bumped after every commit that stored accepted events.
+    events_committed: watch::Receiver<u64>,
 }
 
 /// Per-commit figures for metrics: operations in the batch, and how long its commit took.
@@ -86,9 +88,11 @@ impl Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let (bus, _) = broadcast::channel(4096);
         let (changed_tx, webhooks_changed) = watch::channel(0);
+        let (events_tx, events_committed) = watch::channel(0);
         let out = Outputs {
             bus: bus.clone(),
             webhooks_changed: changed_tx,
+            events_committed: events_tx,
         };
         let handle = std::thread::Builder::new()
             .name("hooktail-writer".into())
@@ -97,6 +101,7 @@ impl Writer {
             tx,
             bus,
             webhooks_changed,
+            events_committed,
         };
         Ok((writer, handle))
     }
@@ -109,6 +114,11 @@ impl Writer {
     /// Changes whenever a webhook was created, edited or deleted, by anyone.
     pub fn watch_webhooks(&self) -> watch::Receiver<u64> {
         self.webhooks_changed.clone()
+    }
+
+    /// Changes after every commit that stored accepted events (pipelines wake on it).
+    pub fn watch_events(&self) -> watch::Receiver<u64> {
+        self.events_committed.clone()
     }
 
     /// Stores an accepted event or a rejection; returns once it is on disk.
@@ -164,6 +174,7 @@ enum Done {
 struct Outputs {
     bus: broadcast::Sender<Arc<Record>>,
     webhooks_changed: watch::Sender<u64>,
+    events_committed: watch::Sender<u64>,
 }
 
 fn run(
@@ -310,6 +321,12 @@ fn commit_batch(
         }
         if webhooks_changed {
             out.webhooks_changed.send_modify(|v| *v += 1);
+        }
+        let stored_events = done
+            .iter()
+            .any(|d| matches!(d, Done::Record(_, r) if matches!(r.as_ref(), Record::Accepted(_))));
+        if stored_events {
+            out.events_committed.send_modify(|v| *v += 1);
         }
     }
     for d in done {

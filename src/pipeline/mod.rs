@@ -1,0 +1,2 @@
+//! Running pipelines (§6).
+pub mod runner;

@@ -1,0 +1,594 @@
+//! Delivery (§6): one task per enabled pipeline runs the events its pattern matches, in
+//! order, at least once. Its cursor and its runs are committed together after each batch,
+//! so a restart resumes where the last commit left off, and a run cut off by a crash runs
+//! again. A run waiting on a retry holds its pipeline (order) and survives a restart, since
+//! it is stored as the pipeline's pending run with the time of its next attempt.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc, watch};
+use uuid::Uuid;
+
+use crate::domain::run::{PipelineRecord, Run, RunStatus, StepEntry};
+use crate::domain::time::now_ms;
+use crate::domain::{Event, EventKeyPattern, Record};
+use crate::store::{Progress, Store, StoreError};
+
+/// Most events one batch runs before its runs and cursor are committed.
+const BATCH: usize = 256;
+/// Longest a batch runs before it is committed, so that progress shows under load.
+const BATCH_TIME: Duration = Duration::from_millis(100);
+/// How long a task waits before trying again after a storage error.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// What one attempt of a run came to.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    Ok {
+        steps: Vec<StepEntry>,
+    },
+    /// It failed and a retry is due after `delay`, starting from `resume`.
+    Retry {
+        steps: Vec<StepEntry>,
+        error: String,
+        delay: Duration,
+        resume: Value,
+    },
+    /// It failed for good; a retry by hand starts from `resume`.
+    Dead {
+        steps: Vec<StepEntry>,
+        error: String,
+        resume: Option<Value>,
+    },
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs pipeline documents. The runner knows nothing of steps; this does.
+pub trait Execute: Send + Sync + 'static {
+    /// A document made ready to run.
+    type Program: Send + Sync + 'static;
+
+    /// Compiles a stored document (validated when it was put), with its listen pattern.
+    fn compile(&self, yaml: &str) -> Result<(Self::Program, EventKeyPattern), String>;
+
+    /// One attempt on one event, from the start or from where a failed attempt left off.
+    /// `attempt` counts from 1.
+    fn attempt<'a>(
+        &'a self,
+        program: &'a Self::Program,
+        pipeline: &'a str,
+        event: &'a Event,
+        resume: Option<&'a Value>,
+        attempt: u32,
+    ) -> BoxFuture<'a, Attempt>;
+}
+
+/// Run outcomes for `/metrics`.
+pub trait Observe: Send + Sync + 'static {
+    fn run_finished(&self, pipeline: &str, status: RunStatus, steps: &[StepEntry]);
+}
+
+/// A handle to the running delivery. Cloning is cheap.
+pub struct Runner<E: Execute> {
+    inner: Arc<Inner<E>>,
+}
+
+impl<E: Execute> Clone for Runner<E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<E: Execute> {
+    store: Arc<Store>,
+    exec: E,
+    observe: Box<dyn Observe>,
+    /// Bumped whenever events were committed.
+    events: watch::Receiver<u64>,
+    /// Woken when pipelines were put or deleted.
+    changed: Notify,
+    shutdown: watch::Receiver<bool>,
+    /// Runs retried by hand, per pipeline task.
+    manual: Mutex<HashMap<String, mpsc::UnboundedSender<Uuid>>>,
+}
+
+impl<E: Execute> Runner<E> {
+    /// Starts delivery. `events` changes after every commit that stored events; `shutdown`
+    /// turns true to stop (tasks finish the run in hand, then stop).
+    pub fn start(
+        store: Arc<Store>,
+        exec: E,
+        observe: Box<dyn Observe>,
+        events: watch::Receiver<u64>,
+        shutdown: watch::Receiver<bool>,
+    ) -> (Runner<E>, tokio::task::JoinHandle<()>) {
+        let inner = Arc::new(Inner {
+            store,
+            exec,
+            observe,
+            events,
+            changed: Notify::new(),
+            shutdown,
+            manual: Mutex::new(HashMap::new()),
+        });
+        let handle = tokio::spawn(supervise(inner.clone()));
+        (Runner { inner }, handle)
+    }
+
+    /// Tells the runner that pipelines were put or deleted.
+    pub fn pipelines_changed(&self) {
+        self.inner.changed.notify_one();
+    }
+
+    pub fn executor(&self) -> &E {
+        &self.inner.exec
+    }
+
+    /// Runs a pipeline once now on a stored event, outside its cursor, and stores the run.
+    pub async fn run_once(&self, pipeline: &PipelineRecord, event: &Event) -> Result<Run, String> {
+        let (program, _) = self.inner.exec.compile(&pipeline.yaml)?;
+        let mut run = new_run(&pipeline.name, event.id);
+        attempt(&self.inner, &program, &mut run, event, None).await;
+        if run.status == RunStatus::Failed {
+            // A run by hand is not retried on a timer: it waits for run.retry.
+            run.status = RunStatus::Dead;
+            run.next_attempt_at = None;
+        }
+        let store = self.inner.store.clone();
+        let (name, stored) = (pipeline.name.clone(), run.clone());
+        blocking(move || store.commit_runs(&name, &[stored], Progress::default()))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.inner
+            .observe
+            .run_finished(&run.pipeline, run.status, &run.steps);
+        Ok(run)
+    }
+
+    /// Queues a failed or dead run again; its pipeline's task runs it next.
+    pub async fn retry(&self, id: Uuid) -> Result<Run, RetryError> {
+        let store = self.inner.store.clone();
+        let mut run = blocking(move || store.run(&id))
+            .await
+            .map_err(RetryError::Store)?
+            .ok_or(RetryError::NotFound)?;
+        if !matches!(run.status, RunStatus::Failed | RunStatus::Dead) {
+            return Err(RetryError::NotRetryable(run.status));
+        }
+        let sender = self
+            .inner
+            .manual
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&run.pipeline)
+            .cloned()
+            .ok_or(RetryError::PipelineGone)?;
+        run.status = RunStatus::Queued;
+        run.next_attempt_at = None;
+        let store = self.inner.store.clone();
+        let stored = run.clone();
+        blocking(move || {
+            store.commit_runs(&stored.pipeline.clone(), &[stored], Progress::default())
+        })
+        .await
+        .map_err(RetryError::Store)?;
+        sender.send(id).map_err(|_| RetryError::PipelineGone)?;
+        Ok(run)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("no such run")]
+    NotFound,
+    #[error("only a failed or dead run can be retried; this one is {}", .0.as_str())]
+    NotRetryable(RunStatus),
+    #[error("its pipeline is deleted or disabled")]
+    PipelineGone,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Keeps one task per enabled pipeline, restarting a task when its pipeline changes.
+async fn supervise<E: Execute>(inner: Arc<Inner<E>>) {
+    // name -> (updatedAt it runs, its stop switch, its task)
+    let mut tasks: HashMap<String, (i64, watch::Sender<bool>, tokio::task::JoinHandle<()>)> =
+        HashMap::new();
+    let mut shutdown = inner.shutdown.clone();
+    loop {
+        let store = inner.store.clone();
+        match blocking(move || store.pipelines()).await {
+            Ok(pipelines) => {
+                let wanted: HashMap<String, PipelineRecord> = pipelines
+                    .into_iter()
+                    .filter(|p| p.enabled)
+                    .map(|p| (p.name.clone(), p))
+                    .collect();
+                tasks.retain(|name, (updated, stop, _)| {
+                    let keep = wanted.get(name).is_some_and(|p| p.updated_at == *updated);
+                    if !keep {
+                        let _ = stop.send(true);
+                    }
+                    keep
+                });
+                for (name, p) in wanted {
+                    if tasks.contains_key(&name) {
+                        continue;
+                    }
+                    let (stop, stopped) = watch::channel(false);
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    inner
+                        .manual
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(name.clone(), tx);
+                    let task = tokio::spawn(deliver(inner.clone(), p.clone(), stopped, rx));
+                    tasks.insert(name, (p.updated_at, stop, task));
+                }
+                inner
+                    .manual
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|name, _| tasks.contains_key(name));
+            }
+            Err(e) => tracing::error!("cannot read the pipelines: {e}"),
+        }
+        tokio::select! {
+            _ = inner.changed.notified() => {}
+            _ = turns_true(&mut shutdown) => break,
+        }
+    }
+    for (_, (_, stop, task)) in tasks {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+}
+
+/// One pipeline's delivery loop.
+async fn deliver<E: Execute>(
+    inner: Arc<Inner<E>>,
+    pipeline: PipelineRecord,
+    mut stopped: watch::Receiver<bool>,
+    mut manual: mpsc::UnboundedReceiver<Uuid>,
+) {
+    let name = pipeline.name.clone();
+    let (program, pattern) = match inner.exec.compile(&pipeline.yaml) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(pipeline = %name, "pipeline does not compile, not running it: {e}");
+            return;
+        }
+    };
+    let mut events = inner.events.clone();
+    let mut shutdown = inner.shutdown.clone();
+    let stop = |stopped: &watch::Receiver<bool>, shutdown: &watch::Receiver<bool>| {
+        *stopped.borrow() || *shutdown.borrow()
+    };
+    while !stop(&stopped, &shutdown) {
+        // Mark what has been committed so far as seen before reading, so that no wake-up
+        // is missed between the read and the wait.
+        let _ = events.borrow_and_update();
+        let step = step_once(&inner, &name, &program, &pattern, &mut manual).await;
+        match step {
+            Ok(Next::Again) => continue,
+            Ok(Next::Until(due)) => {
+                let sleep = tokio::time::sleep(due);
+                tokio::select! {
+                    _ = sleep => {}
+                    Some(id) = manual.recv() => {
+                        if let Err(e) = retry_by_hand(&inner, &program, id).await {
+                            tracing::error!(pipeline = %name, "retry failed to run: {e}");
+                        }
+                    }
+                    _ = turns_true(&mut stopped) => {}
+                    _ = turns_true(&mut shutdown) => {}
+                }
+            }
+            Ok(Next::Idle) => {
+                tokio::select! {
+                    _ = events.changed() => {}
+                    Some(id) = manual.recv() => {
+                        if let Err(e) = retry_by_hand(&inner, &program, id).await {
+                            tracing::error!(pipeline = %name, "retry failed to run: {e}");
+                        }
+                    }
+                    _ = turns_true(&mut stopped) => {}
+                    _ = turns_true(&mut shutdown) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(pipeline = %name, "delivery paused by a storage error: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(STORE_RETRY) => {}
+                    _ = turns_true(&mut stopped) => {}
+                    _ = turns_true(&mut shutdown) => {}
+                }
+            }
+        }
+    }
+}
+
+enum Next {
+    /// There may be more to do now.
+    Again,
+    /// A retry is due after this long.
+    Until(Duration),
+    /// Nothing to do until new events arrive.
+    Idle,
+}
+
+async fn step_once<E: Execute>(
+    inner: &Arc<Inner<E>>,
+    name: &str,
+    program: &E::Program,
+    pattern: &EventKeyPattern,
+    manual: &mut mpsc::UnboundedReceiver<Uuid>,
+) -> Result<Next, StoreError> {
+    let store = inner.store.clone();
+    let owned = name.to_string();
+    let Some(record) = blocking(move || store.pipeline(&owned)).await? else {
+        return Ok(Next::Idle);
+    };
+    if let Some(id) = record.pending {
+        return pending(inner, name, program, id).await;
+    }
+    while let Ok(id) = manual.try_recv() {
+        retry_by_hand(inner, program, id).await?;
+    }
+    let store = inner.store.clone();
+    let (cursor, p) = (record.cursor, pattern.clone());
+    let events = blocking(move || store.events_after(cursor, &p, BATCH)).await?;
+    if events.is_empty() {
+        return Ok(Next::Idle);
+    }
+    let mut batch = Vec::new();
+    let mut started = Instant::now();
+    for event in &events {
+        let mut run = new_run(name, event.id);
+        attempt(inner, program, &mut run, event, None).await;
+        let waits = run.status == RunStatus::Failed;
+        batch.push(run);
+        if waits || batch.len() >= BATCH || started.elapsed() >= BATCH_TIME {
+            let pending = waits.then(|| batch.last().map(|r| r.id)).flatten();
+            commit(inner, name, std::mem::take(&mut batch), event.id, pending).await?;
+            started = Instant::now();
+            if waits {
+                return Ok(Next::Again);
+            }
+        }
+    }
+    if let Some(last) = batch.last().map(|r| r.event_id) {
+        commit(inner, name, batch, last, None).await?;
+    }
+    Ok(Next::Again)
+}
+
+/// The pipeline's pending run: wait for its retry, or run it (again, if a crash cut it off).
+async fn pending<E: Execute>(
+    inner: &Arc<Inner<E>>,
+    name: &str,
+    program: &E::Program,
+    id: Uuid,
+) -> Result<Next, StoreError> {
+    let store = inner.store.clone();
+    let run = blocking(move || store.run(&id)).await?;
+    let Some(mut run) = run.filter(|r| !r.status.is_final()) else {
+        // Finished meanwhile (say, retried by hand): the pipeline goes on.
+        let store = inner.store.clone();
+        let owned = name.to_string();
+        blocking(move || {
+            store.commit_runs(
+                &owned,
+                &[],
+                Progress {
+                    cursor: None,
+                    pending: Some(None),
+                },
+            )
+        })
+        .await?;
+        return Ok(Next::Again);
+    };
+    if let Some(due) = run.next_attempt_at {
+        let wait = due - now_ms();
+        if wait > 0 {
+            return Ok(Next::Until(Duration::from_millis(wait as u64)));
+        }
+    }
+    let store = inner.store.clone();
+    let event_id = run.event_id;
+    let event = match blocking(move || store.record(&event_id)).await? {
+        Some(Record::Accepted(e)) => Some(e),
+        _ => None,
+    };
+    match event {
+        Some(event) => {
+            let resume = run.resume.take();
+            attempt(inner, program, &mut run, &event, resume.as_ref()).await;
+        }
+        None => fail_for_good(&mut run, "its event is no longer stored".into()),
+    }
+    let still = (run.status == RunStatus::Failed).then_some(run.id);
+    let store = inner.store.clone();
+    let owned = name.to_string();
+    let stored = run.clone();
+    blocking(move || {
+        store.commit_runs(
+            &owned,
+            &[stored],
+            Progress {
+                cursor: None,
+                pending: Some(still),
+            },
+        )
+    })
+    .await?;
+    if run.status.is_final() {
+        inner
+            .observe
+            .run_finished(&run.pipeline, run.status, &run.steps);
+    }
+    Ok(Next::Again)
+}
+
+/// Runs a run queued by `run.retry`, outside the pipeline's order.
+async fn retry_by_hand<E: Execute>(
+    inner: &Arc<Inner<E>>,
+    program: &E::Program,
+    id: Uuid,
+) -> Result<(), StoreError> {
+    let store = inner.store.clone();
+    let Some(mut run) = blocking(move || store.run(&id)).await? else {
+        return Ok(());
+    };
+    if run.status != RunStatus::Queued {
+        return Ok(());
+    }
+    let store = inner.store.clone();
+    let event_id = run.event_id;
+    match blocking(move || store.record(&event_id)).await? {
+        Some(Record::Accepted(event)) => {
+            let resume = run.resume.take();
+            attempt(inner, program, &mut run, &event, resume.as_ref()).await;
+            if run.status == RunStatus::Failed {
+                // Retried by hand: one attempt, then it waits for the next retry by hand.
+                run.status = RunStatus::Dead;
+                run.next_attempt_at = None;
+            }
+        }
+        _ => fail_for_good(&mut run, "its event is no longer stored".into()),
+    }
+    let store = inner.store.clone();
+    let stored = run.clone();
+    blocking(move || store.commit_runs(&stored.pipeline.clone(), &[stored], Progress::default()))
+        .await?;
+    inner
+        .observe
+        .run_finished(&run.pipeline, run.status, &run.steps);
+    Ok(())
+}
+
+async fn commit<E: Execute>(
+    inner: &Arc<Inner<E>>,
+    name: &str,
+    batch: Vec<Run>,
+    cursor: Uuid,
+    pending: Option<Uuid>,
+) -> Result<(), StoreError> {
+    let store = inner.store.clone();
+    let owned = name.to_string();
+    let runs = batch.clone();
+    blocking(move || {
+        store.commit_runs(
+            &owned,
+            &runs,
+            Progress {
+                cursor: Some(cursor),
+                pending: Some(pending),
+            },
+        )
+    })
+    .await?;
+    for run in batch.iter().filter(|r| r.status.is_final()) {
+        inner
+            .observe
+            .run_finished(&run.pipeline, run.status, &run.steps);
+    }
+    Ok(())
+}
+
+fn new_run(pipeline: &str, event: Uuid) -> Run {
+    Run {
+        id: Uuid::now_v7(),
+        pipeline: pipeline.to_string(),
+        event_id: event,
+        status: RunStatus::Queued,
+        attempts: 0,
+        queued_at: now_ms(),
+        started_at: None,
+        finished_at: None,
+        duration_ms: None,
+        error: None,
+        steps: Vec::new(),
+        next_attempt_at: None,
+        resume: None,
+    }
+}
+
+/// One attempt, recorded on the run.
+async fn attempt<E: Execute>(
+    inner: &Inner<E>,
+    program: &E::Program,
+    run: &mut Run,
+    event: &Event,
+    resume: Option<&Value>,
+) {
+    run.attempts += 1;
+    run.status = RunStatus::Running;
+    let started = Instant::now();
+    run.started_at = Some(now_ms());
+    let outcome = inner
+        .exec
+        .attempt(program, &run.pipeline, event, resume, run.attempts)
+        .await;
+    run.finished_at = Some(now_ms());
+    run.duration_ms = Some(started.elapsed().as_millis() as u64);
+    match outcome {
+        Attempt::Ok { steps } => {
+            run.steps = steps;
+            run.status = RunStatus::Ok;
+            run.error = None;
+            run.resume = None;
+            run.next_attempt_at = None;
+        }
+        Attempt::Retry {
+            steps,
+            error,
+            delay,
+            resume,
+        } => {
+            run.steps = steps;
+            run.status = RunStatus::Failed;
+            run.error = Some(error);
+            run.resume = Some(resume);
+            run.next_attempt_at = Some(now_ms() + delay.as_millis() as i64);
+        }
+        Attempt::Dead {
+            steps,
+            error,
+            resume,
+        } => {
+            run.steps = steps;
+            fail_for_good(run, error);
+            run.resume = resume;
+        }
+    }
+}
+
+fn fail_for_good(run: &mut Run, error: String) {
+    run.status = RunStatus::Dead;
+    run.error = Some(error);
+    run.next_attempt_at = None;
+}
+
+/// Runs store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("a store task failed: {e}")))?
+}
+
+/// Resolves once the switch is on.
+async fn turns_true(switch: &mut watch::Receiver<bool>) {
+    let _ = switch.wait_for(|on| *on).await;
+}
