@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod escape;
 pub mod event;
+pub mod pipeline;
 pub mod time;
 pub mod webhook;
 
