@@ -4,7 +4,7 @@
 pub mod decode;
 pub mod escape;
 pub mod event;
-pub mod run;
+pub mod pipeline;
 pub mod time;
 pub mod webhook;
 

@@ -10,11 +10,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
-use crate::domain::run::{PipelineRecord, Run, RunStatus, StepEntry};
+use crate::domain::pipeline::{PipelineRecord, Run, RunState, RunStatus, StepLog};
 use crate::domain::time::now_ms;
 use crate::domain::{Event, EventKeyPattern, Record};
 use crate::store::{Progress, Store, StoreError};
@@ -30,20 +29,20 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub enum Attempt {
     Ok {
-        steps: Vec<StepEntry>,
+        steps: Vec<StepLog>,
     },
     /// It failed and a retry is due after `delay`, starting from `resume`.
     Retry {
-        steps: Vec<StepEntry>,
+        steps: Vec<StepLog>,
         error: String,
         delay: Duration,
-        resume: Value,
+        resume: RunState,
     },
     /// It failed for good; a retry by hand starts from `resume`.
     Dead {
-        steps: Vec<StepEntry>,
+        steps: Vec<StepLog>,
         error: String,
-        resume: Option<Value>,
+        resume: Option<RunState>,
     },
 }
 
@@ -64,14 +63,14 @@ pub trait Execute: Send + Sync + 'static {
         program: &'a Self::Program,
         pipeline: &'a str,
         event: &'a Event,
-        resume: Option<&'a Value>,
+        resume: Option<&'a RunState>,
         attempt: u32,
     ) -> BoxFuture<'a, Attempt>;
 }
 
 /// Run outcomes for `/metrics`.
 pub trait Observe: Send + Sync + 'static {
-    fn run_finished(&self, pipeline: &str, status: RunStatus, steps: &[StepEntry]);
+    fn run_finished(&self, pipeline: &str, status: RunStatus, steps: &[StepLog]);
 }
 
 /// A handle to the running delivery. Cloning is cheap.
@@ -529,7 +528,7 @@ async fn attempt<E: Execute>(
     program: &E::Program,
     run: &mut Run,
     event: &Event,
-    resume: Option<&Value>,
+    resume: Option<&RunState>,
 ) {
     run.attempts += 1;
     run.status = RunStatus::Running;

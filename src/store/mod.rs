@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{EventKeyPattern, Record, Summary, Webhook};
 
-pub use pipelines::{PipelineInput, Progress, RunQuery, StartFrom};
+pub use pipelines::{PipelineInput, Progress, RunQuery};
 pub use writer::{PutError, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.

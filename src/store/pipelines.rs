@@ -7,7 +7,7 @@ use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTr
 use uuid::Uuid;
 
 use super::{EVENTS, Store, StoreError, codec};
-use crate::domain::run::{PipelineRecord, Run, RunStats, RunStatus, RunSummary};
+use crate::domain::pipeline::{From, PipelineRecord, Run, RunStats, RunStatus, RunSummary};
 use crate::domain::time::now_ms;
 use crate::domain::{Event, EventKeyPattern};
 
@@ -21,15 +21,6 @@ pub(super) const RUNS: TableDefinition<u128, &[u8]> = TableDefinition::new("runs
 pub(super) const RUNS_BY_EVENT: TableDefinition<(u128, u128), ()> =
     TableDefinition::new("runs_by_event_v1");
 
-/// Where a new pipeline starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartFrom {
-    /// Events that arrive after it was created.
-    Now,
-    /// Every stored event too.
-    Earliest,
-}
-
 /// A pipeline to create or replace.
 #[derive(Debug, Clone)]
 pub struct PipelineInput {
@@ -38,7 +29,7 @@ pub struct PipelineInput {
     pub event_key: String,
     pub enabled: bool,
     /// Used only when the pipeline is created.
-    pub from: StartFrom,
+    pub from: From,
 }
 
 /// Which runs `run.list` wants.
@@ -113,9 +104,9 @@ impl Store {
                         created_at: now,
                         updated_at: now,
                         cursor: match input.from {
-                            StartFrom::Earliest => Uuid::nil(),
+                            From::Earliest => Uuid::nil(),
                             // Every event id made from now on sorts after this one.
-                            StartFrom::Now => Uuid::now_v7(),
+                            From::Now => Uuid::now_v7(),
                         },
                         pending: None,
                         stats: RunStats::default(),

@@ -261,8 +261,9 @@ async fn an_unreadable_record_is_skipped_not_fatal() {
 
 mod pipelines {
     use super::*;
-    use crate::domain::run::{Run, RunStatus};
-    use crate::store::{PipelineInput, Progress, RunQuery, StartFrom};
+    use crate::domain::pipeline::From as StartFrom;
+    use crate::domain::pipeline::{Run, RunStatus};
+    use crate::store::{PipelineInput, Progress, RunQuery};
 
     fn input(name: &str, from: StartFrom) -> PipelineInput {
         PipelineInput {

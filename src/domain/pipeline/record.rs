@@ -1,11 +1,12 @@
 //! Stored pipelines and their runs (§6): what the store keeps and the API shows. The pipeline
-//! document itself is parsed and validated in `domain::pipeline`.
+//! document itself is parsed and validated in [`super::doc`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::time::rfc3339_ms;
+use super::run::{RunState, StepLog};
+use crate::domain::time::rfc3339_ms;
 
 /// Longest pipeline name, in characters.
 pub const MAX_PIPELINE_NAME_LEN: usize = 200;
@@ -113,20 +114,6 @@ impl RunStatus {
     }
 }
 
-/// One step's entry in a run's log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StepEntry {
-    pub step: String,
-    /// `ok`, `failed`, `skipped` or `ignored`.
-    pub status: String,
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
 /// One run of a pipeline on one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -141,12 +128,12 @@ pub struct Run {
     pub finished_at: Option<i64>,
     pub duration_ms: Option<u64>,
     pub error: Option<String>,
-    pub steps: Vec<StepEntry>,
+    pub steps: Vec<StepLog>,
     /// When the next attempt is due, for a failed run waiting on a retry.
     pub next_attempt_at: Option<i64>,
     /// Where the next attempt starts: the step and the state before it, so that a retry does
     /// not repeat the steps that already succeeded.
-    pub resume: Option<Value>,
+    pub resume: Option<RunState>,
 }
 
 impl Run {
