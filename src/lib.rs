@@ -9,5 +9,6 @@ pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod pipeline;
 pub mod store;
 pub mod tui;

@@ -8,5 +8,7 @@ pub mod run;
 pub mod yaml;
 
 pub use doc::{Action, From, HttpMethod, Level, Listen, Mail, Pipeline, Step};
-pub use run::{Fallback, OnError, RetryPolicy, RunState, StepLog, StepStatus};
+pub use run::{
+    Failure, Fallback, Next, OnError, Outcome, RetryPolicy, RunState, StepLog, StepStatus,
+};
 pub use yaml::{DocError, Pos};
