@@ -13,9 +13,13 @@ use tokio::sync::watch;
 
 use crate::cli::Options;
 use crate::commands::Ctx;
+use crate::domain::pipeline::Pipeline;
 use crate::http::{self, Limits, State};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, Writer, WriterConfig};
+use crate::pipeline::engine::{Engine, Pipelines};
+use crate::pipeline::runner::Runner;
+use crate::pipeline::{Env, HttpClient, Mailer, SmtpConfig, TracingLog};
+use crate::store::{PipelineInput, Store, StoreError, Writer, WriterConfig};
 
 pub const STORE_FILE: &str = "hooktail.redb";
 pub const KEY_FILE: &str = "admin.key";
@@ -99,6 +103,7 @@ impl Core {
                 writer,
                 public_url: opts.public_url(),
                 max_payload: opts.max_payload,
+                pipelines: None,
             },
             metrics,
             data: opts.data.clone(),
@@ -120,6 +125,8 @@ struct Server {
     listener: TcpListener,
     state: Arc<State>,
     shutdown: watch::Sender<bool>,
+    /// Pipeline delivery; it stops when shutdown begins.
+    delivery: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -133,6 +140,9 @@ impl Server {
             // The bound address, which differs from --listen when it asks for port 0.
             ctx.public_url = format!("http://{}", listener.local_addr()?);
         }
+        let (pipelines, delivery) =
+            start_pipelines(&ctx, opts, core.metrics.clone(), shutdown_rx.clone()).await?;
+        ctx.pipelines = Some(pipelines);
         let state = Arc::new(State {
             ctx,
             metrics: core.metrics.clone(),
@@ -144,6 +154,7 @@ impl Server {
             listener,
             state,
             shutdown,
+            delivery,
         })
     }
 
@@ -155,7 +166,80 @@ impl Server {
             let _ = shutdown.send(true);
         };
         http::serve(self.listener, self.state, stop).await;
+        // Runs in hand finish; what they did not reach runs after the next start.
+        let _ = self.delivery.await;
     }
+}
+
+/// The pipeline that `--forward-to` keeps. Its description marks it as the flag's own.
+pub const FORWARD_TO_PIPELINE: &str = "forward-to";
+const FORWARD_TO_MARK: &str = "kept by --forward-to";
+
+/// Starts pipeline delivery for a server, with the steps' environment from the options, and
+/// makes `--forward-to` a visible pipeline (disabled again when a later start drops the flag).
+async fn start_pipelines(
+    ctx: &Ctx,
+    opts: &Options,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Pipelines, tokio::task::JoinHandle<()>)> {
+    let mailer = match &opts.smtp_url {
+        Some(url) => {
+            let config = SmtpConfig::parse(&url.0).map_err(anyhow::Error::msg)?;
+            Some(Mailer::new(&config).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    let env = Env {
+        mailer,
+        allow_exec: opts.allow_exec,
+        http: HttpClient::new().map_err(anyhow::Error::msg)?,
+        log: Arc::new(TracingLog),
+    };
+    let store = ctx.store.clone();
+    let forward_to = opts.forward_to.clone();
+    tokio::task::spawn_blocking(move || keep_forward_to(&store, forward_to.as_deref())).await??;
+    let (pipelines, handle) = Runner::start(
+        ctx.store.clone(),
+        Engine { env },
+        Box::new(metrics),
+        ctx.writer.watch_events(),
+        shutdown,
+    );
+    Ok((pipelines, handle))
+}
+
+fn keep_forward_to(store: &Store, url: Option<&str>) -> Result<()> {
+    let existing = store.pipeline(FORWARD_TO_PIPELINE)?;
+    let ours = existing
+        .as_ref()
+        .is_some_and(|p| p.yaml.contains(FORWARD_TO_MARK));
+    let exists = existing.is_some();
+    let yaml = match url {
+        Some(url) => {
+            // A JSON string is a valid YAML double-quoted scalar.
+            let url = serde_json::to_string(url)?;
+            format!(
+                "headers:\n  description: \"{FORWARD_TO_MARK}\"\npipeline:\n  - event.listen:\n      eventKey: \"#\"\n  - http.forward:\n      url: {url}\n"
+            )
+        }
+        None if ours => existing.map(|p| p.yaml).unwrap_or_default(),
+        None => return Ok(()),
+    };
+    if exists && !ours {
+        anyhow::bail!(
+            "--forward-to keeps a pipeline named {FORWARD_TO_PIPELINE:?}, and one of yours has that name; rename it"
+        );
+    }
+    let doc = Pipeline::parse(&yaml).map_err(|e| anyhow::anyhow!("--forward-to: {e}"))?;
+    store.put_pipeline(PipelineInput {
+        name: FORWARD_TO_PIPELINE.into(),
+        event_key: doc.listen.event_key.clone(),
+        from: doc.listen.from,
+        yaml,
+        enabled: url.is_some(),
+    })?;
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -77,6 +77,18 @@ pub struct Options {
     /// The dashboard offers no put or delete.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Mail server for the `mail` pipeline step: smtp://[user:pass@]host[:port] (STARTTLS when
+    /// offered) or smtps://….
+    /// Checked at start, by a parser that never repeats it (it may hold a password).
+    #[arg(long, value_name = "URL", env = "HOOKTAIL_SMTP_URL", global = true, hide_env_values = true, value_parser = secret)]
+    pub smtp_url: Option<Secret>,
+    /// Permits the `exec` pipeline step.
+    #[arg(long, env = "HOOKTAIL_ALLOW_EXEC", global = true)]
+    pub allow_exec: bool,
+    /// Forward every event to URL, as a pipeline named `forward-to` (like `stripe listen
+    /// --forward-to`).
+    #[arg(long, value_name = "URL", env = "HOOKTAIL_FORWARD_TO", global = true, value_parser = parse_forward_url)]
+    pub forward_to: Option<String>,
 }
 
 impl Options {
@@ -100,6 +112,31 @@ impl Options {
             None => format!("http://{}", self.listen),
         }
     }
+}
+
+/// Text that may hold a password: its `Debug` does not show it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+fn secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret(s.to_string()))
+}
+
+/// An http(s) URL to forward events to.
+fn parse_forward_url(s: &str) -> Result<String, String> {
+    if !(s.starts_with("http://") || s.starts_with("https://")) {
+        return Err("it must start with http:// or https://".into());
+    }
+    if s.contains(['\n', '\r', ' ', '"']) {
+        return Err("it may not hold spaces, quotes or line breaks".into());
+    }
+    Ok(s.to_string())
 }
 
 /// A base URL for webhook URLs: http(s), with a host, and no query or fragment.

@@ -24,22 +24,36 @@ pub enum Failure {
     Failed(String),
 }
 
+/// `KEY=VALUE` pairs. `yaml=@FILE` reads a pipeline document from FILE (`-` for stdin).
 pub fn parse_params(raw: &[String]) -> Result<Params, Failure> {
     raw.iter()
         .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| Failure::Usage(format!("parameter {kv:?} is not KEY=VALUE")))
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| Failure::Usage(format!("parameter {kv:?} is not KEY=VALUE")))?;
+            let v = match (k, v.strip_prefix('@')) {
+                ("yaml", Some("-")) => std::io::read_to_string(std::io::stdin()).map_err(|e| {
+                    Failure::Failed(format!("cannot read the YAML from stdin: {e}"))
+                })?,
+                ("yaml", Some(path)) => std::fs::read_to_string(path)
+                    .map_err(|e| Failure::Failed(format!("cannot read {path}: {e}")))?,
+                _ => v.to_string(),
+            };
+            Ok((k.to_string(), v))
         })
         .collect()
 }
 
 pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failure> {
     let params = parse_params(raw)?;
-    if name != "event.listen" && !commands::NAMES.contains(&name) {
+    if name != "event.listen"
+        && !commands::NAMES.contains(&name)
+        && !crate::pipeline::api::NAMES.contains(&name)
+    {
         return Err(Failure::Usage(format!(
-            "unknown command {name:?}; commands are {} and event.listen",
-            commands::NAMES.join(", ")
+            "unknown command {name:?}; commands are {}, {} and event.listen",
+            commands::NAMES.join(", "),
+            crate::pipeline::api::NAMES.join(", ")
         )));
     }
     let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(opts.listen));

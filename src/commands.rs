@@ -70,6 +70,8 @@ pub struct Ctx {
     pub public_url: String,
     /// The server's `--max-payload`: no webhook may accept more.
     pub max_payload: u64,
+    /// Pipeline delivery; only a server runs it (`hooktail command` alone does not).
+    pub pipelines: Option<crate::pipeline::engine::Pipelines>,
 }
 
 pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandError> {
@@ -171,9 +173,13 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
                 .map(|r| r.to_json(true))
                 .ok_or_else(|| CommandError::NotFound(format!("no event {id}")))
         }
+        other if crate::pipeline::api::NAMES.contains(&other) => {
+            crate::pipeline::api::run(ctx, other, p).await
+        }
         other => Err(CommandError::NotFound(format!(
-            "unknown command {other:?}; commands are {}, webhook.receive and event.listen",
-            NAMES.join(", ")
+            "unknown command {other:?}; commands are {}, {}, webhook.receive and event.listen",
+            NAMES.join(", "),
+            crate::pipeline::api::NAMES.join(", ")
         ))),
     }
 }

@@ -1,8 +1,13 @@
 //! Counters for `/metrics`, in Prometheus text format. Lock-free on the hot path.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::domain::pipeline::{RunStatus, StepLog};
+use crate::pipeline::runner::Observe;
 
 /// Upper bounds of the latency histogram, in seconds.
 const LATENCY_BOUNDS: [f64; 12] = [
@@ -95,6 +100,9 @@ impl<const N: usize> Histogram<N> {
 }
 
 pub struct Metrics {
+    /// Finished runs by pipeline and final status. Pipelines are few (an admin makes them).
+    runs: Mutex<BTreeMap<(String, RunStatus), u64>>,
+    steps: Histogram<{ LATENCY_BOUNDS.len() }>,
     outcomes: [AtomicU64; Outcome::ALL.len()],
     latency: Histogram<{ LATENCY_BOUNDS.len() }>,
     batches: Histogram<{ BATCH_BOUNDS.len() }>,
@@ -104,6 +112,8 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self {
+            runs: Mutex::new(BTreeMap::new()),
+            steps: Histogram::new(LATENCY_BOUNDS),
             outcomes: std::array::from_fn(|_| AtomicU64::new(0)),
             latency: Histogram::new(LATENCY_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
@@ -130,6 +140,38 @@ impl Metrics {
     pub fn batch_totals(&self) -> (u64, u64) {
         let sum = self.batches.sum_micro.load(Relaxed) / 1_000_000;
         (self.batches.count.load(Relaxed), sum)
+    }
+
+    /// The pipelines' part of `/metrics`: runs by pipeline and status, step durations, and
+    /// each pipeline's lag (given, since it is counted in the store).
+    pub fn render_pipelines(&self, lags: &[(String, u64)]) -> String {
+        let mut out = String::new();
+        let name = "hooktail_pipeline_runs_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Finished pipeline runs by pipeline and status.\n# TYPE {name} counter"
+        );
+        for ((pipeline, status), n) in self.runs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "{name}{{pipeline=\"{pipeline}\",status=\"{}\"}} {n}",
+                status.as_str()
+            );
+        }
+        self.steps.render(
+            &mut out,
+            "hooktail_pipeline_step_seconds",
+            "Time a pipeline step took.",
+        );
+        let name = "hooktail_pipeline_lag";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Matching events a pipeline has not run yet.\n# TYPE {name} gauge"
+        );
+        for (pipeline, lag) in lags {
+            let _ = writeln!(out, "{name}{{pipeline=\"{pipeline}\"}} {lag}");
+        }
+        out
     }
 
     /// The text of `/metrics`; `stored` is (events, rejections) in the store now.
@@ -178,5 +220,19 @@ impl Metrics {
             "webhook.receive latency, from request to answer.",
         );
         out
+    }
+}
+
+impl Observe for Arc<Metrics> {
+    fn run_finished(&self, pipeline: &str, status: RunStatus, steps: &[StepLog]) {
+        *self
+            .runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((pipeline.to_string(), status))
+            .or_default() += 1;
+        for s in steps {
+            self.steps.observe(s.duration_ms as f64 / 1000.0);
+        }
     }
 }

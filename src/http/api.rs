@@ -122,10 +122,17 @@ async fn params(state: &State, req: Request<Incoming>) -> Result<Params, Reply> 
         Some("application/x-www-form-urlencoded") => {
             out.extend(form_urlencoded::parse(&bytes).into_owned());
         }
+        // A pipeline document (pipeline.put), sent as it is.
+        Some("application/yaml" | "application/x-yaml" | "text/yaml" | "text/plain") => {
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|_| reply::error(StatusCode::BAD_REQUEST, "the YAML body is not UTF-8"))?;
+            out.insert("yaml".into(), text);
+        }
         _ => {
             return Err(reply::error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send parameters as application/json or application/x-www-form-urlencoded",
+                "send parameters as application/json or application/x-www-form-urlencoded, \
+                 or a pipeline as application/yaml",
             ));
         }
     }

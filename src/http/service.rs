@@ -26,11 +26,13 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
         }
         "/metrics" => only_get(&req).unwrap_or_else(|| {
             let stored = state.ctx.store.counts().unwrap_or((0, 0));
-            reply::text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                state.metrics.render(stored),
-            )
+            let mut text = state.metrics.render(stored);
+            text.push_str(
+                &state
+                    .metrics
+                    .render_pipelines(&pipeline_lags(&state.ctx.store)),
+            );
+            reply::text(StatusCode::OK, "text/plain; version=0.0.4", text)
         }),
         p => match p.strip_prefix(COMMAND_PREFIX) {
             Some(name) => {
@@ -45,4 +47,16 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
 fn only_get(req: &Request<Incoming>) -> Option<Reply> {
     (req.method() != Method::GET && req.method() != Method::HEAD)
         .then(|| reply::error(StatusCode::METHOD_NOT_ALLOWED, "use GET"))
+}
+
+/// Each pipeline's lag, for `/metrics`.
+fn pipeline_lags(store: &crate::store::Store) -> Vec<(String, u64)> {
+    let pipelines = store.pipelines().unwrap_or_default();
+    pipelines
+        .into_iter()
+        .filter_map(|p| {
+            let pattern = crate::domain::EventKeyPattern::parse(&p.event_key).ok()?;
+            Some((p.name, store.lag(p.cursor, &pattern).ok()?))
+        })
+        .collect()
 }

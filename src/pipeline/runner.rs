@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use crate::domain::pipeline::{PipelineRecord, Run, RunState, RunStatus, StepLog};
@@ -95,8 +95,8 @@ struct Inner<E: Execute> {
     /// Woken when pipelines were put or deleted.
     changed: Notify,
     shutdown: watch::Receiver<bool>,
-    /// Runs retried by hand, per pipeline task.
-    manual: Mutex<HashMap<String, mpsc::UnboundedSender<Uuid>>>,
+    /// Bumped when a run was queued by hand, to wake its pipeline's task.
+    kick: watch::Sender<u64>,
 }
 
 impl<E: Execute> Runner<E> {
@@ -116,7 +116,7 @@ impl<E: Execute> Runner<E> {
             events,
             changed: Notify::new(),
             shutdown,
-            manual: Mutex::new(HashMap::new()),
+            kick: watch::Sender::new(0),
         });
         let handle = tokio::spawn(supervise(inner.clone()));
         (Runner { inner }, handle)
@@ -152,7 +152,8 @@ impl<E: Execute> Runner<E> {
         Ok(run)
     }
 
-    /// Queues a failed or dead run again; its pipeline's task runs it next.
+    /// Queues a failed or dead run again; its pipeline's task runs it next, ahead of new
+    /// events. The queue is stored with the pipeline, so it survives a restart.
     pub async fn retry(&self, id: Uuid) -> Result<Run, RetryError> {
         let store = self.inner.store.clone();
         let mut run = blocking(move || store.run(&id))
@@ -162,24 +163,32 @@ impl<E: Execute> Runner<E> {
         if !matches!(run.status, RunStatus::Failed | RunStatus::Dead) {
             return Err(RetryError::NotRetryable(run.status));
         }
-        let sender = self
-            .inner
-            .manual
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&run.pipeline)
-            .cloned()
-            .ok_or(RetryError::PipelineGone)?;
+        let store = self.inner.store.clone();
+        let name = run.pipeline.clone();
+        let enabled = blocking(move || store.pipeline(&name))
+            .await
+            .map_err(RetryError::Store)?
+            .is_some_and(|p| p.enabled);
+        if !enabled {
+            return Err(RetryError::PipelineGone);
+        }
         run.status = RunStatus::Queued;
         run.next_attempt_at = None;
         let store = self.inner.store.clone();
         let stored = run.clone();
         blocking(move || {
-            store.commit_runs(&stored.pipeline.clone(), &[stored], Progress::default())
+            store.commit_runs(
+                &stored.pipeline.clone(),
+                &[stored],
+                Progress {
+                    queue: Some(id),
+                    ..Progress::default()
+                },
+            )
         })
         .await
         .map_err(RetryError::Store)?;
-        sender.send(id).map_err(|_| RetryError::PipelineGone)?;
+        self.inner.kick.send_modify(|k| *k += 1);
         Ok(run)
     }
 }
@@ -223,20 +232,9 @@ async fn supervise<E: Execute>(inner: Arc<Inner<E>>) {
                         continue;
                     }
                     let (stop, stopped) = watch::channel(false);
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    inner
-                        .manual
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(name.clone(), tx);
-                    let task = tokio::spawn(deliver(inner.clone(), p.clone(), stopped, rx));
+                    let task = tokio::spawn(deliver(inner.clone(), p.clone(), stopped));
                     tasks.insert(name, (p.updated_at, stop, task));
                 }
-                inner
-                    .manual
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .retain(|name, _| tasks.contains_key(name));
             }
             Err(e) => tracing::error!("cannot read the pipelines: {e}"),
         }
@@ -256,7 +254,6 @@ async fn deliver<E: Execute>(
     inner: Arc<Inner<E>>,
     pipeline: PipelineRecord,
     mut stopped: watch::Receiver<bool>,
-    mut manual: mpsc::UnboundedReceiver<Uuid>,
 ) {
     let name = pipeline.name.clone();
     let (program, pattern) = match inner.exec.compile(&pipeline.yaml) {
@@ -267,50 +264,36 @@ async fn deliver<E: Execute>(
         }
     };
     let mut events = inner.events.clone();
+    let mut kicks = inner.kick.subscribe();
     let mut shutdown = inner.shutdown.clone();
-    let stop = |stopped: &watch::Receiver<bool>, shutdown: &watch::Receiver<bool>| {
-        *stopped.borrow() || *shutdown.borrow()
-    };
-    while !stop(&stopped, &shutdown) {
+    loop {
         // Mark what has been committed so far as seen before reading, so that no wake-up
         // is missed between the read and the wait.
         let _ = events.borrow_and_update();
-        let step = step_once(&inner, &name, &program, &pattern, &mut manual).await;
-        match step {
+        let _ = kicks.borrow_and_update();
+        // A stop cuts off the run in hand: it was not committed, so it runs again after the
+        // next start (at least once), and a step that hangs cannot hold up a shutdown.
+        let step = tokio::select! {
+            step = step_once(&inner, &name, &program, &pattern) => step,
+            _ = turns_true(&mut stopped) => break,
+            _ = turns_true(&mut shutdown) => break,
+        };
+        let wait = match step {
             Ok(Next::Again) => continue,
-            Ok(Next::Until(due)) => {
-                let sleep = tokio::time::sleep(due);
-                tokio::select! {
-                    _ = sleep => {}
-                    Some(id) = manual.recv() => {
-                        if let Err(e) = retry_by_hand(&inner, &program, id).await {
-                            tracing::error!(pipeline = %name, "retry failed to run: {e}");
-                        }
-                    }
-                    _ = turns_true(&mut stopped) => {}
-                    _ = turns_true(&mut shutdown) => {}
-                }
-            }
-            Ok(Next::Idle) => {
-                tokio::select! {
-                    _ = events.changed() => {}
-                    Some(id) = manual.recv() => {
-                        if let Err(e) = retry_by_hand(&inner, &program, id).await {
-                            tracing::error!(pipeline = %name, "retry failed to run: {e}");
-                        }
-                    }
-                    _ = turns_true(&mut stopped) => {}
-                    _ = turns_true(&mut shutdown) => {}
-                }
-            }
+            Ok(Next::Until(due)) => due,
+            Ok(Next::Idle) => Duration::MAX,
             Err(e) => {
                 tracing::error!(pipeline = %name, "delivery paused by a storage error: {e}");
-                tokio::select! {
-                    _ = tokio::time::sleep(STORE_RETRY) => {}
-                    _ = turns_true(&mut stopped) => {}
-                    _ = turns_true(&mut shutdown) => {}
-                }
+                STORE_RETRY
             }
+        };
+        let sleep = tokio::time::sleep(wait.min(Duration::from_secs(86_400)));
+        tokio::select! {
+            _ = sleep => {}
+            _ = events.changed() => {}
+            _ = kicks.changed() => {}
+            _ = turns_true(&mut stopped) => break,
+            _ = turns_true(&mut shutdown) => break,
         }
     }
 }
@@ -329,18 +312,18 @@ async fn step_once<E: Execute>(
     name: &str,
     program: &E::Program,
     pattern: &EventKeyPattern,
-    manual: &mut mpsc::UnboundedReceiver<Uuid>,
 ) -> Result<Next, StoreError> {
     let store = inner.store.clone();
     let owned = name.to_string();
     let Some(record) = blocking(move || store.pipeline(&owned)).await? else {
         return Ok(Next::Idle);
     };
+    if let Some(&id) = record.queued.first() {
+        retry_by_hand(inner, name, program, id).await?;
+        return Ok(Next::Again);
+    }
     if let Some(id) = record.pending {
         return pending(inner, name, program, id).await;
-    }
-    while let Ok(id) = manual.try_recv() {
-        retry_by_hand(inner, program, id).await?;
     }
     let store = inner.store.clone();
     let (cursor, p) = (record.cursor, pattern.clone());
@@ -388,8 +371,8 @@ async fn pending<E: Execute>(
                 &owned,
                 &[],
                 Progress {
-                    cursor: None,
                     pending: Some(None),
+                    ..Progress::default()
                 },
             )
         })
@@ -424,8 +407,8 @@ async fn pending<E: Execute>(
             &owned,
             &[stored],
             Progress {
-                cursor: None,
                 pending: Some(still),
+                ..Progress::default()
             },
         )
     })
@@ -438,40 +421,53 @@ async fn pending<E: Execute>(
     Ok(Next::Again)
 }
 
-/// Runs a run queued by `run.retry`, outside the pipeline's order.
+/// Runs a run queued by `run.retry`, outside the pipeline's order, and takes it off the
+/// queue in the same commit.
 async fn retry_by_hand<E: Execute>(
     inner: &Arc<Inner<E>>,
+    name: &str,
     program: &E::Program,
     id: Uuid,
 ) -> Result<(), StoreError> {
     let store = inner.store.clone();
-    let Some(mut run) = blocking(move || store.run(&id)).await? else {
-        return Ok(());
-    };
-    if run.status != RunStatus::Queued {
-        return Ok(());
-    }
-    let store = inner.store.clone();
-    let event_id = run.event_id;
-    match blocking(move || store.record(&event_id)).await? {
-        Some(Record::Accepted(event)) => {
-            let resume = run.resume.take();
-            attempt(inner, program, &mut run, &event, resume.as_ref()).await;
-            if run.status == RunStatus::Failed {
-                // Retried by hand: one attempt, then it waits for the next retry by hand.
-                run.status = RunStatus::Dead;
-                run.next_attempt_at = None;
+    let run = blocking(move || store.run(&id)).await?;
+    let mut batch = Vec::new();
+    if let Some(mut run) = run.filter(|r| r.status == RunStatus::Queued) {
+        let store = inner.store.clone();
+        let event_id = run.event_id;
+        match blocking(move || store.record(&event_id)).await? {
+            Some(Record::Accepted(event)) => {
+                let resume = run.resume.take();
+                attempt(inner, program, &mut run, &event, resume.as_ref()).await;
+                if run.status == RunStatus::Failed {
+                    // Retried by hand: one attempt, then it waits for the next retry by hand.
+                    run.status = RunStatus::Dead;
+                    run.next_attempt_at = None;
+                }
             }
+            _ => fail_for_good(&mut run, "its event is no longer stored".into()),
         }
-        _ => fail_for_good(&mut run, "its event is no longer stored".into()),
+        batch.push(run);
     }
     let store = inner.store.clone();
-    let stored = run.clone();
-    blocking(move || store.commit_runs(&stored.pipeline.clone(), &[stored], Progress::default()))
-        .await?;
-    inner
-        .observe
-        .run_finished(&run.pipeline, run.status, &run.steps);
+    let owned = name.to_string();
+    let runs = batch.clone();
+    blocking(move || {
+        store.commit_runs(
+            &owned,
+            &runs,
+            Progress {
+                unqueue: Some(id),
+                ..Progress::default()
+            },
+        )
+    })
+    .await?;
+    for run in &batch {
+        inner
+            .observe
+            .run_finished(&run.pipeline, run.status, &run.steps);
+    }
     Ok(())
 }
 
@@ -492,6 +488,7 @@ async fn commit<E: Execute>(
             Progress {
                 cursor: Some(cursor),
                 pending: Some(pending),
+                ..Progress::default()
             },
         )
     })

@@ -49,6 +49,10 @@ pub struct Progress {
     pub cursor: Option<Uuid>,
     /// `Some(x)` sets the pending run to x.
     pub pending: Option<Option<Uuid>>,
+    /// A run queued by hand (`run.retry`), to run ahead of new events.
+    pub queue: Option<Uuid>,
+    /// A run taken off that queue.
+    pub unqueue: Option<Uuid>,
 }
 
 impl Store {
@@ -109,6 +113,7 @@ impl Store {
                             From::Now => Uuid::now_v7(),
                         },
                         pending: None,
+                        queued: Vec::new(),
                         stats: RunStats::default(),
                         last_run: None,
                     },
@@ -227,6 +232,14 @@ impl Store {
                     }
                     if let Some(pending) = progress.pending {
                         p.pending = pending;
+                    }
+                    if let Some(id) = progress.queue
+                        && !p.queued.contains(&id)
+                    {
+                        p.queued.push(id);
+                    }
+                    if let Some(id) = progress.unqueue {
+                        p.queued.retain(|q| *q != id);
                     }
                     pipelines.insert(pipeline, codec::encode_json(&p)?.as_slice())?;
                 }

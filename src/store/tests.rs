@@ -328,7 +328,7 @@ mod pipelines {
                 &[run("p.all", pending[1].id, RunStatus::Ok)],
                 Progress {
                     cursor: Some(pending[1].id),
-                    pending: None,
+                    ..Progress::default()
                 },
             )
             .unwrap();
@@ -355,6 +355,7 @@ mod pipelines {
                 Progress {
                     cursor: Some(e2),
                     pending: Some(None),
+                    ..Progress::default()
                 },
             )
             .unwrap();

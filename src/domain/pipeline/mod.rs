@@ -9,6 +9,8 @@ pub mod run;
 pub mod yaml;
 
 pub use doc::{Action, From, HttpMethod, Level, Listen, Mail, Pipeline, Step};
-pub use record::{PipelineRecord, Run, RunStats, RunStatus, RunSummary};
-pub use run::{Fallback, OnError, RetryPolicy, RunState, StepLog, StepStatus};
+pub use record::{PipelineRecord, Run, RunStats, RunStatus, RunSummary, validate_pipeline_name};
+pub use run::{
+    Failure, Fallback, Next, OnError, Outcome, RetryPolicy, RunState, StepLog, StepStatus,
+};
 pub use yaml::{DocError, Pos};

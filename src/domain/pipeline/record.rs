@@ -27,6 +27,9 @@ pub struct PipelineRecord {
     /// The run the pipeline waits on (running, or failed and waiting for a retry). Delivery is
     /// in order, so there is at most one.
     pub pending: Option<Uuid>,
+    /// Runs queued by hand (`run.retry`), oldest first; they run ahead of new events.
+    #[serde(default)]
+    pub queued: Vec<Uuid>,
     pub stats: RunStats,
     pub last_run: Option<RunSummary>,
 }
@@ -69,7 +72,7 @@ impl PipelineRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     /// Waiting to start (a retry asked for by hand).

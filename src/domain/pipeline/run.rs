@@ -107,6 +107,65 @@ impl RetryPolicy {
     }
 }
 
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every step ran, was skipped, or failed with IGNORE/LOG. `body` is the last output.
+    Ok(RunState),
+    /// The `if` of `event.listen` was false (or could not be evaluated, as its log says).
+    Filtered(RunState),
+    /// A step failed with THROW or RETRY.
+    Failed(Failure),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Index in [`super::Pipeline::steps`] of the step that failed.
+    pub step: usize,
+    pub error: String,
+    /// `Some` when the step's onError is RETRY.
+    pub retry: Option<RetryPolicy>,
+    /// The state to resume from: `next_step` is the failed step, `failures` counts its failures.
+    pub state: RunState,
+}
+
+/// What the runner does after a failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Run the failed step again after `after`, from `state`.
+    Retry { after: Duration, state: RunState },
+    /// Go on with the step after the failed one (RETRY's `then: IGNORE` or `LOG`, with the
+    /// error already logged for LOG).
+    Continue { state: RunState },
+    /// The run is dead: THROW, or retries spent with `then: THROW`.
+    Dead,
+}
+
+impl Failure {
+    /// The decision for this failure; `jitter` is a random number in `[0, 1)`. Pure: the run
+    /// already logged the error when its retries were spent with `then: LOG`.
+    pub fn next(&self, jitter: f64) -> Next {
+        let Some(policy) = self.retry else {
+            return Next::Dead;
+        };
+        if let Some(after) = policy.next_delay(self.state.failures, jitter) {
+            return Next::Retry {
+                after,
+                state: self.state.clone(),
+            };
+        }
+        match policy.then {
+            Fallback::Throw => Next::Dead,
+            Fallback::Ignore | Fallback::Log => {
+                let mut state = self.state.clone();
+                state.next_step += 1;
+                state.failures = 0;
+                Next::Continue { state }
+            }
+        }
+    }
+}
+
 /// `wait` doubled for each failure after the first, within ±20 % of jitter, capped at
 /// [`MAX_BACKOFF`]. Pure: the caller supplies the random `jitter` in `[0, 1)`.
 pub fn backoff(wait: Duration, failures: u32, jitter: f64) -> Duration {
@@ -227,6 +286,46 @@ mod tests {
         assert_eq!(p.next_delay(1, 0.5), Some(Duration::from_secs(1)));
         assert_eq!(p.next_delay(2, 0.5), Some(Duration::from_secs(2)));
         assert_eq!(p.next_delay(3, 0.5), None);
+    }
+
+    fn failed(retry: Option<RetryPolicy>, failures: u32) -> Failure {
+        let mut state = RunState::new(Value::Null, Value::Null);
+        state.next_step = 2;
+        state.failures = failures;
+        Failure {
+            step: 2,
+            error: "boom".into(),
+            retry,
+            state,
+        }
+    }
+
+    #[test]
+    fn what_follows_a_failure() {
+        assert_eq!(failed(None, 1).next(0.5), Next::Dead);
+        let policy = |then| RetryPolicy {
+            times: 2,
+            wait: Duration::from_secs(1),
+            then,
+        };
+        let f = failed(Some(policy(Fallback::Throw)), 2);
+        assert_eq!(
+            f.next(0.5),
+            Next::Retry {
+                after: Duration::from_secs(2),
+                state: f.state.clone()
+            }
+        );
+        assert_eq!(
+            failed(Some(policy(Fallback::Throw)), 3).next(0.5),
+            Next::Dead
+        );
+        for then in [Fallback::Ignore, Fallback::Log] {
+            let Next::Continue { state } = failed(Some(policy(then)), 3).next(0.5) else {
+                panic!("{then:?} goes on");
+            };
+            assert_eq!((state.next_step, state.failures), (3, 0));
+        }
     }
 
     #[test]
