@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use crate::domain::Event;
 use crate::domain::pipeline::expr::{Scope, to_text, truthy};
 use crate::domain::pipeline::param::{self, Param};
-use crate::domain::pipeline::run::{self, capped_json, capped_text};
+use crate::domain::pipeline::run::{self, MAX_OUTPUT_BYTES, capped_json, capped_text};
 use crate::domain::pipeline::{
     Action, Failure, Fallback, HttpMethod, Level, Mail, OnError, Outcome, Pipeline, RunState, Step,
     StepLog, StepStatus,
@@ -35,8 +35,6 @@ pub use mail::{Mailer, SmtpConfig};
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default timeout of `exec`.
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest `log` message written to hooktail's log.
-const MAX_LOG_MESSAGE: usize = 4096;
 
 /// Where `log` steps and `onError: LOG` write, besides the run's step log.
 pub trait LogSink: Send + Sync {
@@ -283,15 +281,19 @@ async fn run_step(
     }
     match &step.action {
         Action::Log { message, level } => {
-            let text = match message {
-                Some(m) => arg(&scope, m, "message", value)?,
-                None => state.body.clone(),
+            let text = message
+                .as_ref()
+                .map(|m| arg(&scope, m, "message", value))
+                .transpose()?;
+            // Written within the cap, so a large body costs no more than 4 KiB here.
+            let line = match text.as_ref().unwrap_or(&state.body) {
+                Value::String(s) => capped_text(s, MAX_OUTPUT_BYTES),
+                other => capped_json(other),
             };
-            env.log
-                .log(*level, name, &capped_text(&to_text(&text), MAX_LOG_MESSAGE));
+            env.log.log(*level, name, &line);
             Ok(Done::Ran {
                 output: None,
-                shown: Some(text),
+                shown: text,
             })
         }
         Action::SetVar { key, value: v } => {

@@ -509,9 +509,7 @@ fn parse_step(name: Key, params: Option<&Node>, default: OnError) -> Result<Step
             ignore_error_status: ignore_status()?,
         },
         "exec" => Action::Exec {
-            command: args
-                .checked("command", param::text)?
-                .ok_or_else(|| args.missing("command"))?,
+            command: exec_command(&args)?,
             args: args.checked("args", param::arg_list)?,
             stdin: args.param("stdin")?,
             env: args.checked("env", param::text_map)?,
@@ -557,6 +555,24 @@ fn parse_step(name: Key, params: Option<&Node>, default: OnError) -> Result<Step
         pos: name.pos,
         name: name.text,
     })
+}
+
+/// The program of `exec` is written out in the document: an expression could let a webhook
+/// choose which program runs.
+fn exec_command(args: &Args) -> Result<Param, DocError> {
+    let node = args
+        .node("command")
+        .ok_or_else(|| args.missing("command"))?;
+    let command = args
+        .checked("command", param::text)?
+        .ok_or_else(|| args.missing("command"))?;
+    if command.literal().is_none() {
+        return Err(DocError::new(
+            node.pos,
+            "`command` of exec must be written out, not computed with #{…}, so that no event can choose the program",
+        ));
+    }
+    Ok(command)
 }
 
 fn parse_level(n: &Node) -> Result<Level, DocError> {
@@ -991,6 +1007,11 @@ mod tests {
             &listen("  - exec: {command: x, args: y}\n"),
             "y}",
             "must be a list",
+        );
+        assert_err_on(
+            &listen("  - exec: {command: '#{body.cmd}'}\n"),
+            "'#",
+            "must be written out",
         );
         assert_err_on(
             &listen("  - exec: {command: x, env: [a]}\n"),
