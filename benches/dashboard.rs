@@ -2,19 +2,23 @@
 //! opening the store to the first frame, frame time, jumping to the oldest event and paging
 //! back, and RSS; against the same figures over an empty store, in the same run.
 //!
-//! It drives the real App and view through their keymap on ratatui's TestBackend, and
-//! performs read effects with the driver's own `read`.
+//! It drives the real dashboard core and view through their keymap on ratatui's TestBackend,
+//! and performs effects with the driver's own `answer` over the in-process backend.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hooktail::store::Store;
-use hooktail::tui::app::{App, Config, Effect, Msg};
-use hooktail::tui::driver::read;
+use hooktail::commands::Ctx;
+use hooktail::store::{Store, Writer, WriterConfig};
+use hooktail::tui::backend::Local;
+use hooktail::tui::driver::answer;
 use hooktail::tui::key::{Code, Key};
+use hooktail::tui::msg::{Config, Effect, Msg};
+use hooktail::tui::state::Dashboard;
 use hooktail::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use tokio::runtime::Runtime;
 
 #[path = "common/mod.rs"]
 mod common;
@@ -31,24 +35,40 @@ struct Figures {
     rss_kib: u64,
 }
 
-/// Performs effects until none are left, as the driver would (reads only).
-fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
+/// Performs effects until none are left, as the driver would.
+fn settle(rt: &Runtime, app: &mut Dashboard, backend: &Local, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
-        if let Some(msg) = read(&e, store) {
-            fx.extend(app.update(msg.unwrap()));
+        if let Some(msg) = rt.block_on(answer(backend, e)) {
+            if let Msg::Error(e) = &msg {
+                panic!("{e}");
+            }
+            fx.extend(app.update(msg));
         }
     }
 }
 
-fn draw(t: &mut Terminal<TestBackend>, app: &App) -> Duration {
+fn draw(t: &mut Terminal<TestBackend>, app: &Dashboard) -> Duration {
     let start = Instant::now();
     t.draw(|f| view::draw(f, app)).unwrap();
     start.elapsed()
 }
 
 fn measure(path: &Path) -> Figures {
+    let rt = Runtime::new().unwrap();
     let start = Instant::now();
     let store = Store::open(path).unwrap();
+    let writer_config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: true,
+    };
+    let (writer, writer_thread) =
+        Writer::start(store.clone(), writer_config, Box::new(|_, _| {})).unwrap();
+    let backend = Local::new(Ctx {
+        store,
+        writer: writer.clone(),
+        public_url: "http://127.0.0.1:8080".into(),
+        max_payload: 4_194_304,
+    });
     let config = Config {
         listen_url: "http://127.0.0.1:8080".into(),
         public_url: "http://127.0.0.1:8080".into(),
@@ -56,10 +76,10 @@ fn measure(path: &Path) -> Figures {
         max_payload: 4_194_304,
         color: true,
     };
-    let mut app = App::new(config, 0);
+    let mut app = Dashboard::new(config, 0);
     app.update(Msg::Resize(120, 40));
     let fx = app.init();
-    settle(&mut app, &store, fx);
+    settle(&rt, &mut app, &backend, fx);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     draw(&mut term, &app);
     let first_frame = start.elapsed();
@@ -75,7 +95,7 @@ fn measure(path: &Path) -> Figures {
     // g on the paused view: to the oldest event.
     let start = Instant::now();
     let fx = app.update(Msg::Key(Key::char('g')));
-    settle(&mut app, &store, fx);
+    settle(&rt, &mut app, &backend, fx);
     draw(&mut term, &app);
     let to_oldest = start.elapsed();
 
@@ -84,13 +104,13 @@ fn measure(path: &Path) -> Figures {
     for _ in 0..20 {
         let start = Instant::now();
         let fx = app.update(Msg::Key(Key::new(Code::PageDown)));
-        settle(&mut app, &store, fx);
+        settle(&rt, &mut app, &backend, fx);
         draw(&mut term, &app);
         pages.push(start.elapsed());
     }
     // A second's worth of a 5,000 events/s flood while following, then one frame.
     let fx = app.update(Msg::Key(Key::char('G')));
-    settle(&mut app, &store, fx);
+    settle(&rt, &mut app, &backend, fx);
     let arrivals: Vec<_> = (0..5000)
         .map(|n| std::sync::Arc::new(hooktail::domain::Record::Accepted(common::event(n, 200))))
         .collect();
@@ -100,6 +120,11 @@ fn measure(path: &Path) -> Figures {
     }
     draw(&mut term, &app);
     let flood = start.elapsed();
+    // Close the store cleanly, or the next run would open it with a recovery.
+    drop(backend);
+    rt.block_on(writer.stop());
+    drop(writer);
+    writer_thread.join().unwrap();
     Figures {
         flood,
         first_frame,

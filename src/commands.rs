@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::{EventKeyPattern, WebhookInput};
+use crate::domain::{EventKeyPattern, Webhook, WebhookInput};
 use crate::store::{Cursor, PageQuery, PutError, Status, Store, StoreError, Writer};
 
 /// Parameters by name, as text, whichever way they came.
@@ -86,12 +86,7 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
                 ctx.max_payload,
             )
             .map_err(|e| CommandError::BadRequest(e.message()))?;
-            let w = ctx.writer.put_webhook(input).await.map_err(|e| match e {
-                PutError::Invalid(m) => CommandError::BadRequest(m),
-                PutError::Conflict(_) => CommandError::Conflict(e.to_string()),
-                PutError::Store(e) => e.into(),
-            })?;
-            tracing::info!(event_key = %w.event_key, token = %w.token_prefix(), "webhook put");
+            let w = put_webhook(ctx, input).await?;
             Ok(w.to_json(&ctx.public_url))
         }
         "webhook.get" => match get("uuid") {
@@ -115,10 +110,7 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
             let u =
                 get("uuid").ok_or_else(|| CommandError::BadRequest("uuid is required".into()))?;
             let uuid = parse_uuid(u)?;
-            let deleted = ctx.writer.delete_webhook(uuid).await?;
-            if deleted {
-                tracing::info!(token = %crate::domain::webhook::token_prefix(u), "webhook deleted");
-            }
+            let deleted = delete_webhook(ctx, uuid).await?;
             Ok(json!({"uuid": uuid, "deleted": deleted}))
         }
         "event.list" => {
@@ -190,7 +182,7 @@ fn parse_uuid(s: &str) -> Result<Uuid, CommandError> {
 }
 
 /// Runs a store read off the async threads.
-async fn blocking<T: Send + 'static>(
+pub async fn blocking<T: Send + 'static>(
     store: &Arc<Store>,
     f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, CommandError> {
@@ -199,4 +191,27 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| CommandError::Internal(e.to_string()))?
         .map_err(CommandError::from)
+}
+
+/// Creates or edits a webhook from validated input, and logs the change: the one way for the
+/// API, the CLI and the dashboard alike.
+pub async fn put_webhook(ctx: &Ctx, input: WebhookInput) -> Result<Webhook, CommandError> {
+    let w = ctx.writer.put_webhook(input).await.map_err(|e| match e {
+        PutError::Invalid(m) => CommandError::BadRequest(m),
+        PutError::Conflict(_) => CommandError::Conflict(e.to_string()),
+        PutError::Store(e) => e.into(),
+    })?;
+    tracing::info!(event_key = %w.event_key, token = %w.token_prefix(), "webhook put");
+    Ok(w)
+}
+
+/// Deletes a webhook and logs it; `false` when there was none. The one way for the API, the
+/// CLI and the dashboard alike.
+pub async fn delete_webhook(ctx: &Ctx, uuid: Uuid) -> Result<bool, CommandError> {
+    let deleted = ctx.writer.delete_webhook(uuid).await?;
+    if deleted {
+        let token = crate::domain::webhook::token_prefix(&uuid.to_string());
+        tracing::info!(token = %token, "webhook deleted");
+    }
+    Ok(deleted)
 }

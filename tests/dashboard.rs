@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use hooktail::domain::{Event, PayloadType, Record, Rejection, Webhook};
 use hooktail::store::WebhookStats;
-use hooktail::tui::app::{App, Config, Effect, Mode, Msg, PageKind};
 use hooktail::tui::key::{Code, Key};
-use hooktail::tui::view;
+use hooktail::tui::list::PageKind;
+use hooktail::tui::msg::{Config, Effect, Msg, Opened};
+use hooktail::tui::popups::Popup;
+use hooktail::tui::state::Dashboard;
+use hooktail::tui::{layout, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -73,14 +76,42 @@ fn rejection(n: u128) -> Record {
     })
 }
 
-fn app_with(read_only: bool, color: bool) -> App {
-    let mut app = App::new(config(read_only, color), NOW);
+fn app_with(read_only: bool, color: bool) -> Dashboard {
+    let mut app = Dashboard::new(config(read_only, color), NOW);
     let _ = app.init();
     app
 }
 
+/// The events `populated` loads, newest first as the store answers.
+fn stored() -> Vec<Record> {
+    let mut records = vec![
+        event(
+            1,
+            "webhook.lead.created",
+            br#"{"lead":"ACME","score":90}"#,
+            "application/json",
+        ),
+        event(
+            2,
+            "webhook.order.paid",
+            b"order=17&total=9.90",
+            "application/x-www-form-urlencoded",
+        ),
+        rejection(3),
+        event(4, "webhook.lead.created", b"plain text body", "text/plain"),
+        event(
+            5,
+            "webhook.lead.created",
+            &[0, 1, 2, 0xff],
+            "application/octet-stream",
+        ),
+    ];
+    records.reverse();
+    records
+}
+
 /// An app with three webhooks and a stream of events, as if loaded from the store.
-fn populated(read_only: bool, color: bool) -> App {
+fn populated(read_only: bool, color: bool) -> Dashboard {
     let mut app = app_with(read_only, color);
     let hooks = vec![
         webhook(1, "webhook.lead.created"),
@@ -104,29 +135,7 @@ fn populated(read_only: bool, color: bool) -> App {
     );
     app.update(Msg::Webhooks(hooks, stats));
     app.update(Msg::Counts(15, 1));
-    let mut records = vec![
-        event(
-            1,
-            "webhook.lead.created",
-            br#"{"lead":"ACME","score":90}"#,
-            "application/json",
-        ),
-        event(
-            2,
-            "webhook.order.paid",
-            b"order=17&total=9.90",
-            "application/x-www-form-urlencoded",
-        ),
-        rejection(3),
-        event(4, "webhook.lead.created", b"plain text body", "text/plain"),
-        event(
-            5,
-            "webhook.lead.created",
-            &[0, 1, 2, 0xff],
-            "application/octet-stream",
-        ),
-    ];
-    records.reverse(); // the store answers newest first
+    let records = stored();
     let generation = page_generation(&mut app);
     app.update(Msg::Page {
         generation,
@@ -137,7 +146,7 @@ fn populated(read_only: bool, color: bool) -> App {
 }
 
 /// The generation of the newest-page load the app asks for on (re)start.
-fn page_generation(app: &mut App) -> u64 {
+fn page_generation(app: &mut Dashboard) -> u64 {
     // A fresh load request tells the current generation.
     let fx = app.update(Msg::Key(Key::char('G')));
     match fx.as_slice() {
@@ -146,17 +155,22 @@ fn page_generation(app: &mut App) -> u64 {
     }
 }
 
-fn key(app: &mut App, k: Key) -> Vec<Effect> {
+/// The answer to a read of `rec` for Detail, decoded as the driver does.
+fn opened(rec: Record) -> Msg {
+    Msg::Detail(Some(Box::new(Opened::decode(rec))))
+}
+
+fn key(app: &mut Dashboard, k: Key) -> Vec<Effect> {
     app.update(Msg::Key(k))
 }
 
-fn keys(app: &mut App, s: &str) {
+fn keys(app: &mut Dashboard, s: &str) {
     for c in s.chars() {
         key(app, Key::char(c));
     }
 }
 
-fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+fn render(app: &mut Dashboard, w: u16, h: u16) -> Terminal<TestBackend> {
     app.update(Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view::draw(f, app)).unwrap();
@@ -164,7 +178,7 @@ fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
 }
 
 /// Snapshots the screen at 80x24 and 120x40.
-fn snap(name: &str, mut make: impl FnMut() -> App) {
+fn snap(name: &str, mut make: impl FnMut() -> Dashboard) {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut app = make();
         let t = render(&mut app, w, h);
@@ -195,19 +209,22 @@ fn snapshot_webhooks_and_stream() {
         let mut app = populated(false, true);
         key(&mut app, Key::char('k'));
         key(&mut app, Key::new(Code::Enter));
-        let Some(Record::Accepted(_)) = app.stream.selected_record().map(|r| r.as_ref()) else {
+        let Some(Record::Accepted(_)) = app.panes.events.selected_record().map(|r| r.as_ref())
+        else {
             panic!("the selected row is an event");
         };
-        let id = app.stream.selected_record().unwrap().id();
+        let id = app.panes.events.selected_record().unwrap().id();
         let rec = app
-            .stream
-            .window
+            .panes
+            .events
+            .list
+            .items()
             .iter()
             .find(|r| r.id() == id)
             .unwrap()
             .as_ref()
             .clone();
-        app.update(Msg::Detail(Some(Box::new(rec))));
+        app.update(opened(rec));
         app
     });
 }
@@ -225,7 +242,7 @@ fn snapshot_paused_with_new_events() {
                 "application/json",
             ))));
         }
-        assert_eq!(app.stream.missed, 3);
+        assert_eq!(app.panes.events.missed, 3);
         app
     });
 }
@@ -238,8 +255,8 @@ fn snapshot_active_filter() {
         key(&mut app, Key::char('/'));
         keys(&mut app, "lead");
         key(&mut app, Key::new(Code::Enter));
-        assert_eq!(app.webhook_filter, "lead");
-        assert_eq!(app.visible_webhooks().len(), 1);
+        assert_eq!(app.panes.webhooks.filter, "lead");
+        assert_eq!(app.panes.webhooks.visible().len(), 1);
         app
     });
 }
@@ -252,7 +269,7 @@ fn snapshot_form_with_validation_error() {
         keys(&mut app, "Bad Key");
         let fx = key(&mut app, Key::ctrl('s'));
         assert!(fx.is_empty(), "an invalid form is not submitted");
-        let Mode::Form(form) = &app.mode else {
+        let Some(Popup::Form(form)) = &app.popup else {
             panic!("the form stays open")
         };
         assert!(form.errors.event_key.is_some());
@@ -332,7 +349,7 @@ fn new_form_typed_and_saved_gives_a_put_effect() {
     assert_eq!(input.uuid, None);
     // The answer closes the form and reloads the list.
     let fx = app.update(Msg::PutDone(Ok(webhook(9, "webhook.lead.updated"))));
-    assert!(matches!(app.mode, Mode::Normal));
+    assert!(app.popup.is_none());
     assert!(matches!(fx.as_slice(), [Effect::LoadWebhooks]));
 }
 
@@ -341,7 +358,7 @@ fn edit_form_keeps_the_uuid() {
     let mut app = populated(false, true);
     key(&mut app, Key::char('1'));
     key(&mut app, Key::char('j'));
-    let uuid = app.selected_webhook().unwrap().webhook.uuid;
+    let uuid = app.panes.webhooks.selected().unwrap().webhook.uuid;
     key(&mut app, Key::char('e'));
     keys(&mut app, "-v2");
     let fx = key(&mut app, Key::new(Code::Enter));
@@ -358,16 +375,16 @@ fn a_conflict_is_shown_on_the_field_and_input_survives() {
     key(&mut app, Key::char('n'));
     keys(&mut app, "order.paid");
     key(&mut app, Key::ctrl('s'));
-    app.update(Msg::PutDone(Err(hooktail::tui::app::PutFailure::Conflict(
+    app.update(Msg::PutDone(Err(hooktail::tui::msg::PutFailure::Conflict(
         "taken".into(),
     ))));
-    let Mode::Form(form) = &app.mode else {
+    let Some(Popup::Form(form)) = &app.popup else {
         panic!()
     };
     assert_eq!(form.errors.event_key.as_deref(), Some("taken"));
     assert_eq!(form.event_key.lines()[0], "webhook.order.paid");
     assert!(key(&mut app, Key::new(Code::Esc)).is_empty());
-    assert!(matches!(app.mode, Mode::Normal));
+    assert!(app.popup.is_none());
 }
 
 #[test]
@@ -375,20 +392,20 @@ fn delete_then_enter_on_cancel_deletes_nothing() {
     let mut app = populated(false, true);
     key(&mut app, Key::char('1'));
     key(&mut app, Key::char('d'));
-    let Mode::Confirm(c) = &app.mode else {
+    let Some(Popup::Confirm(c)) = &app.popup else {
         panic!("a dialog opens")
     };
     assert!(!c.delete_focused, "Cancel is focused");
     let fx = key(&mut app, Key::new(Code::Enter));
     assert!(fx.is_empty());
-    assert!(matches!(app.mode, Mode::Normal));
+    assert!(app.popup.is_none());
 }
 
 #[test]
 fn delete_tab_to_ok_then_enter_deletes() {
     let mut app = populated(false, true);
     key(&mut app, Key::char('1'));
-    let uuid = app.selected_webhook().unwrap().webhook.uuid;
+    let uuid = app.panes.webhooks.selected().unwrap().webhook.uuid;
     key(&mut app, Key::char('d'));
     key(&mut app, Key::new(Code::Tab));
     let fx = key(&mut app, Key::new(Code::Enter));
@@ -401,7 +418,7 @@ fn read_only_offers_no_put_or_delete() {
     key(&mut app, Key::char('1'));
     for k in ['n', 'e', 'd'] {
         assert!(key(&mut app, Key::char(k)).is_empty());
-        assert!(matches!(app.mode, Mode::Normal), "{k} opened something");
+        assert!(app.popup.is_none(), "{k} opened something");
     }
     let text = screen_text(&render(&mut app, 120, 40));
     let hints = text.lines().last().unwrap();
@@ -415,18 +432,22 @@ fn read_only_offers_no_put_or_delete() {
 #[test]
 fn moving_up_pauses_and_g_resumes() {
     let mut app = populated(false, true);
-    assert!(app.stream.follow);
+    assert!(app.panes.events.follow);
     key(&mut app, Key::char('k'));
-    assert!(!app.stream.follow, "looking back pauses");
-    let before = app.stream.window.len();
+    assert!(!app.panes.events.follow, "looking back pauses");
+    let before = app.panes.events.list.len();
     app.update(Msg::Record(Arc::new(event(
         20,
         "webhook.lead.created",
         b"{}",
         "application/json",
     ))));
-    assert_eq!(app.stream.window.len(), before, "the paused view is frozen");
-    assert_eq!(app.stream.missed, 1);
+    assert_eq!(
+        app.panes.events.list.len(),
+        before,
+        "the paused view is frozen"
+    );
+    assert_eq!(app.panes.events.missed, 1);
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("PAUSED +1"));
     let fx = key(&mut app, Key::char('G'));
@@ -437,8 +458,8 @@ fn moving_up_pauses_and_g_resumes() {
             ..
         }]
     ));
-    assert!(app.stream.follow);
-    assert_eq!(app.stream.missed, 0);
+    assert!(app.panes.events.follow);
+    assert_eq!(app.panes.events.missed, 0);
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("LIVE"));
 }
@@ -446,7 +467,7 @@ fn moving_up_pauses_and_g_resumes() {
 #[test]
 fn following_appends_and_keeps_the_window_bounded() {
     let mut app = populated(false, true);
-    for n in 100..(100 + hooktail::tui::app::WINDOW as u128 + 50) {
+    for n in 100..(100 + hooktail::tui::panes::WINDOW as u128 + 50) {
         app.update(Msg::Record(Arc::new(event(
             n,
             "webhook.a",
@@ -454,9 +475,12 @@ fn following_appends_and_keeps_the_window_bounded() {
             "text/plain",
         ))));
     }
-    assert_eq!(app.stream.window.len(), hooktail::tui::app::WINDOW);
-    assert_eq!(app.stream.selected, hooktail::tui::app::WINDOW - 1);
-    assert_eq!(app.counts.0, 15 + hooktail::tui::app::WINDOW as u64 + 50);
+    assert_eq!(app.panes.events.list.len(), hooktail::tui::panes::WINDOW);
+    assert_eq!(
+        app.panes.events.list.selected(),
+        hooktail::tui::panes::WINDOW - 1
+    );
+    assert_eq!(app.counts.0, 15 + hooktail::tui::panes::WINDOW as u64 + 50);
 }
 
 #[test]
@@ -474,7 +498,10 @@ fn enter_on_a_webhook_narrows_the_stream() {
             .unwrap()
             .matches("webhook.github.push")
     );
-    assert_eq!(app.stream.narrow.as_deref(), Some("webhook.github.push"));
+    assert_eq!(
+        app.panes.events.event_key.as_deref(),
+        Some("webhook.github.push")
+    );
     // Records of other webhooks no longer enter the stream.
     app.update(Msg::Record(Arc::new(event(
         30,
@@ -483,15 +510,17 @@ fn enter_on_a_webhook_narrows_the_stream() {
         "text/plain",
     ))));
     assert!(
-        app.stream
-            .window
+        app.panes
+            .events
+            .list
+            .items()
             .iter()
             .all(|r| r.id() != event(30, "x", b"", "").id())
     );
     // Esc in Events clears it.
     let fx = key(&mut app, Key::new(Code::Esc));
     assert!(matches!(fx.as_slice(), [Effect::LoadPage { .. }]));
-    assert_eq!(app.stream.narrow, None);
+    assert_eq!(app.panes.events.event_key, None);
 }
 
 #[test]
@@ -521,7 +550,7 @@ fn hostile_bytes_are_escaped_on_screen() {
             .insert("x-evil".into(), "\x1b[2J\x1b]52;c;aGk=\x07\0\x7f".into());
         e.query.insert("q\x1b".into(), "\u{9b}31m".into());
     }
-    app.update(Msg::Detail(Some(Box::new(rec))));
+    app.update(opened(rec));
     for tab in ["Body", "Headers", "Raw", "Meta"] {
         let t = render(&mut app, 120, 40);
         let text = screen_text(&t);
@@ -556,7 +585,7 @@ fn tiny_terminals_do_not_panic() {
     let mut app = populated(false, true);
     for (w, h) in [(1, 1), (10, 3), (39, 11), (40, 12), (200, 12)] {
         let text = screen_text(&render(&mut app, w, h));
-        if w < view::MIN_WIDTH || h < view::MIN_HEIGHT {
+        if w < layout::MIN_WIDTH || h < layout::MIN_HEIGHT {
             assert!(text.contains("Term") || w < 10, "{w}x{h}: {text}");
         }
     }
@@ -622,27 +651,32 @@ fn once_open_detail_follows_the_selection() {
         panic!("{fx:?}")
     };
     let rec = app
-        .stream
-        .window
+        .panes
+        .events
+        .list
+        .items()
         .iter()
         .find(|r| r.id() == *id)
         .unwrap()
         .as_ref()
         .clone();
-    app.update(Msg::Detail(Some(Box::new(rec))));
+    app.update(opened(rec));
     let fx = key(&mut app, Key::char('k'));
     let [Effect::LoadRecord(next)] = fx.as_slice() else {
         panic!("{fx:?}")
     };
-    assert_eq!(Some(*next), app.stream.selected_record().map(|r| r.id()));
+    assert_eq!(
+        Some(*next),
+        app.panes.events.selected_record().map(|r| r.id())
+    );
 }
 
 #[test]
 fn a_failed_load_does_not_leave_the_stream_loading() {
     let mut app = app_with(false, true);
-    assert!(app.stream.loading);
+    assert!(app.panes.events.list.is_loading());
     app.update(Msg::Error("stored data is unreadable".into()));
-    assert!(!app.stream.loading);
+    assert!(!app.panes.events.list.is_loading());
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(!text.contains("Loading"), "{text}");
     assert!(text.contains("Error: stored data is unreadable"), "{text}");
@@ -651,7 +685,7 @@ fn a_failed_load_does_not_leave_the_stream_loading() {
 /// Opens `rec` in Detail on its `tab`-th tab, scrolled by `scroll`, and renders 100x30.
 fn detail_screen(rec: Record, tab: usize, scroll: usize) -> String {
     let mut app = populated(false, true);
-    app.update(Msg::Detail(Some(Box::new(rec))));
+    app.update(opened(rec));
     for _ in 0..tab {
         key(&mut app, Key::char(']'));
     }
@@ -734,8 +768,113 @@ fn q_and_ctrl_c_quit_but_not_inside_a_form() {
         key(&mut app, Key::char('q')).is_empty(),
         "q is typed into the form"
     );
-    let Mode::Form(form) = &app.mode else {
+    let Some(Popup::Form(form)) = &app.popup else {
         panic!()
     };
     assert_eq!(form.event_key.lines()[0], "webhook.q");
+}
+
+/// Performs the one Detail read `fx` asks for, from the records a test knows.
+fn answer_read(app: &mut Dashboard, fx: &[Effect], known: &[Record]) -> Vec<Effect> {
+    let [Effect::LoadRecord(id)] = fx else {
+        panic!("expected one read for Detail, got {fx:?}")
+    };
+    let rec = known.iter().find(|r| r.id() == *id).unwrap().clone();
+    app.update(opened(rec))
+}
+
+/// The ids of the event Detail shows and of the highlighted row.
+fn shown_and_selected(app: &Dashboard) -> (Option<Uuid>, Option<Uuid>) {
+    let shown = app.panes.detail.shown.as_ref().map(|s| s.record.id());
+    (shown, app.panes.events.selected_id())
+}
+
+#[test]
+fn detail_follows_the_selection_through_k_g_and_live_arrivals() {
+    let mut app = populated(false, true);
+    let mut known = stored();
+    let newest = known[0].id();
+    let fx = key(&mut app, Key::new(Code::Enter));
+    assert!(answer_read(&mut app, &fx, &known).is_empty());
+    assert_eq!(shown_and_selected(&app), (Some(newest), Some(newest)));
+
+    // k: the row above.
+    let fx = key(&mut app, Key::char('k'));
+    assert!(answer_read(&mut app, &fx, &known).is_empty());
+    let (shown, selected) = shown_and_selected(&app);
+    assert_eq!(shown, selected);
+    assert_eq!(shown, Some(known[1].id()));
+
+    // G: the newest page reloads; once it is in, Detail reads the newest row.
+    let fx = key(&mut app, Key::char('G'));
+    let [
+        Effect::LoadPage {
+            generation,
+            kind: PageKind::Newest,
+            ..
+        },
+    ] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    let fx = app.update(Msg::Page {
+        generation: *generation,
+        kind: PageKind::Newest,
+        records: stored(),
+    });
+    assert!(answer_read(&mut app, &fx, &known).is_empty());
+    assert_eq!(shown_and_selected(&app), (Some(newest), Some(newest)));
+
+    // A record arriving while LIVE is highlighted, and Detail shows it.
+    assert!(app.panes.events.follow);
+    let live = event(
+        6,
+        "webhook.lead.created",
+        br#"{"live":1}"#,
+        "application/json",
+    );
+    known.push(live.clone());
+    let fx = app.update(Msg::Record(Arc::new(live.clone())));
+    assert!(answer_read(&mut app, &fx, &known).is_empty());
+    assert_eq!(shown_and_selected(&app), (Some(live.id()), Some(live.id())));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("\"live\": 1"), "{text}");
+}
+
+#[test]
+fn detail_reads_one_event_at_a_time_however_fast_records_arrive() {
+    let mut app = populated(false, true);
+    let mut known = stored();
+    let fx = key(&mut app, Key::new(Code::Enter));
+    answer_read(&mut app, &fx, &known);
+    let flood: Vec<Record> = (6..9)
+        .map(|n| event(n, "webhook.lead.created", b"{}", "application/json"))
+        .collect();
+    known.extend(flood.iter().cloned());
+    let first = app.update(Msg::Record(Arc::new(flood[0].clone())));
+    for r in &flood[1..] {
+        let fx = app.update(Msg::Record(Arc::new(r.clone())));
+        assert!(
+            fx.is_empty(),
+            "a second read while one is on its way: {fx:?}"
+        );
+    }
+    // The first answer comes back: Detail shows it, then reads the newest.
+    let fx = answer_read(&mut app, &first, &known);
+    assert!(matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id == flood[2].id()));
+    assert!(answer_read(&mut app, &fx, &known).is_empty());
+    assert_eq!(
+        shown_and_selected(&app),
+        (Some(flood[2].id()), Some(flood[2].id()))
+    );
+}
+
+#[test]
+fn a_pruned_event_is_not_asked_for_again() {
+    let mut app = populated(false, true);
+    let fx = key(&mut app, Key::new(Code::Enter));
+    assert!(matches!(fx.as_slice(), [Effect::LoadRecord(_)]));
+    assert!(app.update(Msg::Detail(None)).is_empty());
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("no longer stored"), "{text}");
 }

@@ -1,6 +1,6 @@
 //! End to end: the real binary in a pseudo-terminal, its screen read through a vt100 parser.
-//! A webhook is created through the form, an HTTP call to it shows up on screen, and `q`
-//! quits cleanly and restores the terminal.
+//! A webhook is created through the form, an HTTP call to it shows up on screen, the webhook
+//! is deleted through the dialog, and `q` quits cleanly and restores the terminal.
 
 #[path = "common/child.rs"]
 mod child;
@@ -110,6 +110,12 @@ fn dashboard_shows_calls_creates_webhooks_and_quits_cleanly() {
     keys.write_all(b"\r").unwrap();
     screen.wait_for("\"hello\": \"pty\"");
 
+    // Delete the webhook: focus Webhooks, d, Tab to Delete, Enter.
+    keys.write_all(b"1d").unwrap();
+    screen.wait_for("Delete webhook");
+    keys.write_all(b"\t\r").unwrap();
+    screen.wait_for("Webhook deleted");
+
     // q quits: the process exits 0 and leaves the alternate screen.
     keys.write_all(b"q").unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -135,6 +141,12 @@ fn dashboard_shows_calls_creates_webhooks_and_quits_cleanly() {
     // Logs went to the file, never to the terminal, and hold no full token.
     let log = std::fs::read_to_string(data.join("hooktail.log")).unwrap();
     assert!(log.contains("dashboard started"));
+    // Changes made in the dashboard are logged as the API logs them.
+    assert!(
+        log.contains("webhook put") && log.contains("webhook.e2e.hook"),
+        "{log}"
+    );
+    assert!(log.contains("webhook deleted"), "{log}");
     assert!(!log.contains(&token));
     assert!(!raw.contains("dashboard started"));
 }

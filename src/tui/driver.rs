@@ -1,6 +1,6 @@
-//! The driver: owns the terminal, feeds the App messages from crossterm, the event bus, the
-//! effects it ran and a clock, performs the App's effects, and redraws at most ~30 times a
-//! second, only when something changed.
+//! The driver: owns the terminal, feeds the core messages from crossterm, the backend's live
+//! feed, the effects it ran and a clock, performs the core's effects through the backend,
+//! and redraws at most ~30 times a second, only when something changed.
 
 use std::io::Write;
 use std::time::Duration;
@@ -9,16 +9,16 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use super::app::{App, Config, Effect, Msg, PutFailure};
+use super::backend::{Backend, Live, LiveFeed, Local};
 use super::key::Key;
+use super::msg::{Config, Effect, Msg, Opened, PutFailure};
+use super::state::Dashboard;
 use crate::app::{LOG_FILE, Running, prepare_data_dir, shutdown_signal};
 use crate::cli::Options;
+use crate::commands::CommandError;
 use crate::domain::time::now_ms;
-use crate::http::Limits;
-use crate::store::{PutError, Store, StoreError};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
@@ -27,7 +27,8 @@ pub async fn run(opts: &Options) -> Result<()> {
     prepare_data_dir(&opts.data)?;
     crate::logging::to_file(&opts.data.join(LOG_FILE))
         .with_context(|| format!("cannot open the log in {}", opts.data.display()))?;
-    let running = Running::start(opts, Limits::default()).await?;
+    // The receiver's default limits.
+    let running = Running::start(opts, Default::default()).await?;
     let config = Config {
         listen_url: format!("http://{}", running.addr),
         public_url: running.ctx.public_url.clone(),
@@ -38,8 +39,9 @@ pub async fn run(opts: &Options) -> Result<()> {
     tracing::info!("dashboard started");
 
     // try_init also installs a panic hook that restores the terminal.
+    let backend = Local::new(running.ctx.clone());
     let result = match ratatui::try_init() {
-        Ok(mut terminal) => event_loop(&mut terminal, config, &running.ctx).await,
+        Ok(mut terminal) => event_loop(&mut terminal, config, backend).await,
         Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
     };
     ratatui::restore();
@@ -49,24 +51,23 @@ pub async fn run(opts: &Options) -> Result<()> {
     result
 }
 
-async fn event_loop(
+async fn event_loop<B: Backend>(
     terminal: &mut ratatui::DefaultTerminal,
     config: Config,
-    ctx: &crate::commands::Ctx,
+    backend: B,
 ) -> Result<()> {
-    let mut app = App::new(config, now_ms());
+    let mut dashboard = Dashboard::new(config, now_ms());
     let size = terminal.size()?;
-    app.update(Msg::Resize(size.width, size.height));
+    dashboard.update(Msg::Resize(size.width, size.height));
     let (tx, mut results) = mpsc::unbounded_channel::<Msg>();
-    let mut bus = ctx.writer.subscribe();
-    let mut webhooks_changed = ctx.writer.watch_webhooks();
+    let mut live = backend.live();
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut frames = tokio::time::interval(FRAME);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut signal = std::pin::pin!(shutdown_signal());
-    let effects = app.init();
-    perform(effects, ctx, &tx, terminal)?;
+    let effects = dashboard.init();
+    perform(effects, &backend, &tx, terminal)?;
     let mut dirty = true;
     loop {
         let msg = tokio::select! {
@@ -80,24 +81,24 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => break,
             },
-            r = bus.recv() => match r {
-                Ok(record) => Msg::Record(record),
-                Err(RecvError::Lagged(_)) => Msg::Lagged,
-                Err(RecvError::Closed) => break,
+            l = live.next() => match l {
+                Some(Live::Record(record)) => Msg::Record(record),
+                Some(Live::Lagged) => Msg::Lagged,
+                Some(Live::WebhooksChanged) => Msg::WebhooksChanged,
+                None => break,
             },
             Some(m) = results.recv() => m,
-            Ok(()) = webhooks_changed.changed() => Msg::WebhooksChanged,
             _ = clock.tick() => Msg::Tick(now_ms()),
             _ = frames.tick(), if dirty => {
-                terminal.draw(|f| super::view::draw(f, &app))?;
+                terminal.draw(|f| super::view::draw(f, &dashboard))?;
                 dirty = false;
                 continue;
             }
             _ = &mut signal => break,
         };
-        let fx = app.update(msg);
+        let fx = dashboard.update(msg);
         dirty = true;
-        if perform(fx, ctx, &tx, terminal)? == Flow::Quit {
+        if perform(fx, &backend, &tx, terminal)? == Flow::Quit {
             break;
         }
     }
@@ -110,18 +111,15 @@ enum Flow {
     Quit,
 }
 
-/// Runs each effect; store work runs off the loop and answers with a message.
-fn perform(
+/// Runs each effect; backend calls run off the loop and answer with a message.
+fn perform<B: Backend>(
     effects: Vec<Effect>,
-    ctx: &crate::commands::Ctx,
+    backend: &B,
     tx: &mpsc::UnboundedSender<Msg>,
     terminal: &mut ratatui::DefaultTerminal,
 ) -> Result<Flow> {
     let mut flow = Flow::Go;
     for effect in effects {
-        let store = ctx.store.clone();
-        let writer = ctx.writer.clone();
-        let tx = tx.clone();
         match effect {
             Effect::Quit => flow = Flow::Quit,
             Effect::Copy(text) => {
@@ -129,29 +127,13 @@ fn perform(
                 terminal.backend_mut().write_all(seq.as_bytes())?;
                 terminal.backend_mut().flush()?;
             }
-            Effect::LoadWebhooks
-            | Effect::LoadCounts
-            | Effect::LoadPage { .. }
-            | Effect::LoadRecord(_) => {
-                tokio::task::spawn_blocking(move || {
-                    if let Some(msg) = read(&effect, &store) {
-                        let _ = tx.send(msg.unwrap_or_else(|e| Msg::Error(e.to_string())));
+            effect => {
+                let backend = backend.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    if let Some(msg) = answer(&backend, effect).await {
+                        let _ = tx.send(msg);
                     }
-                });
-            }
-            Effect::Put(input) => {
-                tokio::spawn(async move {
-                    let r = writer.put_webhook(input).await.map_err(|e| match e {
-                        PutError::Conflict(_) => PutFailure::Conflict(e.to_string()),
-                        e => PutFailure::Other(e.to_string()),
-                    });
-                    let _ = tx.send(Msg::PutDone(r));
-                });
-            }
-            Effect::Delete(uuid) => {
-                tokio::spawn(async move {
-                    let r = writer.delete_webhook(uuid).await.map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::DeleteDone(r));
                 });
             }
         }
@@ -159,24 +141,53 @@ fn perform(
     Ok(flow)
 }
 
-/// Performs a read effect on the store (blocking); `None` for effects that are not reads.
-pub fn read(effect: &Effect, store: &Store) -> Option<Result<Msg, StoreError>> {
+/// Performs an effect that asks the backend something, and returns the core's message for
+/// its answer; `None` for effects the driver performs itself (copy, quit). Bodies are
+/// decoded here, on a blocking thread, so that the UI loop never does it.
+pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
+    let failed = |e: CommandError| Msg::Error(e.to_string());
     let msg = match effect {
-        Effect::LoadWebhooks => store
-            .webhook_stats()
-            .map(|stats| Msg::Webhooks(store.webhooks(), stats)),
-        Effect::LoadCounts => store.counts().map(|(a, r)| Msg::Counts(a, r)),
+        Effect::LoadWebhooks => match backend.webhooks().await {
+            Ok(list) => Msg::Webhooks(list.webhooks, list.stats),
+            Err(e) => failed(e),
+        },
+        Effect::LoadCounts => match backend.counts().await {
+            Ok(c) => Msg::Counts(c.accepted, c.rejected),
+            Err(e) => failed(e),
+        },
         Effect::LoadPage {
             generation,
             kind,
             query,
-        } => store.page(query).map(|records| Msg::Page {
-            generation: *generation,
-            kind: *kind,
-            records,
-        }),
-        Effect::LoadRecord(id) => store.record(id).map(|r| Msg::Detail(r.map(Box::new))),
-        _ => return None,
+        } => match backend.page(query).await {
+            Ok(records) => Msg::Page {
+                generation,
+                kind,
+                records,
+            },
+            Err(e) => failed(e),
+        },
+        Effect::LoadRecord(id) => match backend.event(id).await {
+            Ok(Some(record)) => {
+                match tokio::task::spawn_blocking(move || Opened::decode(record)).await {
+                    Ok(opened) => Msg::Detail(Some(Box::new(opened))),
+                    Err(e) => Msg::Error(format!("cannot decode the event: {e}")),
+                }
+            }
+            Ok(None) => Msg::Detail(None),
+            Err(e) => failed(e),
+        },
+        Effect::Put(input) => Msg::PutDone(backend.put_webhook(input).await.map_err(|e| match e {
+            CommandError::Conflict(m) => PutFailure::Conflict(m),
+            e => PutFailure::Other(e.to_string()),
+        })),
+        Effect::Delete(uuid) => Msg::DeleteDone(
+            backend
+                .delete_webhook(uuid)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        Effect::Copy(_) | Effect::Quit => return None,
     };
     Some(msg)
 }

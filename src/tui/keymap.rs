@@ -3,11 +3,49 @@
 
 use super::key::{Code, Key};
 
+/// The panes, in focus order (Tab, and the digit keys). Adding a pane takes a variant here,
+/// its bindings in `KEYMAP`, its file in `panes/` registered in `Panes`, and its place in
+/// `layout`; nothing else names panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
+pub enum PaneId {
     Webhooks,
     Events,
     Detail,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 3] = [PaneId::Webhooks, PaneId::Events, PaneId::Detail];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Webhooks => "Webhooks",
+            PaneId::Events => "Events",
+            PaneId::Detail => "Detail",
+        }
+    }
+
+    /// Its place in `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The pane `by` places further in focus order, wrapping around.
+    pub fn step(self, by: isize) -> PaneId {
+        cycle(&PaneId::ALL, self, by)
+    }
+}
+
+/// The item `by` places from `current` in `all`, wrapping around.
+pub fn cycle<T: Copy + PartialEq>(all: &[T], current: T, by: isize) -> T {
+    let i = all.iter().position(|x| *x == current).unwrap_or(0) as isize;
+    all[(i + by).rem_euclid(all.len() as isize) as usize]
+}
+
+/// Whether keys that change webhooks are offered (`--read-only` takes them away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +54,7 @@ pub enum Action {
     Quit,
     FocusNext,
     FocusPrev,
-    Focus(Pane),
+    Focus(PaneId),
     Up,
     Down,
     Top,
@@ -43,13 +81,11 @@ pub enum Action {
     CloseHelp,
 }
 
-/// Where a binding applies: everywhere in normal mode, in one pane, or in one popup.
+/// Where a binding applies: everywhere when no popup is open, in one pane, or in one popup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Global,
-    Webhooks,
-    Events,
-    Detail,
+    Pane(PaneId),
     FilterInput,
     Form,
     Dialog,
@@ -60,9 +96,7 @@ impl Scope {
     pub fn title(self) -> &'static str {
         match self {
             Scope::Global => "Everywhere",
-            Scope::Webhooks => "Webhooks",
-            Scope::Events => "Events",
-            Scope::Detail => "Detail",
+            Scope::Pane(p) => p.title(),
             Scope::FilterInput => "Filter",
             Scope::Form => "Forms",
             Scope::Dialog => "Delete dialog",
@@ -70,12 +104,12 @@ impl Scope {
         }
     }
 
-    pub fn of(pane: Pane) -> Scope {
-        match pane {
-            Pane::Webhooks => Scope::Webhooks,
-            Pane::Events => Scope::Events,
-            Pane::Detail => Scope::Detail,
-        }
+    /// The scopes the help overlay lists, in its order (help's own keys are in its title).
+    pub fn listed() -> Vec<Scope> {
+        let mut scopes = vec![Scope::Global];
+        scopes.extend(PaneId::ALL.map(Scope::Pane));
+        scopes.extend([Scope::FilterInput, Scope::Form, Scope::Dialog]);
+        scopes
     }
 }
 
@@ -121,15 +155,19 @@ const fn w(scope: Scope, keys: &'static [Key], action: Action, label: &'static s
 use Action as A;
 use Scope as S;
 
+const WEBHOOKS: Scope = Scope::Pane(PaneId::Webhooks);
+const EVENTS: Scope = Scope::Pane(PaneId::Events);
+const DETAIL: Scope = Scope::Pane(PaneId::Detail);
+
 #[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
     b(S::Global, &[Key::char('?')], A::Help, "help", true),
     b(S::Global, &[Key::char('q'), Key::ctrl('c')], A::Quit, "quit", true),
     b(S::Global, &[Key::new(Code::Tab)], A::FocusNext, "next pane", false),
     b(S::Global, &[Key::new(Code::BackTab)], A::FocusPrev, "previous pane", false),
-    b(S::Global, &[Key::char('1')], A::Focus(Pane::Webhooks), "focus Webhooks", false),
-    b(S::Global, &[Key::char('2')], A::Focus(Pane::Events), "focus Events", false),
-    b(S::Global, &[Key::char('3')], A::Focus(Pane::Detail), "focus Detail", false),
+    b(S::Global, &[Key::char('1')], A::Focus(PaneId::Webhooks), "focus Webhooks", false),
+    b(S::Global, &[Key::char('2')], A::Focus(PaneId::Events), "focus Events", false),
+    b(S::Global, &[Key::char('3')], A::Focus(PaneId::Detail), "focus Detail", false),
     b(S::Global, &[Key::char('j'), Key::new(Code::Down)], A::Down, "down", false),
     b(S::Global, &[Key::char('k'), Key::new(Code::Up)], A::Up, "up", false),
     b(S::Global, &[Key::char('g'), Key::new(Code::Home)], A::Top, "top", false),
@@ -140,18 +178,18 @@ pub const KEYMAP: &[Binding] = &[
     w(S::Global, &[Key::char('n')], A::New, "new webhook"),
     b(S::Global, &[Key::char('[')], A::PrevTab, "Detail: previous tab", false),
     b(S::Global, &[Key::char(']')], A::NextTab, "Detail: next tab", false),
-    b(S::Webhooks, &[Key::new(Code::Enter)], A::Open, "show its events", true),
-    b(S::Webhooks, &[Key::char('/')], A::Filter, "filter", true),
-    b(S::Webhooks, &[Key::new(Code::Esc)], A::Clear, "clear filter", false),
-    w(S::Webhooks, &[Key::char('e')], A::Edit, "edit"),
-    w(S::Webhooks, &[Key::char('d')], A::Delete, "delete"),
-    b(S::Webhooks, &[Key::char('y')], A::Copy, "copy URL", true),
-    b(S::Events, &[Key::new(Code::Enter)], A::Open, "open in Detail", true),
-    b(S::Events, &[Key::char('/')], A::Filter, "filter", true),
-    b(S::Events, &[Key::new(Code::Esc)], A::Clear, "clear filter", false),
-    b(S::Detail, &[Key::char('[')], A::PrevTab, "previous tab", true),
-    b(S::Detail, &[Key::char(']')], A::NextTab, "next tab", true),
-    b(S::Detail, &[Key::new(Code::Esc)], A::Clear, "close", false),
+    b(WEBHOOKS, &[Key::new(Code::Enter)], A::Open, "show its events", true),
+    b(WEBHOOKS, &[Key::char('/')], A::Filter, "filter", true),
+    b(WEBHOOKS, &[Key::new(Code::Esc)], A::Clear, "clear filter", false),
+    w(WEBHOOKS, &[Key::char('e')], A::Edit, "edit"),
+    w(WEBHOOKS, &[Key::char('d')], A::Delete, "delete"),
+    b(WEBHOOKS, &[Key::char('y')], A::Copy, "copy URL", true),
+    b(EVENTS, &[Key::new(Code::Enter)], A::Open, "open in Detail", true),
+    b(EVENTS, &[Key::char('/')], A::Filter, "filter", true),
+    b(EVENTS, &[Key::new(Code::Esc)], A::Clear, "clear filter", false),
+    b(DETAIL, &[Key::char('[')], A::PrevTab, "previous tab", true),
+    b(DETAIL, &[Key::char(']')], A::NextTab, "next tab", true),
+    b(DETAIL, &[Key::new(Code::Esc)], A::Clear, "close", false),
     b(S::FilterInput, &[Key::new(Code::Enter)], A::Submit, "keep filter", true),
     b(S::FilterInput, &[Key::new(Code::Esc)], A::Cancel, "clear filter", true),
     // Ctrl-c quits from anywhere, popups included.
@@ -173,18 +211,18 @@ pub const KEYMAP: &[Binding] = &[
 ];
 
 /// The action bound to `key` in the first scope of `scopes` that binds it.
-pub fn lookup(scopes: &[Scope], key: Key, read_only: bool) -> Option<Action> {
-    bindings(scopes, read_only)
+pub fn lookup(scopes: &[Scope], key: Key, access: Access) -> Option<Action> {
+    bindings(scopes, access)
         .find(|b| b.keys.contains(&key))
         .map(|b| b.action)
 }
 
 /// Bindings offered in these scopes, in keymap order.
-pub fn bindings(scopes: &[Scope], read_only: bool) -> impl Iterator<Item = &'static Binding> + '_ {
+pub fn bindings(scopes: &[Scope], access: Access) -> impl Iterator<Item = &'static Binding> + '_ {
     scopes.iter().flat_map(move |scope| {
         KEYMAP
             .iter()
-            .filter(move |b| b.scope == *scope && !(read_only && b.writes))
+            .filter(move |b| b.scope == *scope && (access == Access::ReadWrite || !b.writes))
     })
 }
 
@@ -217,10 +255,23 @@ mod tests {
     }
 
     #[test]
+    fn a_pane_index_is_its_place_in_focus_order() {
+        for (i, p) in PaneId::ALL.iter().enumerate() {
+            assert_eq!(p.index(), i);
+        }
+    }
+
+    #[test]
     fn read_only_drops_writing_keys() {
-        let scopes = [Scope::Webhooks, Scope::Global];
-        assert_eq!(lookup(&scopes, K('n'), false), Some(Action::New));
-        assert_eq!(lookup(&scopes, K('n'), true), None);
-        assert_eq!(lookup(&scopes, K('y'), true), Some(Action::Copy));
+        let scopes = [WEBHOOKS, Scope::Global];
+        assert_eq!(
+            lookup(&scopes, K('n'), Access::ReadWrite),
+            Some(Action::New)
+        );
+        assert_eq!(lookup(&scopes, K('n'), Access::ReadOnly), None);
+        assert_eq!(
+            lookup(&scopes, K('y'), Access::ReadOnly),
+            Some(Action::Copy)
+        );
     }
 }

@@ -1,0 +1,144 @@
+//! Everything the dashboard reads and writes goes through a `Backend`: the store of this
+//! process today (`Local`), a server's HTTP API when attached to one (§8). Calls are async
+//! and answer with data, failures included, so that the driver runs them off the UI loop
+//! and any backend fits the same panes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::commands::{self, CommandError, Ctx};
+use crate::domain::{Record, Webhook, WebhookInput};
+use crate::store::{PageQuery, WebhookStats};
+
+/// Every webhook with its figures.
+pub struct WebhookList {
+    pub webhooks: Vec<Webhook>,
+    pub stats: HashMap<Uuid, WebhookStats>,
+}
+
+/// Records stored.
+pub struct Counts {
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+/// What happens while the dashboard watches.
+pub enum Live {
+    /// A record committed just now.
+    Record(Arc<Record>),
+    /// Records were missed: reload.
+    Lagged,
+    /// Someone changed the webhooks.
+    WebhooksChanged,
+}
+
+pub trait Backend: Clone + Send + Sync + 'static {
+    type Feed: LiveFeed;
+
+    fn webhooks(&self) -> impl Future<Output = Result<WebhookList, CommandError>> + Send;
+    fn counts(&self) -> impl Future<Output = Result<Counts, CommandError>> + Send;
+    /// A page of records, without bodies.
+    fn page(
+        &self,
+        query: PageQuery,
+    ) -> impl Future<Output = Result<Vec<Record>, CommandError>> + Send;
+    /// One record with its body; `None` when it is no longer stored.
+    fn event(&self, id: Uuid) -> impl Future<Output = Result<Option<Record>, CommandError>> + Send;
+    fn put_webhook(
+        &self,
+        input: WebhookInput,
+    ) -> impl Future<Output = Result<Webhook, CommandError>> + Send;
+    /// Whether there was such a webhook.
+    fn delete_webhook(&self, uuid: Uuid)
+    -> impl Future<Output = Result<bool, CommandError>> + Send;
+    /// Starts watching.
+    fn live(&self) -> Self::Feed;
+}
+
+pub trait LiveFeed: Send {
+    /// The next thing that happened; `None` once the source is gone for good.
+    /// Cancel safe: nothing is lost when the future is dropped unfinished.
+    fn next(&mut self) -> impl Future<Output = Option<Live>> + Send;
+}
+
+/// The store and writer of this process.
+#[derive(Clone)]
+pub struct Local {
+    ctx: Ctx,
+}
+
+impl Local {
+    pub fn new(ctx: Ctx) -> Local {
+        Local { ctx }
+    }
+}
+
+impl Backend for Local {
+    type Feed = LocalFeed;
+
+    async fn webhooks(&self) -> Result<WebhookList, CommandError> {
+        commands::blocking(&self.ctx.store, |store| {
+            let stats = store.webhook_stats()?;
+            Ok(WebhookList {
+                webhooks: store.webhooks(),
+                stats,
+            })
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Counts, CommandError> {
+        commands::blocking(&self.ctx.store, |store| {
+            let (accepted, rejected) = store.counts()?;
+            Ok(Counts { accepted, rejected })
+        })
+        .await
+    }
+
+    async fn page(&self, query: PageQuery) -> Result<Vec<Record>, CommandError> {
+        commands::blocking(&self.ctx.store, move |store| store.page(&query)).await
+    }
+
+    async fn event(&self, id: Uuid) -> Result<Option<Record>, CommandError> {
+        commands::blocking(&self.ctx.store, move |store| store.record(&id)).await
+    }
+
+    async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, CommandError> {
+        commands::put_webhook(&self.ctx, input).await
+    }
+
+    async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, CommandError> {
+        commands::delete_webhook(&self.ctx, uuid).await
+    }
+
+    fn live(&self) -> LocalFeed {
+        LocalFeed {
+            bus: self.ctx.writer.subscribe(),
+            webhooks_changed: self.ctx.writer.watch_webhooks(),
+        }
+    }
+}
+
+/// The writer's bus of committed records, and its signal that webhooks changed.
+pub struct LocalFeed {
+    bus: broadcast::Receiver<Arc<Record>>,
+    webhooks_changed: watch::Receiver<u64>,
+}
+
+impl LiveFeed for LocalFeed {
+    async fn next(&mut self) -> Option<Live> {
+        tokio::select! {
+            r = self.bus.recv() => match r {
+                Ok(record) => Some(Live::Record(record)),
+                Err(RecvError::Lagged(_)) => Some(Live::Lagged),
+                Err(RecvError::Closed) => None,
+            },
+            Ok(()) = self.webhooks_changed.changed() => Some(Live::WebhooksChanged),
+        }
+    }
+}

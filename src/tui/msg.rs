@@ -1,0 +1,102 @@
+//! What flows into and out of the dashboard's core: its configuration, the messages the
+//! driver feeds it and the effects it asks the driver to perform.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::key::Key;
+use super::keymap::Access;
+use super::list::PageKind;
+use crate::domain::decode::{self, Decoded};
+use crate::domain::{Record, Webhook, WebhookInput};
+use crate::store::{PageQuery, WebhookStats};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_url: String,
+    pub public_url: String,
+    pub read_only: bool,
+    pub max_payload: u64,
+    /// False under `NO_COLOR`.
+    pub color: bool,
+}
+
+impl Config {
+    pub fn access(&self) -> Access {
+        if self.read_only {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        }
+    }
+}
+
+/// What the driver does for the core.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    LoadWebhooks,
+    LoadCounts,
+    LoadPage {
+        generation: u64,
+        kind: PageKind,
+        query: PageQuery,
+    },
+    LoadRecord(Uuid),
+    Put(WebhookInput),
+    Delete(Uuid),
+    Copy(String),
+    Quit,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(Key),
+    /// The terminal's size.
+    Resize(u16, u16),
+    /// Once a second, with the wall clock in ms.
+    Tick(i64),
+    /// A record committed just now.
+    Record(Arc<Record>),
+    /// The live feed dropped records: reload.
+    Lagged,
+    /// Someone (this dashboard, the API or the CLI) changed the webhooks.
+    WebhooksChanged,
+    Webhooks(Vec<Webhook>, HashMap<Uuid, WebhookStats>),
+    Counts(u64, u64),
+    Page {
+        generation: u64,
+        kind: PageKind,
+        records: Vec<Record>,
+    },
+    /// The event Detail asked for, decoded; `None` when it is no longer stored.
+    Detail(Option<Box<Opened>>),
+    PutDone(Result<Webhook, PutFailure>),
+    DeleteDone(Result<bool, String>),
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum PutFailure {
+    Conflict(String),
+    Other(String),
+}
+
+/// A record with its body decoded for Detail. Decoding a large body takes a while, so the
+/// driver does it off the UI loop and the core only stores the result.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub record: Record,
+    pub body: Decoded,
+}
+
+impl Opened {
+    pub fn decode(record: Record) -> Opened {
+        let body = match &record {
+            Record::Accepted(e) => decode::decode(e.content_type.as_deref(), &e.body),
+            Record::Rejected(_) => Decoded::Empty,
+        };
+        Opened { record, body }
+    }
+}

@@ -1,0 +1,425 @@
+//! The Detail pane: one event, decoded, in tabs. Once open it follows the Events selection,
+//! reading at most one event at a time however fast the selection moves.
+
+use std::ops::Range;
+
+use base64::Engine;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use uuid::Uuid;
+
+use super::{Cx, DrawCx, Pane, Reply};
+use crate::domain::decode::Decoded;
+use crate::domain::escape::escape_control as esc;
+use crate::domain::time::rfc3339_ms;
+use crate::domain::{PayloadType, Record};
+use crate::tui::keymap::{Action, cycle};
+use crate::tui::msg::{Effect, Opened};
+use crate::tui::text::fit;
+use crate::tui::theme::Theme;
+
+/// Most base64 characters the Raw tab shows.
+const RAW_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Body,
+    Headers,
+    Raw,
+    Meta,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Body, Tab::Headers, Tab::Raw, Tab::Meta];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Body => "Body",
+            Tab::Headers => "Headers",
+            Tab::Raw => "Raw",
+            Tab::Meta => "Meta",
+        }
+    }
+
+    fn step(self, by: isize) -> Tab {
+        cycle(&Tab::ALL, self, by)
+    }
+}
+
+/// The event on screen.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub record: Record,
+    pub body: Decoded,
+    pub tab: Tab,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    pub shown: Option<Shown>,
+    /// The event Detail should show: set by Enter, then by the selection it follows;
+    /// `None` while closed.
+    wanted: Option<Uuid>,
+    /// The event being read.
+    reading: Option<Uuid>,
+}
+
+impl Detail {
+    /// Enter on an event.
+    pub fn open(&mut self, id: Uuid) -> Vec<Effect> {
+        self.wanted = Some(id);
+        self.read()
+    }
+
+    /// The Events selection is now `id`: once open, Detail follows it.
+    pub fn follow(&mut self, id: Uuid) -> Vec<Effect> {
+        if self.wanted.is_none() || self.wanted == Some(id) {
+            return vec![];
+        }
+        self.wanted = Some(id);
+        self.read()
+    }
+
+    /// Reads the wanted event unless a read is already on its way; its answer reads again
+    /// if the wanted event changed meanwhile.
+    fn read(&mut self) -> Vec<Effect> {
+        match (self.reading, self.wanted) {
+            (None, Some(id)) => {
+                self.reading = Some(id);
+                vec![Effect::LoadRecord(id)]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The answer to a read; `None` when the event is no longer stored.
+    pub fn loaded(&mut self, opened: Option<Opened>) -> Vec<Effect> {
+        let asked = self.reading.take();
+        let Some(Opened { record, body }) = opened else {
+            // Not again for the same event, or it would be asked for ever.
+            return if self.wanted == asked {
+                vec![]
+            } else {
+                self.read()
+            };
+        };
+        let id = record.id();
+        let tab = self.shown.as_ref().map_or(Tab::Body, |d| d.tab);
+        self.shown = Some(Shown {
+            record,
+            body,
+            tab,
+            scroll: 0,
+        });
+        match self.wanted {
+            None => {
+                self.wanted = Some(id);
+                vec![]
+            }
+            Some(w) if w == id => vec![],
+            Some(_) => self.read(),
+        }
+    }
+
+    /// A read failed; the next change of selection tries again.
+    pub fn read_failed(&mut self) {
+        self.reading = None;
+    }
+
+    /// `[` and `]`, bound everywhere.
+    pub fn step_tab(&mut self, by: isize) {
+        if let Some(d) = &mut self.shown {
+            d.tab = d.tab.step(by);
+            d.scroll = 0;
+        }
+    }
+}
+
+impl Pane for Detail {
+    fn act(&mut self, action: Action, cx: &Cx) -> Reply {
+        match action {
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
+                if let Some(d) = &mut self.shown {
+                    let page = cx.height / 3;
+                    d.scroll = match action {
+                        Action::Up => d.scroll.saturating_sub(1),
+                        Action::Down => d.scroll.saturating_add(1),
+                        Action::PageUp => d.scroll.saturating_sub(page),
+                        Action::PageDown => d.scroll.saturating_add(page),
+                        Action::Top => 0,
+                        _ => u16::MAX,
+                    };
+                }
+            }
+            Action::Clear => {
+                self.shown = None;
+                self.wanted = None;
+            }
+            // Not bound in this pane's scope.
+            _ => {}
+        }
+        Reply::default()
+    }
+
+    /// Detail has no filter and never opens the filter popup.
+    fn set_filter(&mut self, _text: String) -> Vec<Effect> {
+        vec![]
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, cx: &DrawCx) {
+        let theme = cx.theme;
+        let mut title = vec![Span::raw(" 3 Detail ")];
+        if let Some(d) = &self.shown {
+            for t in Tab::ALL {
+                let style = if t == d.tab {
+                    theme.selected().add_modifier(Modifier::BOLD)
+                } else {
+                    theme.dim()
+                };
+                title.push(Span::styled(format!(" {} ", t.title()), style));
+            }
+            title.push(Span::raw(" "));
+        }
+        let block = theme.pane_block(Line::from(title), cx.focused);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let Some(d) = &self.shown else {
+            f.render_widget(
+                Paragraph::new("Select an event and press Enter to open it here.")
+                    .style(theme.dim()),
+                inner,
+            );
+            return;
+        };
+        let (width, height) = (inner.width as usize, inner.height as usize);
+        // Only the lines on screen are built, so a large body costs no more per frame than a
+        // small one.
+        let (total, _) = detail_lines(d, theme, width, 0..0);
+        let scroll = (d.scroll as usize).min(total.saturating_sub(height));
+        let (_, visible) = detail_lines(d, theme, width, scroll..scroll + height);
+        f.render_widget(Paragraph::new(visible), inner);
+    }
+}
+
+/// The part of `items` that falls in `range`.
+fn window<'a, T>(items: &'a [T], range: &Range<usize>) -> &'a [T] {
+    let start = range.start.min(items.len());
+    &items[start..range.end.clamp(start, items.len())]
+}
+
+fn kv(theme: Theme, k: &str, v: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{k:<14}"), theme.fg(Color::Cyan)),
+        Span::raw(esc(v).into_owned()),
+    ])
+}
+
+/// The detail's line count, and its lines in `range`.
+fn detail_lines(
+    d: &Shown,
+    theme: Theme,
+    width: usize,
+    range: Range<usize>,
+) -> (usize, Vec<Line<'static>>) {
+    let e = match &d.record {
+        Record::Accepted(e) => e,
+        Record::Rejected(x) => {
+            let lines = vec![
+                Line::styled(
+                    format!("Rejected with HTTP {}", x.http_status),
+                    theme.error(),
+                ),
+                kv(theme, "reason", &x.reason),
+                kv(theme, "id", &x.id.to_string()),
+                kv(theme, "receivedAt", &rfc3339_ms(x.received_at)),
+                kv(theme, "method", &x.method),
+                kv(theme, "remoteAddr", &x.remote_addr),
+                kv(theme, "size", &x.size.to_string()),
+                kv(
+                    theme,
+                    "eventKey",
+                    x.event_key.as_deref().unwrap_or("(unknown token)"),
+                ),
+            ];
+            return (lines.len(), window(&lines, &range).to_vec());
+        }
+    };
+    match d.tab {
+        Tab::Body => body_lines(d, e, theme, range),
+        Tab::Headers => {
+            let lines: Vec<Line> = e
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    Line::from(vec![
+                        Span::styled(format!("{}: ", esc(k)), theme.fg(Color::Cyan)),
+                        Span::raw(esc(v).into_owned()),
+                    ])
+                })
+                .collect();
+            (lines.len(), window(&lines, &range).to_vec())
+        }
+        Tab::Raw => raw_lines(&e.body, theme, width, range),
+        Tab::Meta => {
+            let mut lines = vec![
+                kv(theme, "id", &e.id.to_string()),
+                kv(theme, "eventKey", &e.event_key),
+                kv(theme, "receivedAt", &rfc3339_ms(e.received_at)),
+                kv(theme, "method", &e.method),
+                kv(theme, "path", &e.path),
+                kv(theme, "remoteAddr", &e.remote_addr),
+                kv(
+                    theme,
+                    "contentType",
+                    e.content_type.as_deref().unwrap_or("-"),
+                ),
+                kv(theme, "size", &e.size.to_string()),
+                kv(theme, "payloadType", e.payload_type.as_str()),
+            ];
+            for (k, v) in &e.query {
+                lines.push(kv(theme, &format!("query.{}", esc(k)), v));
+            }
+            for (k, v) in &e.form {
+                lines.push(kv(theme, &format!("form.{}", esc(k)), v));
+            }
+            for file in &e.files {
+                lines.push(kv(
+                    theme,
+                    "file",
+                    &format!("{} {} ({} bytes)", file.field, file.filename, file.size),
+                ));
+            }
+            (lines.len(), window(&lines, &range).to_vec())
+        }
+    }
+}
+
+/// The Body tab: a summary line, then the decoded body.
+fn body_lines(
+    d: &Shown,
+    e: &crate::domain::Event,
+    theme: Theme,
+    range: Range<usize>,
+) -> (usize, Vec<Line<'static>>) {
+    if e.payload_type == PayloadType::Ignore {
+        let line = Line::styled(
+            format!(
+                "Body not kept (payloadType ignore); it was {} bytes.",
+                e.size
+            ),
+            theme.dim(),
+        );
+        return (1, window(&[line], &range).to_vec());
+    }
+    let mut lines = Vec::new();
+    if range.start == 0 && range.end > 0 {
+        lines.push(Line::styled(
+            format!("{} · {} bytes", d.body.kind(), e.size),
+            theme.dim(),
+        ));
+    }
+    // Ranges over the decoded items, which follow the summary line.
+    let items = range.start.saturating_sub(1)..range.end.saturating_sub(1);
+    let count = match &d.body {
+        Decoded::Empty => {
+            let empty = [Line::styled("(empty body)", theme.dim())];
+            lines.extend(window(&empty, &items).iter().cloned());
+            1
+        }
+        Decoded::Json(json) => {
+            lines.extend(window(json, &items).iter().map(|l| {
+                Line::from(
+                    l.iter()
+                        .map(|(t, s)| Span::styled(s.clone(), theme.token(*t)))
+                        .collect::<Vec<_>>(),
+                )
+            }));
+            json.len()
+        }
+        Decoded::Form(fields) => {
+            let w = fields
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(24);
+            lines.extend(window(fields, &items).iter().map(|(k, v)| {
+                Line::from(vec![
+                    Span::styled(format!("{:<w$} ", fit(k, w)), theme.fg(Color::Cyan)),
+                    Span::raw(format!("= {v}")),
+                ])
+            }));
+            fields.len()
+        }
+        Decoded::Multipart(parts) => {
+            lines.extend(window(parts, &items).iter().map(|p| match &p.filename {
+                Some(name) => Line::from(vec![
+                    Span::styled("file  ", theme.fg(Color::Yellow)),
+                    Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
+                    Span::raw(format!("{name}  ")),
+                    Span::styled(
+                        format!(
+                            "{}  {} bytes",
+                            p.content_type.as_deref().unwrap_or("-"),
+                            p.size
+                        ),
+                        theme.dim(),
+                    ),
+                ]),
+                None => Line::from(vec![
+                    Span::styled("field ", theme.fg(Color::Yellow)),
+                    Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
+                    Span::raw(format!("= {}", p.preview.as_deref().unwrap_or(""))),
+                ]),
+            }));
+            parts.len()
+        }
+        Decoded::Text(t) | Decoded::Hex(t) => {
+            lines.extend(window(t, &items).iter().map(|l| Line::raw(l.clone())));
+            t.len()
+        }
+    };
+    (1 + count, lines)
+}
+
+/// The Raw tab: the body as base64, wrapped; only the lines in `range` are encoded.
+fn raw_lines(
+    body: &[u8],
+    theme: Theme,
+    width: usize,
+    range: Range<usize>,
+) -> (usize, Vec<Line<'static>>) {
+    if body.is_empty() {
+        let empty = [Line::styled("(empty body)", theme.dim())];
+        return (1, window(&empty, &range).to_vec());
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    // Whole base64 quanta per line, so each line encodes on its own.
+    let per_line = (width / 4).max(1) * 3;
+    let shown = &body[..body.len().min(RAW_LIMIT / 4 * 3)];
+    let full_len = body.len().div_ceil(3) * 4;
+    let more = full_len - shown.len().div_ceil(3) * 4;
+    let rows = shown.len().div_ceil(per_line);
+    let mut lines: Vec<Line> = shown
+        .chunks(per_line)
+        .skip(range.start)
+        .take(range.end.saturating_sub(range.start))
+        .map(|c| Line::raw(b64.encode(c)))
+        .collect();
+    if more > 0 && (range.start..range.end).contains(&rows) {
+        lines.push(Line::styled(
+            format!("… {more} more characters (event.get has them all)"),
+            theme.dim(),
+        ));
+    }
+    (rows + usize::from(more > 0), lines)
+}

@@ -1,0 +1,281 @@
+//! The dashboard's pure core: `Dashboard::update(msg) -> effects`. It never touches the
+//! terminal, the store or the clock; the driver feeds it messages and performs the effects
+//! it returns. Keys go to the open popup, else to the core's own global actions, else to
+//! the focused pane.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::key::Key;
+use super::keymap::{self, Action, PaneId, Scope};
+use super::layout;
+use super::list::PageKind;
+use super::msg::{Config, Effect, Msg, PutFailure};
+use super::panes::{Cx, Notice, Panes, Reply};
+use super::popups::{Form, Help, Popup};
+use crate::domain::{Record, Webhook};
+
+/// Seconds the events/s figure averages over.
+const RATE_SECONDS: usize = 5;
+/// Seconds between reloads of the stored counts.
+const COUNTS_EVERY_S: i64 = 10;
+/// How long a toast stays, in ms.
+const TOAST_MS: i64 = 3000;
+
+pub struct Dashboard {
+    pub config: Config,
+    pub now_ms: i64,
+    pub size: (u16, u16),
+    pub focus: PaneId,
+    pub popup: Option<Popup>,
+    pub panes: Panes,
+    /// Accepted and rejected records stored.
+    pub counts: (u64, u64),
+    /// Arrivals per second, newest last; the current second is `arrivals_now`.
+    rate: VecDeque<u64>,
+    arrivals_now: u64,
+    /// A short message and when it goes, in ms.
+    pub toast: Option<(String, i64)>,
+}
+
+impl Dashboard {
+    pub fn new(config: Config, now_ms: i64) -> Dashboard {
+        Dashboard {
+            config,
+            now_ms,
+            size: (80, 24),
+            focus: PaneId::Events,
+            popup: None,
+            panes: Panes::default(),
+            counts: (0, 0),
+            rate: VecDeque::from(vec![0; RATE_SECONDS]),
+            arrivals_now: 0,
+            toast: None,
+        }
+    }
+
+    /// What to load at start.
+    pub fn init(&mut self) -> Vec<Effect> {
+        vec![
+            Effect::LoadWebhooks,
+            Effect::LoadCounts,
+            self.panes.events.load(PageKind::Newest),
+        ]
+    }
+
+    /// Events per second over the last few seconds.
+    pub fn rate(&self) -> f64 {
+        self.rate.iter().sum::<u64>() as f64 / RATE_SECONDS as f64
+    }
+
+    /// Scopes whose keys apply now, most specific first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        match &self.popup {
+            None => vec![Scope::Pane(self.focus), Scope::Global],
+            Some(p) => vec![p.scope()],
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut fx = self.handle(msg);
+        // Once an event is open, Detail follows the selection, whatever moved it: a key, a
+        // page that loaded, or a record that arrived while following.
+        if let Some(id) = self.panes.events.selected_id() {
+            fx.extend(self.panes.detail.follow(id));
+        }
+        fx
+    }
+
+    fn handle(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) => self.key(key),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                vec![]
+            }
+            Msg::Tick(now) => self.tick(now),
+            Msg::Record(r) => {
+                self.arrived(r);
+                vec![]
+            }
+            Msg::Lagged => {
+                let mut fx = vec![Effect::LoadCounts, Effect::LoadWebhooks];
+                if self.panes.events.follow {
+                    fx.push(self.panes.events.load(PageKind::Newest));
+                }
+                fx
+            }
+            Msg::WebhooksChanged => vec![Effect::LoadWebhooks],
+            Msg::Webhooks(list, stats) => {
+                self.panes.webhooks.loaded(list, stats);
+                vec![]
+            }
+            Msg::Counts(a, r) => {
+                self.counts = (a, r);
+                vec![]
+            }
+            Msg::Page {
+                generation,
+                kind,
+                records,
+            } => {
+                self.panes.events.page_loaded(generation, kind, records);
+                vec![]
+            }
+            Msg::Detail(opened) => {
+                if opened.is_none() {
+                    self.toast("That event is no longer stored (pruned)");
+                }
+                self.panes.detail.loaded(opened.map(|o| *o))
+            }
+            Msg::PutDone(result) => self.put_done(result),
+            Msg::DeleteDone(Ok(deleted)) => {
+                self.toast(if deleted {
+                    "Webhook deleted"
+                } else {
+                    "That webhook was already gone"
+                });
+                vec![Effect::LoadWebhooks]
+            }
+            Msg::DeleteDone(Err(e)) | Msg::Error(e) => {
+                // A failed load must not leave anything "Loading…" for ever.
+                self.panes.events.list.load_failed();
+                self.panes.detail.read_failed();
+                self.toast(&format!("Error: {e}"));
+                vec![]
+            }
+        }
+    }
+
+    fn tick(&mut self, now: i64) -> Vec<Effect> {
+        self.now_ms = now;
+        self.rate.push_back(self.arrivals_now);
+        self.arrivals_now = 0;
+        while self.rate.len() > RATE_SECONDS {
+            self.rate.pop_front();
+        }
+        if self.toast.as_ref().is_some_and(|(_, until)| *until <= now) {
+            self.toast = None;
+        }
+        // Pruning lowers the stored counts; refresh them now and then.
+        if (now / 1000) % COUNTS_EVERY_S == 0 {
+            vec![Effect::LoadCounts]
+        } else {
+            vec![]
+        }
+    }
+
+    fn arrived(&mut self, r: Arc<Record>) {
+        self.arrivals_now += 1;
+        match r.as_ref() {
+            Record::Accepted(e) => {
+                self.counts.0 += 1;
+                self.panes.webhooks.arrived(e);
+            }
+            Record::Rejected(_) => self.counts.1 += 1,
+        }
+        self.panes.events.arrived(r);
+    }
+
+    fn toast(&mut self, text: &str) {
+        self.toast = Some((text.to_string(), self.now_ms + TOAST_MS));
+    }
+
+    fn put_done(&mut self, result: Result<Webhook, PutFailure>) -> Vec<Effect> {
+        match result {
+            Ok(w) => {
+                if matches!(self.popup, Some(Popup::Form(_))) {
+                    self.popup = None;
+                }
+                self.toast(&format!("Saved {}", w.event_key));
+                vec![Effect::LoadWebhooks]
+            }
+            Err(failure) => {
+                if let Some(Popup::Form(form)) = &mut self.popup {
+                    form.failed(failure);
+                }
+                vec![]
+            }
+        }
+    }
+
+    fn key(&mut self, key: Key) -> Vec<Effect> {
+        let action = keymap::lookup(&self.scopes(), key, self.config.access());
+        if action == Some(Action::Quit) {
+            return vec![Effect::Quit];
+        }
+        match &mut self.popup {
+            Some(popup) => {
+                let reply = popup.key(key, action, &self.config);
+                let filtered = match popup {
+                    Popup::Filter(fl) => Some(fl.pane),
+                    _ => None,
+                };
+                if reply.close {
+                    self.popup = None;
+                }
+                let mut fx = reply.effects;
+                if let (Some(pane), Some(text)) = (filtered, reply.filter) {
+                    fx.extend(self.panes.get_mut(pane).set_filter(text));
+                }
+                fx
+            }
+            None => match action {
+                Some(a) => self.act(a),
+                None => vec![],
+            },
+        }
+    }
+
+    /// An action with no popup open: global ones here, the rest to the focused pane.
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        use Action as A;
+        match action {
+            A::Help => self.popup = Some(Popup::Help(Help::default())),
+            A::Quit => return vec![Effect::Quit],
+            A::FocusNext => self.focus = self.focus.step(1),
+            A::FocusPrev => self.focus = self.focus.step(-1),
+            A::Focus(p) => self.focus = p,
+            A::Follow => return self.panes.events.toggle_follow(),
+            A::New => self.popup = Some(Popup::Form(Box::new(Form::new(None)))),
+            // Bound everywhere: the tabs are Detail's wherever the focus is.
+            A::PrevTab => self.panes.detail.step_tab(-1),
+            A::NextTab => self.panes.detail.step_tab(1),
+            _ => {
+                let cx = Cx {
+                    config: &self.config,
+                    page_rows: layout::list_rows(self.size).max(1),
+                    height: self.size.1,
+                };
+                let reply = self.panes.get_mut(self.focus).act(action, &cx);
+                return self.apply(reply);
+            }
+        }
+        vec![]
+    }
+
+    /// Carries out what a pane's action asked of the rest of the dashboard.
+    fn apply(&mut self, reply: Reply) -> Vec<Effect> {
+        let Reply {
+            mut effects,
+            popup,
+            toast,
+            notice,
+        } = reply;
+        if let Some(p) = popup {
+            self.popup = Some(p);
+        }
+        if let Some(t) = toast {
+            self.toast(&t);
+        }
+        match notice {
+            Some(Notice::ShowEventsOf(key)) => {
+                self.focus = PaneId::Events;
+                effects.extend(self.panes.events.show_only(key));
+            }
+            Some(Notice::OpenEvent(id)) => effects.extend(self.panes.detail.open(id)),
+            None => {}
+        }
+        effects
+    }
+}
