@@ -282,3 +282,39 @@ async fn forward_to_forwards_every_event_with_its_exact_bytes() {
     assert_eq!(p["enabled"], true, "{p}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_waiting_retry_starts_over_when_its_pipeline_is_edited() {
+    let target = http_server().await;
+    target.failing.store(true, Ordering::SeqCst);
+    let s = TestServer::start().await;
+    let token = uuid_of(&s.put("webhook.edit").await);
+    let before = format!(
+        "pipeline:\n  - event.listen:\n      eventKey: webhook.edit\n  - log:\n      message: first\n  - http.post:\n      url: {}\n      onError: {{action: RETRY, times: 50, wait: 0.1, then: THROW}}\n",
+        target.url("/switch")
+    );
+    assert_eq!(put_pipeline(&s, "edit", &before).await.status, 200);
+    let event = call(&s, &token, "{}").await;
+    eventually("a failed attempt", async || {
+        (target.requests("/switch").len() >= 2).then_some(())
+    })
+    .await;
+    // The edited document has other steps at other positions: the retry must not resume at
+    // "step 1" of the new one, but run it from the start.
+    let after = format!(
+        "pipeline:\n  - event.listen:\n      eventKey: webhook.edit\n  - http.post:\n      url: {}\n  - body.set:\n      value: done\n",
+        target.url("/json")
+    );
+    assert_eq!(put_pipeline(&s, "edit", &after).await.status, 200);
+    let run = final_run(&s, &event).await;
+    assert_eq!(run["status"], "ok", "{run}");
+    assert_eq!(target.requests("/json").len(), 1, "{run}");
+    let steps: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["http.post", "body.set"], "{run}");
+    s.stop().await;
+}

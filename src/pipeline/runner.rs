@@ -134,7 +134,7 @@ impl<E: Execute> Runner<E> {
     /// Runs a pipeline once now on a stored event, outside its cursor, and stores the run.
     pub async fn run_once(&self, pipeline: &PipelineRecord, event: &Event) -> Result<Run, String> {
         let (program, _) = self.inner.exec.compile(&pipeline.yaml)?;
-        let mut run = new_run(&pipeline.name, event.id);
+        let mut run = new_run(&pipeline.name, pipeline.updated_at, event.id);
         attempt(&self.inner, &program, &mut run, event, None).await;
         if run.status == RunStatus::Failed {
             // A run by hand is not retried on a timer: it waits for run.retry.
@@ -274,7 +274,7 @@ async fn deliver<E: Execute>(
         // A stop cuts off the run in hand: it was not committed, so it runs again after the
         // next start (at least once), and a step that hangs cannot hold up a shutdown.
         let step = tokio::select! {
-            step = step_once(&inner, &name, &program, &pattern) => step,
+            step = step_once(&inner, &name, pipeline.updated_at, &program, &pattern) => step,
             _ = turns_true(&mut stopped) => break,
             _ = turns_true(&mut shutdown) => break,
         };
@@ -310,6 +310,7 @@ enum Next {
 async fn step_once<E: Execute>(
     inner: &Arc<Inner<E>>,
     name: &str,
+    version: i64,
     program: &E::Program,
     pattern: &EventKeyPattern,
 ) -> Result<Next, StoreError> {
@@ -319,11 +320,11 @@ async fn step_once<E: Execute>(
         return Ok(Next::Idle);
     };
     if let Some(&id) = record.queued.first() {
-        retry_by_hand(inner, name, program, id).await?;
+        retry_by_hand(inner, name, version, program, id).await?;
         return Ok(Next::Again);
     }
     if let Some(id) = record.pending {
-        return pending(inner, name, program, id).await;
+        return pending(inner, name, version, program, id).await;
     }
     let store = inner.store.clone();
     let (cursor, p) = (record.cursor, pattern.clone());
@@ -334,7 +335,7 @@ async fn step_once<E: Execute>(
     let mut batch = Vec::new();
     let mut started = Instant::now();
     for event in &events {
-        let mut run = new_run(name, event.id);
+        let mut run = new_run(name, version, event.id);
         attempt(inner, program, &mut run, event, None).await;
         let waits = run.status == RunStatus::Failed;
         batch.push(run);
@@ -357,6 +358,7 @@ async fn step_once<E: Execute>(
 async fn pending<E: Execute>(
     inner: &Arc<Inner<E>>,
     name: &str,
+    version: i64,
     program: &E::Program,
     id: Uuid,
 ) -> Result<Next, StoreError> {
@@ -393,7 +395,7 @@ async fn pending<E: Execute>(
     };
     match event {
         Some(event) => {
-            let resume = run.resume.take();
+            let resume = resume_point(&mut run, version);
             attempt(inner, program, &mut run, &event, resume.as_ref()).await;
         }
         None => fail_for_good(&mut run, "its event is no longer stored".into()),
@@ -426,6 +428,7 @@ async fn pending<E: Execute>(
 async fn retry_by_hand<E: Execute>(
     inner: &Arc<Inner<E>>,
     name: &str,
+    version: i64,
     program: &E::Program,
     id: Uuid,
 ) -> Result<(), StoreError> {
@@ -437,7 +440,7 @@ async fn retry_by_hand<E: Execute>(
         let event_id = run.event_id;
         match blocking(move || store.record(&event_id)).await? {
             Some(Record::Accepted(event)) => {
-                let resume = run.resume.take();
+                let resume = resume_point(&mut run, version);
                 attempt(inner, program, &mut run, &event, resume.as_ref()).await;
                 if run.status == RunStatus::Failed {
                     // Retried by hand: one attempt, then it waits for the next retry by hand.
@@ -501,10 +504,22 @@ async fn commit<E: Execute>(
     Ok(())
 }
 
-fn new_run(pipeline: &str, event: Uuid) -> Run {
+/// Where a run's next attempt starts: where the last one failed, unless the pipeline was
+/// edited since (its steps are counted by position), then from the start.
+fn resume_point(run: &mut Run, version: i64) -> Option<RunState> {
+    let resume = run.resume.take();
+    if run.version == version {
+        return resume;
+    }
+    run.version = version;
+    None
+}
+
+fn new_run(pipeline: &str, version: i64, event: Uuid) -> Run {
     Run {
         id: Uuid::now_v7(),
         pipeline: pipeline.to_string(),
+        version,
         event_id: event,
         status: RunStatus::Queued,
         attempts: 0,

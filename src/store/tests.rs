@@ -279,6 +279,7 @@ mod pipelines {
         Run {
             id: Uuid::now_v7(),
             pipeline: pipeline.into(),
+            version: 0,
             event_id: event,
             status,
             attempts: 1,

@@ -190,7 +190,7 @@ impl HttpServer {
 }
 
 /// Routes: `/json`, `/text`, `/status/N`, `/flaky` (503 twice, then 200), `/switch` (500
-/// while `failing` is on), `/hang` (never answers), `/big` (5 MiB), anything else 200 `echo`.
+/// while `failing` is on), `/slow` (20 ms), `/hang` (never answers), `/big` (5 MiB), anything else 200 `echo`.
 pub async fn http_server() -> HttpServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -256,6 +256,10 @@ pub async fn http_server() -> HttpServer {
                             }
                             "/switch" if failing.load(Ordering::SeqCst) => {
                                 reply(500, "text/plain", "failing".into())
+                            }
+                            "/slow" => {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                                reply(200, "text/plain", "slow".into())
                             }
                             "/hang" => {
                                 tokio::time::sleep(Duration::from_secs(3600)).await;

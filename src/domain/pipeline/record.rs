@@ -123,6 +123,10 @@ impl RunStatus {
 pub struct Run {
     pub id: Uuid,
     pub pipeline: String,
+    /// The pipeline's `updatedAt` when it ran: a retry resumes at the failed step only if
+    /// the document is still the same.
+    #[serde(default)]
+    pub version: i64,
     pub event_id: Uuid,
     pub status: RunStatus,
     pub attempts: u32,
