@@ -132,7 +132,10 @@ fn open_and_page(path: &Path) {
     let t = Instant::now();
     let none = store
         .page(&PageQuery {
-            pattern: Some(hooktail::domain::EventKeyPattern::parse("webhook.none").unwrap()),
+            filter: hooktail::domain::EventFilter::new(
+                None,
+                Some(hooktail::domain::EventKeyPattern::parse("webhook.none").unwrap()),
+            ),
             ..PageQuery::newest(50)
         })
         .unwrap();

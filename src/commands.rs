@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::{EventKeyPattern, Webhook, WebhookInput};
+use crate::domain::{EventFilter, EventKeyPattern, Webhook, WebhookInput};
 use crate::store::{Cursor, PageQuery, PutError, Status, Store, StoreError, Writer};
 
 /// Parameters by name, as text, whichever way they came.
@@ -146,9 +146,7 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
             };
             let q = PageQuery {
                 cursor,
-                status,
-                pattern,
-                text: None,
+                filter: EventFilter::new(status, pattern),
                 limit,
                 with_body: false,
             };

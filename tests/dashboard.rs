@@ -493,6 +493,7 @@ fn enter_on_a_webhook_narrows_the_stream() {
     };
     assert!(
         query
+            .filter
             .pattern
             .as_ref()
             .unwrap()

@@ -4,9 +4,11 @@
 pub mod decode;
 pub mod escape;
 pub mod event;
+pub mod filter;
 pub mod pipeline;
 pub mod time;
 pub mod webhook;
 
 pub use event::{Event, FileInfo, Record, Rejection, Summary};
+pub use filter::{EventFilter, Status};
 pub use webhook::{EventKeyPattern, PayloadType, Webhook, WebhookInput};

@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use uuid::Uuid;
 
-use crate::domain::{EventKeyPattern, Record, Summary, Webhook};
+use crate::domain::{EventFilter, Record, Summary, Webhook};
 
 pub use pipelines::{PipelineInput, Progress, RunQuery};
 pub use writer::{PutError, Writer, WriterConfig};
@@ -77,12 +77,7 @@ impl_from_redb!(
     redb::SetDurabilityError
 );
 
-/// Accepted events or rejections only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Accepted,
-    Rejected,
-}
+pub use crate::domain::Status;
 
 /// Where a page starts. Newest/Before pages run newest first; Oldest/After oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +91,7 @@ pub enum Cursor {
 #[derive(Debug, Clone)]
 pub struct PageQuery {
     pub cursor: Cursor,
-    pub status: Option<Status>,
-    pub pattern: Option<EventKeyPattern>,
-    /// Text the dashboard's filter looks for (`Record::matches_text`).
-    pub text: Option<String>,
+    pub filter: EventFilter,
     pub limit: usize,
     /// Whether to load event bodies (listings leave them out).
     pub with_body: bool,
@@ -109,9 +101,7 @@ impl PageQuery {
     pub fn newest(limit: usize) -> Self {
         Self {
             cursor: Cursor::Newest,
-            status: None,
-            pattern: None,
-            text: None,
+            filter: EventFilter::default(),
             limit,
             with_body: false,
         }
@@ -310,22 +300,15 @@ impl Store {
                 };
                 Ok(it.peekable())
             };
-            let want_accepted = q.status != Some(Status::Rejected);
-            let want_rejected = q.status != Some(Status::Accepted);
+            let want_accepted = q.filter.wants(Status::Accepted);
+            let want_rejected = q.filter.wants(Status::Rejected);
             let mut acc = range(&events)?;
             let mut rej = range(&rejections)?;
             let key_of = |p: Option<&Result<(redb::AccessGuard<u128>, _), _>>| match p {
                 Some(Ok((k, _))) => Some(k.value()),
                 _ => None,
             };
-            // Lowercased once for the whole scan.
-            let text = q.text.as_deref().map(str::to_lowercase);
-            let keep = |s: Summary| {
-                q.pattern
-                    .as_ref()
-                    .is_none_or(|p| s.event_key.is_some_and(|k| p.matches(k)))
-                    && text.as_deref().is_none_or(|t| s.matches_lowercase(t))
-            };
+            let keep = |s: Summary| q.filter.matches(s);
             // A value that does not decode is skipped, not fatal: one damaged record must not
             // hide every other one.
             let skip = |k: u128, e: StoreError| {

@@ -1,7 +1,7 @@
 //! Store tests on a real redb file in a temp dir.
 
 use super::*;
-use crate::domain::{Event, Rejection, WebhookInput};
+use crate::domain::{Event, EventFilter, EventKeyPattern, Rejection, WebhookInput};
 
 fn event(key: &str, n: usize) -> Event {
     crate::domain::event::sample(key, n as i64, &[0, 255, n as u8])
@@ -94,15 +94,17 @@ async fn pages_merge_events_and_rejections_from_any_cursor() {
     assert_eq!(ids(&after), all[28..].to_vec());
     let rejected = store
         .page(&PageQuery {
-            status: Some(Status::Rejected),
+            filter: EventFilter::new(Some(Status::Rejected), None),
             ..PageQuery::newest(100)
         })
         .unwrap();
     assert_eq!(rejected.len(), 10);
     let only_a = store
         .page(&PageQuery {
-            pattern: Some(EventKeyPattern::parse("webhook.a").unwrap()),
-            status: Some(Status::Accepted),
+            filter: EventFilter::new(
+                Some(Status::Accepted),
+                Some(EventKeyPattern::parse("webhook.a").unwrap()),
+            ),
             ..PageQuery::newest(100)
         })
         .unwrap();

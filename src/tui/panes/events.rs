@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{Cx, DrawCx, Notice, Pane, Reply};
 use crate::domain::escape::escape_control as esc;
-use crate::domain::{EventKeyPattern, Record};
+use crate::domain::{EventFilter, EventKeyPattern, Record};
 use crate::store::{Cursor, PageQuery};
 use crate::tui::keymap::{Action, PaneId};
 use crate::tui::list::{PageKind, PagedList};
@@ -73,12 +73,16 @@ impl Events {
     }
 
     fn matches(&self, r: &Record) -> bool {
-        if let Some(k) = &self.event_key
-            && r.event_key() != Some(k.as_str())
-        {
-            return false;
-        }
-        r.matches_text(&self.filter)
+        self.event_filter().matches(r.summary())
+    }
+
+    /// What the pane shows: the one filter for arrivals and for pages from the store.
+    fn event_filter(&self) -> EventFilter {
+        let pattern = self
+            .event_key
+            .as_deref()
+            .and_then(|k| EventKeyPattern::parse(k).ok());
+        EventFilter::new(None, pattern).with_text(&self.filter)
     }
 
     /// A load of the window; newer requests make older answers stale.
@@ -102,12 +106,7 @@ impl Events {
             kind,
             query: PageQuery {
                 cursor,
-                status: None,
-                pattern: self
-                    .event_key
-                    .as_deref()
-                    .and_then(|k| EventKeyPattern::parse(k).ok()),
-                text: (!self.filter.is_empty()).then(|| self.filter.clone()),
+                filter: self.event_filter(),
                 limit: PAGE,
                 with_body: false,
             },
