@@ -68,6 +68,7 @@ fn measure(path: &Path) -> Figures {
         writer: writer.clone(),
         public_url: "http://127.0.0.1:8080".into(),
         max_payload: 4_194_304,
+        pipelines: None,
     });
     let config = Config {
         listen_url: "http://127.0.0.1:8080".into(),
