@@ -35,7 +35,7 @@ pub fn areas(area: Rect) -> Areas {
         let [top, detail] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
         let [left, events] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
         let [webhooks, pipelines] =
             Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(left);
         [webhooks, events, detail, pipelines]

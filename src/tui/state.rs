@@ -1,7 +1,8 @@
 //! The dashboard's pure core: `Dashboard::update(msg) -> effects`. It never touches the
 //! terminal, the store or the clock; the driver feeds it messages and performs the effects
-//! it returns. Keys go to the open popup, else to the core's own global actions, else to
-//! the focused pane.
+//! it returns. Keys go to the open popup, else to the focused pane when the binding is that
+//! pane's own, else to the core's global actions, which hand movement and the rest on to the
+//! focused pane.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
