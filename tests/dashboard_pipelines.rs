@@ -908,3 +908,17 @@ async fn a_dead_run_is_retried_from_the_runs_tab() {
     assert!(!hint_bar(&mut app).contains("retry run"));
     live.stop().await;
 }
+
+#[test]
+fn tiny_terminals_do_not_panic_in_the_editor_or_the_runs_tab() {
+    let mut app = on_runs_tab(false, true);
+    for (w, h) in [(1, 1), (10, 3), (40, 12), (41, 13), (99, 20)] {
+        render(&mut app, w, h);
+    }
+    new_editor(&mut app);
+    type_unknown_step(&mut app);
+    key(&mut app, Key::ctrl('s'));
+    for (w, h) in [(1, 1), (10, 3), (40, 12), (41, 13), (99, 20)] {
+        render(&mut app, w, h);
+    }
+}

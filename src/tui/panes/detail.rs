@@ -214,7 +214,7 @@ impl Detail {
         self.reading = None;
     }
 
-    /// `[` and `]`, bound everywhere.
+    /// `[` and `]`: bound everywhere, and in Detail itself.
     pub fn step_tab(&mut self, by: isize) -> Vec<Effect> {
         if let Some(d) = &mut self.shown {
             d.tab = d.tab.step(by);
