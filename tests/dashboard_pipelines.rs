@@ -641,16 +641,36 @@ fn runs_are_read_one_at_a_time_and_stale_answers_ask_again() {
 }
 
 #[test]
-fn pipelines_are_read_on_each_tick_one_read_at_a_time() {
+fn pipelines_are_read_every_second_one_at_a_time_and_less_often_when_slow() {
+    // Answered at NOW: the next read is due a second later.
     let mut app = populated(false, true);
-    let fx = app.update(Msg::Tick(NOW + 1000));
-    assert!(fx.contains_load_pipelines());
-    assert!(!app.update(Msg::Tick(NOW + 2000)).contains_load_pipelines());
+    assert!(!app.update(Msg::Tick(NOW + 500)).contains_load_pipelines());
+    assert!(app.update(Msg::Tick(NOW + 1000)).contains_load_pipelines());
+    assert!(
+        !app.update(Msg::Tick(NOW + 2000)).contains_load_pipelines(),
+        "a second read while one is on its way"
+    );
+    assert!(!app.update(Msg::Tick(NOW + 3000)).contains_load_pipelines());
+    // The answer came 2 s after the read started: the next waits 4 × 2 s.
     app.update(Msg::Pipelines(Err("disk on fire".into())));
     assert!(screen(&mut app, 80, 24).contains("Error: disk on fire"));
-    assert!(app.update(Msg::Tick(NOW + 3000)).contains_load_pipelines());
-    // A failed read keeps what was listed.
-    assert_eq!(app.panes.pipelines.list.len(), 3);
+    assert_eq!(
+        app.panes.pipelines.list.len(),
+        3,
+        "a failed read keeps the list"
+    );
+    assert!(
+        !app.update(Msg::Tick(NOW + 10_000))
+            .contains_load_pipelines()
+    );
+    assert!(
+        app.update(Msg::Tick(NOW + 11_000))
+            .contains_load_pipelines()
+    );
+    // A save or a delete reads at once, whatever is due.
+    app.update(Msg::Pipelines(Ok(pipelines())));
+    let fx = app.update(Msg::PipelineDeleted(Ok(("orders".into(), true))));
+    assert!(fx.contains_load_pipelines());
 }
 
 trait Effects {

@@ -63,7 +63,7 @@ impl Dashboard {
             Effect::LoadCounts,
             self.panes.events.load(PageKind::Newest),
         ];
-        fx.extend(self.panes.pipelines.load());
+        fx.extend(self.panes.pipelines.load(self.now_ms));
         fx
     }
 
@@ -104,7 +104,7 @@ impl Dashboard {
             }
             Msg::Lagged => {
                 let mut fx = vec![Effect::LoadCounts, Effect::LoadWebhooks];
-                fx.extend(self.panes.pipelines.load());
+                fx.extend(self.panes.pipelines.load(self.now_ms));
                 if self.panes.events.follow {
                     fx.push(self.panes.events.load(PageKind::Newest));
                 }
@@ -143,7 +143,7 @@ impl Dashboard {
                 vec![Effect::LoadWebhooks]
             }
             Msg::Pipelines(result) => {
-                if let Err(e) = self.panes.pipelines.loaded(result) {
+                if let Err(e) = self.panes.pipelines.loaded(result, self.now_ms) {
                     self.toast(&format!("Error: {e}"));
                 }
                 vec![]
@@ -155,7 +155,7 @@ impl Dashboard {
                     Ok((name, false)) => self.toast(&format!("Pipeline {name} was already gone")),
                     Err(e) => self.toast(&format!("Error: {e}")),
                 }
-                self.panes.pipelines.load()
+                self.panes.pipelines.load(self.now_ms)
             }
             Msg::Runs(event, result) => match self.panes.detail.runs_loaded(event, result) {
                 Ok(fx) => fx,
@@ -170,7 +170,7 @@ impl Dashboard {
                     Err(e) => self.toast(&format!("Error: {e}")),
                 }
                 let mut fx = self.panes.detail.load_runs();
-                fx.extend(self.panes.pipelines.load());
+                fx.extend(self.panes.pipelines.load(self.now_ms));
                 fx
             }
             Msg::DeleteDone(Err(e)) | Msg::Error(e) => {
@@ -194,7 +194,7 @@ impl Dashboard {
             self.toast = None;
         }
         // Lag, run counts and runs move as events come and runs finish.
-        let mut fx = self.panes.pipelines.load();
+        let mut fx = self.panes.pipelines.refresh(now);
         fx.extend(self.panes.detail.load_runs());
         // Pruning lowers the stored counts; refresh them now and then.
         if (now / 1000) % COUNTS_EVERY_S == 0 {
@@ -244,7 +244,7 @@ impl Dashboard {
                     self.popup = None;
                 }
                 self.toast(&format!("Saved pipeline {}", p.record.name));
-                self.panes.pipelines.load()
+                self.panes.pipelines.load(self.now_ms)
             }
             Err(e) => {
                 if let Some(Popup::Editor(editor)) = &mut self.popup {

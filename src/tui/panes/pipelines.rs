@@ -1,6 +1,8 @@
 //! The Pipelines pane: every pipeline with its pattern, whether it is on, its lag, its run
 //! counts and its last run. The editor and the delete dialog start here. It is read whole,
-//! again every second, since lag and counts move as events come and runs finish.
+//! and again every second, since lag and counts move as events come and runs finish; but
+//! counting lag reads every event a pipeline has not run yet, so a slow read spaces the
+//! next ones out.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,6 +23,11 @@ use crate::tui::theme::Theme;
 
 /// Columns after the name (and pattern): on, lag, ok, fail, dead, last.
 const FIXED: usize = 4 + 5 + 5 + 5 + 5 + 8;
+/// Time between two reads of the list, at the least.
+const REFRESH_MS: i64 = 1000;
+/// A read that took t waits SLOW_FACTOR × t before the next, so reading stays under a fifth
+/// of the time however long lag takes to count.
+const SLOW_FACTOR: i64 = 4;
 /// From this inner width on, the pattern has a column; below, the selected pipeline's
 /// pattern is in the bottom border.
 const PATTERN_COLUMN: usize = 60;
@@ -32,6 +39,10 @@ pub struct Pipelines {
     loading: bool,
     /// The first answer came.
     loaded: bool,
+    /// When the read on its way started, in ms.
+    started_ms: i64,
+    /// When the next periodic read is due, in ms.
+    due_ms: i64,
 }
 
 impl Default for Pipelines {
@@ -40,6 +51,8 @@ impl Default for Pipelines {
             list: PagedList::new(usize::MAX),
             loading: false,
             loaded: false,
+            started_ms: 0,
+            due_ms: 0,
         }
     }
 }
@@ -49,18 +62,33 @@ impl Pipelines {
         self.list.selected_item()
     }
 
-    /// Reads the pipelines again, unless a read is already on its way.
-    pub fn load(&mut self) -> Vec<Effect> {
+    /// Reads the pipelines again now, unless a read is already on its way.
+    pub fn load(&mut self, now_ms: i64) -> Vec<Effect> {
         if self.loading {
             return vec![];
         }
         self.loading = true;
+        self.started_ms = now_ms;
         vec![Effect::LoadPipelines]
     }
 
+    /// The periodic read, once it is due.
+    pub fn refresh(&mut self, now_ms: i64) -> Vec<Effect> {
+        if now_ms < self.due_ms {
+            return vec![];
+        }
+        self.load(now_ms)
+    }
+
     /// The answer to a read; the selection stays on the same pipeline.
-    pub fn loaded(&mut self, result: Result<Vec<PipelineView>, String>) -> Result<(), String> {
+    pub fn loaded(
+        &mut self,
+        result: Result<Vec<PipelineView>, String>,
+        now_ms: i64,
+    ) -> Result<(), String> {
         self.loading = false;
+        let took = now_ms.saturating_sub(self.started_ms);
+        self.due_ms = now_ms.saturating_add(REFRESH_MS.max(took.saturating_mul(SLOW_FACTOR)));
         let rows = result?;
         self.loaded = true;
         let name = self.selected().map(|p| p.record.name.clone());
