@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use hooktail::domain::pipeline::{PipelineRecord, RunStats, RunStatus, RunSummary};
 use hooktail::domain::{Event, PayloadType, Record, Rejection, Webhook};
+use hooktail::pipeline::api::PipelineView;
 use hooktail::store::WebhookStats;
 use hooktail::tui::key::{Code, Key};
 use hooktail::tui::list::PageKind;
@@ -76,10 +78,76 @@ fn rejection(n: u128) -> Record {
     })
 }
 
+/// A dashboard over an empty store: its start-up reads asked for, and no pipelines answered.
 fn app_with(read_only: bool, color: bool) -> Dashboard {
     let mut app = Dashboard::new(config(read_only, color), NOW);
-    let _ = app.init();
+    let fx = app.init();
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadPipelines)));
+    app.update(Msg::Pipelines(Ok(vec![])));
     app
+}
+
+/// A stored pipeline as the backend lists it.
+fn pipeline(
+    name: &str,
+    pattern: &str,
+    enabled: bool,
+    lag: u64,
+    (ok, failed, dead): (u64, u64, u64),
+    last: Option<RunStatus>,
+) -> PipelineView {
+    PipelineView {
+        record: PipelineRecord {
+            name: name.into(),
+            yaml: format!(
+                "pipeline:\n  - event.listen:\n      eventKey: {pattern}\n  - log:\n      message: hi\n"
+            ),
+            event_key: pattern.into(),
+            enabled,
+            created_at: NOW - 3_600_000,
+            updated_at: NOW - 3_600_000,
+            cursor: Uuid::nil(),
+            pending: None,
+            queued: vec![],
+            stats: RunStats { ok, failed, dead },
+            last_run: last.map(|status| RunSummary {
+                id: Uuid::from_u128(7),
+                status,
+                finished_at: Some(NOW - 10_000),
+            }),
+        },
+        lag,
+    }
+}
+
+/// The pipelines `populated` lists, by name as the store answers.
+fn pipelines() -> Vec<PipelineView> {
+    vec![
+        pipeline(
+            "forward-to",
+            "webhook.*",
+            true,
+            3,
+            (40, 0, 0),
+            Some(RunStatus::Running),
+        ),
+        pipeline(
+            "lead-mail",
+            "webhook.lead.created",
+            true,
+            0,
+            (12, 0, 1),
+            Some(RunStatus::Ok),
+        ),
+        pipeline(
+            "orders",
+            "webhook.order.*",
+            false,
+            7,
+            (2, 1, 2),
+            Some(RunStatus::Dead),
+        ),
+    ]
 }
 
 /// The events `populated` loads, newest first as the store answers.
@@ -110,7 +178,8 @@ fn stored() -> Vec<Record> {
     records
 }
 
-/// An app with three webhooks and a stream of events, as if loaded from the store.
+/// An app with three webhooks, three pipelines and a stream of events, as if loaded from the
+/// store.
 fn populated(read_only: bool, color: bool) -> Dashboard {
     let mut app = app_with(read_only, color);
     let hooks = vec![
@@ -134,6 +203,7 @@ fn populated(read_only: bool, color: bool) -> Dashboard {
         },
     );
     app.update(Msg::Webhooks(hooks, stats));
+    app.update(Msg::Pipelines(Ok(pipelines())));
     app.update(Msg::Counts(15, 1));
     let records = stored();
     let generation = page_generation(&mut app);

@@ -1,4 +1,6 @@
-//! The pipeline and run commands of §6, shared by the HTTP API and `hooktail command`.
+//! The pipeline and run commands of §6, shared by the HTTP API and `hooktail command`, and
+//! the typed functions behind them that the dashboard calls too, so that every front end
+//! goes through the same validation and the same audit log lines.
 
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use super::engine::Pipelines;
 use super::runner::RetryError;
 use crate::commands::{CommandError, Ctx, MAX_LIST_LIMIT, Params};
 use crate::domain::Record;
-use crate::domain::pipeline::{Pipeline, PipelineRecord, RunStatus, validate_pipeline_name};
+use crate::domain::pipeline::{Pipeline, PipelineRecord, Run, RunStatus, validate_pipeline_name};
 use crate::store::{PipelineInput, RunQuery, Store, StoreError};
 
 /// The commands this module answers.
@@ -46,58 +48,27 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
                     CommandError::BadRequest(format!("enabled must be true or false, not {e:?}"))
                 })?,
             };
-            let doc = Pipeline::parse(&yaml)
-                .map_err(|e| CommandError::BadRequest(format!("invalid pipeline: {e}")))?;
-            let input = PipelineInput {
-                name,
-                event_key: doc.listen.event_key.clone(),
-                from: doc.listen.from,
-                yaml,
-                enabled,
-            };
-            let record = blocking(&ctx.store, move |s| s.put_pipeline(input)).await?;
-            tracing::info!(pipeline = %record.name, enabled = record.enabled, "audit: pipeline put");
-            changed(ctx);
-            with_lag(ctx, record).await
+            Ok(put_pipeline(ctx, &name, yaml, enabled).await?.to_json())
         }
         "pipeline.get" => match get("name") {
-            Some(n) => {
-                let record = find_pipeline(ctx, n).await?;
-                with_lag(ctx, record).await
-            }
-            None => {
-                let all = blocking(&ctx.store, |s| s.pipelines()).await?;
-                let mut out = Vec::with_capacity(all.len());
-                for record in all {
-                    out.push(with_lag(ctx, record).await?);
-                }
-                Ok(Value::Array(out))
-            }
+            Some(n) => Ok(pipeline(ctx, n).await?.to_json()),
+            None => Ok(Value::Array(
+                pipelines(ctx)
+                    .await?
+                    .iter()
+                    .map(PipelineView::to_json)
+                    .collect(),
+            )),
         },
         "pipeline.delete" => {
             let name = pipeline_name(get("name"))?;
-            let owned = name.clone();
-            let deleted = blocking(&ctx.store, move |s| s.delete_pipeline(&owned)).await?;
-            if deleted {
-                tracing::info!(pipeline = %name, "audit: pipeline deleted");
-                changed(ctx);
-            }
+            let deleted = delete_pipeline(ctx, &name).await?;
             Ok(json!({"name": name, "deleted": deleted}))
         }
         "pipeline.run" => {
             let record = find_pipeline(ctx, &pipeline_name(get("name"))?).await?;
             let id = parse_uuid(get("eventId"), "eventId")?;
-            let event = match blocking(&ctx.store, move |s| s.record(&id)).await? {
-                Some(Record::Accepted(e)) => e,
-                _ => return Err(CommandError::NotFound(format!("no accepted event {id}"))),
-            };
-            let pipelines = runner(ctx)?;
-            tracing::info!(pipeline = %record.name, event = %id, "audit: pipeline run by hand");
-            let run = pipelines
-                .run_once(&record, &event)
-                .await
-                .map_err(CommandError::Internal)?;
-            Ok(run.to_json())
+            Ok(run_on(ctx, &record, id).await?.to_json())
         }
         "run.list" => {
             let limit = match get("limit") {
@@ -126,30 +97,131 @@ pub async fn run(ctx: &Ctx, name: &str, p: &Params) -> Result<Value, CommandErro
                     .transpose()?,
                 limit,
             };
-            let runs = blocking(&ctx.store, move |s| s.runs(&q)).await?;
-            Ok(Value::Array(runs.iter().map(|r| r.to_json()).collect()))
+            let runs = runs(ctx, q).await?;
+            Ok(Value::Array(runs.iter().map(Run::to_json).collect()))
         }
         "run.get" => {
             let id = parse_uuid(get("id"), "id")?;
-            blocking(&ctx.store, move |s| s.run(&id))
-                .await?
-                .map(|r| r.to_json())
-                .ok_or_else(|| CommandError::NotFound(format!("no run {id}")))
+            Ok(run_by_id(ctx, id).await?.to_json())
         }
         "run.retry" => {
             let id = parse_uuid(get("id"), "id")?;
-            let run = runner(ctx)?.retry(id).await.map_err(|e| match e {
-                RetryError::NotFound => CommandError::NotFound(format!("no run {id}")),
-                RetryError::NotRetryable(_) | RetryError::PipelineGone => {
-                    CommandError::Conflict(e.to_string())
-                }
-                RetryError::Store(e) => e.into(),
-            })?;
-            tracing::info!(run = %id, pipeline = %run.pipeline, "audit: run retried");
-            Ok(run.to_json())
+            Ok(retry_run(ctx, id).await?.to_json())
         }
         other => Err(CommandError::NotFound(format!("unknown command {other:?}"))),
     }
+}
+
+/// A pipeline as listings show it: the stored record, and its lag counted when it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineView {
+    pub record: PipelineRecord,
+    /// Matching events not yet run.
+    pub lag: u64,
+}
+
+impl PipelineView {
+    /// The API form of §6.
+    pub fn to_json(&self) -> Value {
+        self.record.to_json(self.lag)
+    }
+}
+
+/// Validates a pipeline document and creates or replaces the pipeline `name` with it, then
+/// wakes delivery: the one way for the API, the CLI and the dashboard alike. An invalid
+/// document is refused with the `line:column` of the problem.
+pub async fn put_pipeline(
+    ctx: &Ctx,
+    name: &str,
+    yaml: String,
+    enabled: bool,
+) -> Result<PipelineView, CommandError> {
+    let name = pipeline_name(Some(name))?;
+    let doc = Pipeline::parse(&yaml)
+        .map_err(|e| CommandError::BadRequest(format!("invalid pipeline: {e}")))?;
+    let input = PipelineInput {
+        name,
+        event_key: doc.listen.event_key.clone(),
+        from: doc.listen.from,
+        yaml,
+        enabled,
+    };
+    let record = blocking(&ctx.store, move |s| s.put_pipeline(input)).await?;
+    tracing::info!(pipeline = %record.name, enabled = record.enabled, "audit: pipeline put");
+    changed(ctx);
+    with_lag(ctx, record).await
+}
+
+/// Every pipeline, sorted by name, with its lag.
+pub async fn pipelines(ctx: &Ctx) -> Result<Vec<PipelineView>, CommandError> {
+    let all = blocking(&ctx.store, |s| s.pipelines()).await?;
+    let mut out = Vec::with_capacity(all.len());
+    for record in all {
+        out.push(with_lag(ctx, record).await?);
+    }
+    Ok(out)
+}
+
+/// One pipeline with its lag.
+pub async fn pipeline(ctx: &Ctx, name: &str) -> Result<PipelineView, CommandError> {
+    let record = find_pipeline(ctx, name).await?;
+    with_lag(ctx, record).await
+}
+
+/// Deletes a pipeline and wakes delivery; `false` when there was none. Its runs stay until
+/// they are pruned with their events.
+pub async fn delete_pipeline(ctx: &Ctx, name: &str) -> Result<bool, CommandError> {
+    let name = pipeline_name(Some(name))?;
+    let owned = name.clone();
+    let deleted = blocking(&ctx.store, move |s| s.delete_pipeline(&owned)).await?;
+    if deleted {
+        tracing::info!(pipeline = %name, "audit: pipeline deleted");
+        changed(ctx);
+    }
+    Ok(deleted)
+}
+
+/// Runs a pipeline once now on a stored event, and answers with the stored run.
+async fn run_on(ctx: &Ctx, record: &PipelineRecord, event_id: Uuid) -> Result<Run, CommandError> {
+    let event = match blocking(&ctx.store, move |s| s.record(&event_id)).await? {
+        Some(Record::Accepted(e)) => e,
+        _ => {
+            return Err(CommandError::NotFound(format!(
+                "no accepted event {event_id}"
+            )));
+        }
+    };
+    let pipelines = runner(ctx)?;
+    tracing::info!(pipeline = %record.name, event = %event_id, "audit: pipeline run by hand");
+    pipelines
+        .run_once(record, &event)
+        .await
+        .map_err(CommandError::Internal)
+}
+
+/// Runs, newest first.
+pub async fn runs(ctx: &Ctx, q: RunQuery) -> Result<Vec<Run>, CommandError> {
+    blocking(&ctx.store, move |s| s.runs(&q)).await
+}
+
+/// One run with its step log.
+pub async fn run_by_id(ctx: &Ctx, id: Uuid) -> Result<Run, CommandError> {
+    blocking(&ctx.store, move |s| s.run(&id))
+        .await?
+        .ok_or_else(|| CommandError::NotFound(format!("no run {id}")))
+}
+
+/// Queues a failed or dead run again; its pipeline runs it next. 409 for any other run.
+pub async fn retry_run(ctx: &Ctx, id: Uuid) -> Result<Run, CommandError> {
+    let run = runner(ctx)?.retry(id).await.map_err(|e| match e {
+        RetryError::NotFound => CommandError::NotFound(format!("no run {id}")),
+        RetryError::NotRetryable(_) | RetryError::PipelineGone => {
+            CommandError::Conflict(e.to_string())
+        }
+        RetryError::Store(e) => e.into(),
+    })?;
+    tracing::info!(run = %id, pipeline = %run.pipeline, "audit: run retried");
+    Ok(run)
 }
 
 fn runner(ctx: &Ctx) -> Result<&Pipelines, CommandError> {
@@ -171,13 +243,13 @@ async fn find_pipeline(ctx: &Ctx, name: &str) -> Result<PipelineRecord, CommandE
         .ok_or_else(|| CommandError::NotFound(format!("no pipeline {name:?}")))
 }
 
-/// The API form, with the lag counted now.
-async fn with_lag(ctx: &Ctx, record: PipelineRecord) -> Result<Value, CommandError> {
+/// The record with its lag counted now.
+async fn with_lag(ctx: &Ctx, record: PipelineRecord) -> Result<PipelineView, CommandError> {
     let pattern =
         crate::domain::EventKeyPattern::parse(&record.event_key).map_err(CommandError::Internal)?;
     let cursor = record.cursor;
     let lag = blocking(&ctx.store, move |s| s.lag(cursor, &pattern)).await?;
-    Ok(record.to_json(lag))
+    Ok(PipelineView { record, lag })
 }
 
 fn pipeline_name(name: Option<&str>) -> Result<String, CommandError> {

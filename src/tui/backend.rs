@@ -12,8 +12,14 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::commands::{self, CommandError, Ctx};
+use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
-use crate::store::{PageQuery, WebhookStats};
+use crate::pipeline::api::{self, PipelineView};
+use crate::store::{PageQuery, RunQuery, WebhookStats};
+
+/// Most runs Detail lists for one event: one per pipeline that matched it, plus the runs by
+/// hand, so far more than any event has.
+pub const RUNS_PER_EVENT: usize = 100;
 
 /// Every webhook with its figures.
 pub struct WebhookList {
@@ -56,6 +62,25 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// Whether there was such a webhook.
     fn delete_webhook(&self, uuid: Uuid)
     -> impl Future<Output = Result<bool, CommandError>> + Send;
+    /// Every pipeline, by name, with its lag.
+    fn pipelines(&self) -> impl Future<Output = Result<Vec<PipelineView>, CommandError>> + Send;
+    /// Creates or replaces a pipeline; an invalid document is a `BadRequest` that names its
+    /// line and column.
+    fn put_pipeline(
+        &self,
+        name: String,
+        yaml: String,
+        enabled: bool,
+    ) -> impl Future<Output = Result<PipelineView, CommandError>> + Send;
+    /// Whether there was such a pipeline.
+    fn delete_pipeline(
+        &self,
+        name: String,
+    ) -> impl Future<Output = Result<bool, CommandError>> + Send;
+    /// The runs an event caused, newest first, with their step logs.
+    fn runs_of(&self, event: Uuid) -> impl Future<Output = Result<Vec<Run>, CommandError>> + Send;
+    /// Queues a failed or dead run again.
+    fn retry_run(&self, id: Uuid) -> impl Future<Output = Result<Run, CommandError>> + Send;
     /// Starts watching.
     fn live(&self) -> Self::Feed;
 }
@@ -114,6 +139,41 @@ impl Backend for Local {
 
     async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, CommandError> {
         commands::delete_webhook(&self.ctx, uuid).await
+    }
+
+    async fn pipelines(&self) -> Result<Vec<PipelineView>, CommandError> {
+        api::pipelines(&self.ctx).await
+    }
+
+    async fn put_pipeline(
+        &self,
+        name: String,
+        yaml: String,
+        enabled: bool,
+    ) -> Result<PipelineView, CommandError> {
+        api::put_pipeline(&self.ctx, &name, yaml, enabled).await
+    }
+
+    async fn delete_pipeline(&self, name: String) -> Result<bool, CommandError> {
+        api::delete_pipeline(&self.ctx, &name).await
+    }
+
+    async fn runs_of(&self, event: Uuid) -> Result<Vec<Run>, CommandError> {
+        let q = RunQuery {
+            event_id: Some(event),
+            limit: RUNS_PER_EVENT,
+            ..RunQuery::default()
+        };
+        let mut runs = api::runs(&self.ctx, q).await?;
+        // The state a retry resumes from holds the event's whole body: Detail needs none of it.
+        for r in &mut runs {
+            r.resume = None;
+        }
+        Ok(runs)
+    }
+
+    async fn retry_run(&self, id: Uuid) -> Result<Run, CommandError> {
+        api::retry_run(&self.ctx, id).await
     }
 
     fn live(&self) -> LocalFeed {

@@ -187,9 +187,33 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
                 .await
                 .map_err(|e| e.to_string()),
         ),
+        Effect::LoadPipelines => Msg::Pipelines(backend.pipelines().await.map_err(text)),
+        Effect::PutPipeline {
+            name,
+            yaml,
+            enabled,
+        } => Msg::PipelineSaved(
+            backend
+                .put_pipeline(name, yaml, enabled)
+                .await
+                .map_err(text),
+        ),
+        Effect::DeletePipeline(name) => Msg::PipelineDeleted(
+            backend
+                .delete_pipeline(name.clone())
+                .await
+                .map(|deleted| (name, deleted))
+                .map_err(text),
+        ),
+        Effect::LoadRuns(event) => Msg::Runs(event, backend.runs_of(event).await.map_err(text)),
+        Effect::RetryRun(id) => Msg::Retried(backend.retry_run(id).await.map_err(text)),
         Effect::Copy(_) | Effect::Quit => return None,
     };
     Some(msg)
+}
+
+fn text(e: CommandError) -> String {
+    e.to_string()
 }
 
 /// The OSC 52 "set clipboard" sequence, wrapped for tmux's passthrough when inside tmux.

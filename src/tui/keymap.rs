@@ -11,16 +11,24 @@ pub enum PaneId {
     Webhooks,
     Events,
     Detail,
+    Pipelines,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 3] = [PaneId::Webhooks, PaneId::Events, PaneId::Detail];
+    /// Focus order follows the number keys, so §5's `1` `2` `3` keep their meaning.
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Webhooks,
+        PaneId::Events,
+        PaneId::Detail,
+        PaneId::Pipelines,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             PaneId::Webhooks => "Webhooks",
             PaneId::Events => "Events",
             PaneId::Detail => "Detail",
+            PaneId::Pipelines => "Pipelines",
         }
     }
 
@@ -41,7 +49,8 @@ pub fn cycle<T: Copy + PartialEq>(all: &[T], current: T, by: isize) -> T {
     all[(i + by).rem_euclid(all.len() as isize) as usize]
 }
 
-/// Whether keys that change webhooks are offered (`--read-only` takes them away).
+/// Whether keys that change webhooks, pipelines or runs are offered (`--read-only` takes them
+/// away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     ReadWrite,
@@ -71,6 +80,8 @@ pub enum Action {
     Copy,
     PrevTab,
     NextTab,
+    /// Queue the selected failed or dead run again.
+    Retry,
     Submit,
     Cancel,
     NextField,
@@ -88,6 +99,7 @@ pub enum Scope {
     Pane(PaneId),
     FilterInput,
     Form,
+    Editor,
     Dialog,
     Help,
 }
@@ -99,6 +111,7 @@ impl Scope {
             Scope::Pane(p) => p.title(),
             Scope::FilterInput => "Filter",
             Scope::Form => "Forms",
+            Scope::Editor => "Pipeline editor",
             Scope::Dialog => "Delete dialog",
             Scope::Help => "Help",
         }
@@ -108,7 +121,12 @@ impl Scope {
     pub fn listed() -> Vec<Scope> {
         let mut scopes = vec![Scope::Global];
         scopes.extend(PaneId::ALL.map(Scope::Pane));
-        scopes.extend([Scope::FilterInput, Scope::Form, Scope::Dialog]);
+        scopes.extend([
+            Scope::FilterInput,
+            Scope::Form,
+            Scope::Editor,
+            Scope::Dialog,
+        ]);
         scopes
     }
 }
@@ -120,7 +138,7 @@ pub struct Binding {
     pub label: &'static str,
     /// Shown in the hint bar (everything is in the help overlay).
     pub hint: bool,
-    /// Changes webhooks: gone in `--read-only`.
+    /// Changes webhooks, pipelines or runs: gone in `--read-only`.
     pub writes: bool,
 }
 
@@ -158,6 +176,7 @@ use Scope as S;
 const WEBHOOKS: Scope = Scope::Pane(PaneId::Webhooks);
 const EVENTS: Scope = Scope::Pane(PaneId::Events);
 const DETAIL: Scope = Scope::Pane(PaneId::Detail);
+const PIPELINES: Scope = Scope::Pane(PaneId::Pipelines);
 
 #[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
@@ -168,6 +187,7 @@ pub const KEYMAP: &[Binding] = &[
     b(S::Global, &[Key::char('1')], A::Focus(PaneId::Webhooks), "focus Webhooks", false),
     b(S::Global, &[Key::char('2')], A::Focus(PaneId::Events), "focus Events", false),
     b(S::Global, &[Key::char('3')], A::Focus(PaneId::Detail), "focus Detail", false),
+    b(S::Global, &[Key::char('4')], A::Focus(PaneId::Pipelines), "focus Pipelines", false),
     b(S::Global, &[Key::char('j'), Key::new(Code::Down)], A::Down, "down", false),
     b(S::Global, &[Key::char('k'), Key::new(Code::Up)], A::Up, "up", false),
     b(S::Global, &[Key::char('g'), Key::new(Code::Home)], A::Top, "top", false),
@@ -190,6 +210,11 @@ pub const KEYMAP: &[Binding] = &[
     b(DETAIL, &[Key::char('[')], A::PrevTab, "previous tab", true),
     b(DETAIL, &[Key::char(']')], A::NextTab, "next tab", true),
     b(DETAIL, &[Key::new(Code::Esc)], A::Clear, "close", false),
+    // Hinted only on the Runs tab with a failed or dead run selected.
+    w(DETAIL, &[Key::char('R')], A::Retry, "retry run"),
+    w(PIPELINES, &[Key::char('n')], A::New, "new pipeline"),
+    w(PIPELINES, &[Key::char('e')], A::Edit, "edit"),
+    w(PIPELINES, &[Key::char('d')], A::Delete, "delete"),
     b(S::FilterInput, &[Key::new(Code::Enter)], A::Submit, "keep filter", true),
     b(S::FilterInput, &[Key::new(Code::Esc)], A::Cancel, "clear filter", true),
     // Ctrl-c quits from anywhere, popups included.
@@ -200,6 +225,10 @@ pub const KEYMAP: &[Binding] = &[
     b(S::Form, &[Key::new(Code::BackTab), Key::new(Code::Up)], A::PrevField, "previous field", false),
     b(S::Form, &[Key::new(Code::Left), Key::new(Code::Right), Key::char(' ')], A::Choose, "payload type", true),
     b(S::Form, &[Key::ctrl('c')], A::Quit, "quit", false),
+    b(S::Editor, &[Key::ctrl('s')], A::Submit, "save", true),
+    b(S::Editor, &[Key::new(Code::Esc)], A::Cancel, "cancel", true),
+    b(S::Editor, &[Key::new(Code::Tab), Key::new(Code::BackTab)], A::NextField, "name / document", true),
+    b(S::Editor, &[Key::ctrl('c')], A::Quit, "quit", false),
     b(S::Dialog, &[Key::new(Code::Tab), Key::new(Code::Left), Key::new(Code::Right)], A::SwitchButton, "switch button", true),
     b(S::Dialog, &[Key::new(Code::Enter)], A::Press, "press", true),
     b(S::Dialog, &[Key::new(Code::Esc), Key::char('q')], A::Cancel, "cancel", true),
@@ -212,9 +241,28 @@ pub const KEYMAP: &[Binding] = &[
 
 /// The action bound to `key` in the first scope of `scopes` that binds it.
 pub fn lookup(scopes: &[Scope], key: Key, access: Access) -> Option<Action> {
-    bindings(scopes, access)
-        .find(|b| b.keys.contains(&key))
-        .map(|b| b.action)
+    find(scopes, key, access).map(|b| b.action)
+}
+
+/// The binding of `key` in the first scope of `scopes` that binds it.
+pub fn find(scopes: &[Scope], key: Key, access: Access) -> Option<&'static Binding> {
+    bindings(scopes, access).find(|b| b.keys.contains(&key))
+}
+
+/// Bindings offered in these scopes, without those whose every key an earlier scope takes
+/// (a pane's `n` hides the global one).
+pub fn effective(scopes: &[Scope], access: Access) -> Vec<&'static Binding> {
+    let mut out: Vec<&'static Binding> = Vec::new();
+    for b in bindings(scopes, access) {
+        let shadowed = b.keys.iter().all(|k| {
+            out.iter()
+                .any(|earlier| earlier.scope != b.scope && earlier.keys.contains(k))
+        });
+        if !shadowed {
+            out.push(b);
+        }
+    }
+    out
 }
 
 /// Bindings offered in these scopes, in keymap order.
@@ -273,5 +321,28 @@ mod tests {
             lookup(&scopes, K('y'), Access::ReadOnly),
             Some(Action::Copy)
         );
+        let scopes = [PIPELINES, Scope::Global];
+        for k in ['n', 'e', 'd'] {
+            assert!(lookup(&scopes, K(k), Access::ReadWrite).is_some());
+            assert_eq!(lookup(&scopes, K(k), Access::ReadOnly), None);
+        }
+        assert_eq!(lookup(&[DETAIL], K('R'), Access::ReadOnly), None);
+    }
+
+    #[test]
+    fn a_pane_key_hides_the_global_one_it_shadows() {
+        let scopes = [PIPELINES, Scope::Global];
+        let labels: Vec<&str> = effective(&scopes, Access::ReadWrite)
+            .iter()
+            .map(|b| b.label)
+            .collect();
+        assert!(labels.contains(&"new pipeline"));
+        assert!(!labels.contains(&"new webhook"), "{labels:?}");
+        let scopes = [WEBHOOKS, Scope::Global];
+        let labels: Vec<&str> = effective(&scopes, Access::ReadWrite)
+            .iter()
+            .map(|b| b.label)
+            .collect();
+        assert!(labels.contains(&"new webhook"), "{labels:?}");
     }
 }

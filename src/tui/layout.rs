@@ -7,7 +7,7 @@ use super::keymap::PaneId;
 /// Below this the dashboard shows only a request to enlarge the terminal.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 12;
-/// From this width on, Webhooks and Events sit side by side.
+/// From this width on, Events sits beside the Webhooks and Pipelines column.
 const SIDE_BY_SIDE: u16 = 100;
 
 pub struct Areas {
@@ -31,19 +31,26 @@ pub fn areas(area: Rect) -> Areas {
     ])
     .areas(area);
     let panes = if area.width >= SIDE_BY_SIDE {
+        // Webhooks above Pipelines on the left, Events on the right, Detail below.
         let [top, detail] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
-        let [webhooks, events] =
-            Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(top);
-        [webhooks, events, detail]
+        let [left, events] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+        let [webhooks, pipelines] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(left);
+        [webhooks, events, detail, pipelines]
     } else {
-        // Narrow terminals stack the panes, so that eventKeys keep the full width.
-        Layout::vertical([
-            Constraint::Percentage(25),
-            Constraint::Percentage(40),
-            Constraint::Percentage(35),
+        // Narrow terminals stack the rows, Webhooks and Pipelines side by side in the first,
+        // so that eventKeys keep most of the width.
+        let [top, events, detail] = Layout::vertical([
+            Constraint::Percentage(30),
+            Constraint::Percentage(37),
+            Constraint::Percentage(33),
         ])
-        .areas(body)
+        .areas(body);
+        let [webhooks, pipelines] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+        [webhooks, events, detail, pipelines]
     };
     Areas {
         header,

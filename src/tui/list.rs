@@ -1,4 +1,4 @@
-//! The list widget of the Webhooks and Events panes: a selection over a bounded window of a
+//! The list widget of the list panes and of Detail's runs: a selection over a bounded window of a
 //! longer sequence, filled page by page. A generation number makes the answer to an older
 //! load stale once a newer one has been asked for.
 
@@ -157,6 +157,12 @@ impl<T> PagedList<T> {
         self.items = items.into_iter().collect();
         self.at_oldest = true;
         self.at_newest = true;
+        self.clamp();
+    }
+
+    /// Selects the item at `i`, or the last when there are fewer.
+    pub fn select(&mut self, i: usize) {
+        self.selected = i;
         self.clamp();
     }
 

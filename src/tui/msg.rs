@@ -10,7 +10,9 @@ use super::key::Key;
 use super::keymap::Access;
 use super::list::PageKind;
 use crate::domain::decode::{self, Decoded};
+use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
+use crate::pipeline::api::PipelineView;
 use crate::store::{PageQuery, WebhookStats};
 
 #[derive(Debug, Clone)]
@@ -46,6 +48,17 @@ pub enum Effect {
     LoadRecord(Uuid),
     Put(WebhookInput),
     Delete(Uuid),
+    LoadPipelines,
+    /// Creates or replaces a pipeline; the backend validates the document again.
+    PutPipeline {
+        name: String,
+        yaml: String,
+        enabled: bool,
+    },
+    DeletePipeline(String),
+    /// The runs an event caused.
+    LoadRuns(Uuid),
+    RetryRun(Uuid),
     Copy(String),
     Quit,
 }
@@ -74,6 +87,13 @@ pub enum Msg {
     Detail(Option<Box<Opened>>),
     PutDone(Result<Webhook, PutFailure>),
     DeleteDone(Result<bool, String>),
+    Pipelines(Result<Vec<PipelineView>, String>),
+    PipelineSaved(Result<PipelineView, String>),
+    /// The pipeline's name, and whether there was one.
+    PipelineDeleted(Result<(String, bool), String>),
+    /// The runs of this event, newest first.
+    Runs(Uuid, Result<Vec<Run>, String>),
+    Retried(Result<Run, String>),
     Error(String),
 }
 

@@ -1,7 +1,8 @@
 //! The dashboard's pure core: `Dashboard::update(msg) -> effects`. It never touches the
 //! terminal, the store or the clock; the driver feeds it messages and performs the effects
-//! it returns. Keys go to the open popup, else to the core's own global actions, else to
-//! the focused pane.
+//! it returns. Keys go to the open popup, else to the focused pane when the binding is that
+//! pane's own, else to the core's global actions, which hand movement and the rest on to the
+//! focused pane.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use super::msg::{Config, Effect, Msg, PutFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
 use super::popups::{Form, Help, Popup};
 use crate::domain::{Record, Webhook};
+use crate::pipeline::api::PipelineView;
 
 /// Seconds the events/s figure averages over.
 const RATE_SECONDS: usize = 5;
@@ -56,11 +58,13 @@ impl Dashboard {
 
     /// What to load at start.
     pub fn init(&mut self) -> Vec<Effect> {
-        vec![
+        let mut fx = vec![
             Effect::LoadWebhooks,
             Effect::LoadCounts,
             self.panes.events.load(PageKind::Newest),
-        ]
+        ];
+        fx.extend(self.panes.pipelines.load(self.now_ms));
+        fx
     }
 
     /// Events per second over the last few seconds.
@@ -100,6 +104,7 @@ impl Dashboard {
             }
             Msg::Lagged => {
                 let mut fx = vec![Effect::LoadCounts, Effect::LoadWebhooks];
+                fx.extend(self.panes.pipelines.load(self.now_ms));
                 if self.panes.events.follow {
                     fx.push(self.panes.events.load(PageKind::Newest));
                 }
@@ -137,6 +142,37 @@ impl Dashboard {
                 });
                 vec![Effect::LoadWebhooks]
             }
+            Msg::Pipelines(result) => {
+                if let Err(e) = self.panes.pipelines.loaded(result, self.now_ms) {
+                    self.toast(&format!("Error: {e}"));
+                }
+                vec![]
+            }
+            Msg::PipelineSaved(result) => self.pipeline_saved(result),
+            Msg::PipelineDeleted(result) => {
+                match result {
+                    Ok((name, true)) => self.toast(&format!("Pipeline {name} deleted")),
+                    Ok((name, false)) => self.toast(&format!("Pipeline {name} was already gone")),
+                    Err(e) => self.toast(&format!("Error: {e}")),
+                }
+                self.panes.pipelines.load(self.now_ms)
+            }
+            Msg::Runs(event, result) => match self.panes.detail.runs_loaded(event, result) {
+                Ok(fx) => fx,
+                Err(e) => {
+                    self.toast(&format!("Error: {e}"));
+                    vec![]
+                }
+            },
+            Msg::Retried(result) => {
+                match result {
+                    Ok(run) => self.toast(&format!("Run of {} queued again", run.pipeline)),
+                    Err(e) => self.toast(&format!("Error: {e}")),
+                }
+                let mut fx = self.panes.detail.load_runs();
+                fx.extend(self.panes.pipelines.load(self.now_ms));
+                fx
+            }
             Msg::DeleteDone(Err(e)) | Msg::Error(e) => {
                 // A failed load must not leave anything "Loading…" for ever.
                 self.panes.events.list.load_failed();
@@ -157,12 +193,14 @@ impl Dashboard {
         if self.toast.as_ref().is_some_and(|(_, until)| *until <= now) {
             self.toast = None;
         }
+        // Lag, run counts and runs move as events come and runs finish.
+        let mut fx = self.panes.pipelines.refresh(now);
+        fx.extend(self.panes.detail.load_runs());
         // Pruning lowers the stored counts; refresh them now and then.
         if (now / 1000) % COUNTS_EVERY_S == 0 {
-            vec![Effect::LoadCounts]
-        } else {
-            vec![]
+            fx.push(Effect::LoadCounts);
         }
+        fx
     }
 
     fn arrived(&mut self, r: Arc<Record>) {
@@ -199,8 +237,37 @@ impl Dashboard {
         }
     }
 
+    fn pipeline_saved(&mut self, result: Result<PipelineView, String>) -> Vec<Effect> {
+        match result {
+            Ok(p) => {
+                if matches!(self.popup, Some(Popup::Editor(_))) {
+                    self.popup = None;
+                }
+                self.toast(&format!("Saved pipeline {}", p.record.name));
+                self.panes.pipelines.load(self.now_ms)
+            }
+            Err(e) => {
+                if let Some(Popup::Editor(editor)) = &mut self.popup {
+                    editor.failed(e);
+                }
+                vec![]
+            }
+        }
+    }
+
+    /// Whether a binding's action applies now, for the hint bar: `R` only on a failed or
+    /// dead run, Tab in the editor only when there is a name to switch to.
+    pub fn applies(&self, action: Action) -> bool {
+        match (action, &self.popup) {
+            (Action::Retry, None) => self.panes.detail.can_retry(),
+            (Action::NextField, Some(Popup::Editor(e))) => e.has_name_field(),
+            _ => true,
+        }
+    }
+
     fn key(&mut self, key: Key) -> Vec<Effect> {
-        let action = keymap::lookup(&self.scopes(), key, self.config.access());
+        let binding = keymap::find(&self.scopes(), key, self.config.access());
+        let action = binding.map(|b| b.action);
         if action == Some(Action::Quit) {
             return vec![Effect::Quit];
         }
@@ -220,8 +287,10 @@ impl Dashboard {
                 }
                 fx
             }
-            None => match action {
-                Some(a) => self.act(a),
+            None => match binding {
+                // A pane's own binding goes to it, even where a global one has its key.
+                Some(b) if matches!(b.scope, Scope::Pane(_)) => self.pane_act(b.action),
+                Some(b) => self.act(b.action),
                 None => vec![],
             },
         }
@@ -239,19 +308,22 @@ impl Dashboard {
             A::Follow => return self.panes.events.toggle_follow(),
             A::New => self.popup = Some(Popup::Form(Box::new(Form::new(None)))),
             // Bound everywhere: the tabs are Detail's wherever the focus is.
-            A::PrevTab => self.panes.detail.step_tab(-1),
-            A::NextTab => self.panes.detail.step_tab(1),
-            _ => {
-                let cx = Cx {
-                    config: &self.config,
-                    page_rows: layout::list_rows(self.size).max(1),
-                    height: self.size.1,
-                };
-                let reply = self.panes.get_mut(self.focus).act(action, &cx);
-                return self.apply(reply);
-            }
+            A::PrevTab => return self.panes.detail.step_tab(-1),
+            A::NextTab => return self.panes.detail.step_tab(1),
+            _ => return self.pane_act(action),
         }
         vec![]
+    }
+
+    /// An action for the focused pane.
+    fn pane_act(&mut self, action: Action) -> Vec<Effect> {
+        let cx = Cx {
+            config: &self.config,
+            page_rows: layout::list_rows(self.size).max(1),
+            height: self.size.1,
+        };
+        let reply = self.panes.get_mut(self.focus).act(action, &cx);
+        self.apply(reply)
     }
 
     /// Carries out what a pane's action asked of the rest of the dashboard.

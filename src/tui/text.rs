@@ -76,3 +76,39 @@ pub fn filter_title(base: &str, filter: &str, extra: Option<&str>) -> String {
     }
     t
 }
+
+/// A duration in its largest sensible unit: `12 ms`, `1.5 s`, `3m 05s`.
+pub fn duration(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms} ms"),
+        1000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{}m {:02}s", ms / 60_000, ms / 1000 % 60),
+    }
+}
+
+/// `s` cut into lines of at most `width` characters; at least one line.
+pub fn wrap(s: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(width.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_wrapping() {
+        assert_eq!(duration(12), "12 ms");
+        assert_eq!(duration(1500), "1.5 s");
+        assert_eq!(duration(185_000), "3m 05s");
+        assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
+        assert_eq!(wrap("", 3), [""]);
+        assert_eq!(wrap("ab", 0), ["a", "b"]);
+    }
+}

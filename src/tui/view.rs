@@ -111,7 +111,8 @@ fn hints(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
     let mut spans = Vec::new();
     let mut used = 0;
     let width = area.width as usize;
-    for b in keymap::bindings(&d.scopes(), d.config.access()).filter(|b| b.hint) {
+    let offered = keymap::effective(&d.scopes(), d.config.access());
+    for b in offered.iter().filter(|b| b.hint && d.applies(b.action)) {
         let keys = keymap::keys_label(b);
         let len = keys.chars().count() + b.label.chars().count() + 3;
         if used + len > width {

@@ -1,24 +1,28 @@
-//! The Detail pane: one event, decoded, in tabs. Once open it follows the Events selection,
-//! reading at most one event at a time however fast the selection moves.
+//! The Detail pane: one event, decoded, in tabs, the last of which lists the runs it caused
+//! with their step logs. Once open it follows the Events selection, reading at most one event
+//! (and one list of runs) at a time however fast the selection moves.
 
 use std::ops::Range;
 
 use base64::Engine;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use uuid::Uuid;
 
+use super::pipelines::status_style;
 use super::{Cx, DrawCx, Pane, Reply};
 use crate::domain::decode::Decoded;
 use crate::domain::escape::escape_control as esc;
+use crate::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use crate::domain::time::rfc3339_ms;
 use crate::domain::{PayloadType, Record};
 use crate::tui::keymap::{Action, cycle};
+use crate::tui::list::PagedList;
 use crate::tui::msg::{Effect, Opened};
-use crate::tui::text::fit;
+use crate::tui::text::{clock, duration, fit, wrap};
 use crate::tui::theme::Theme;
 
 /// Most base64 characters the Raw tab shows.
@@ -30,10 +34,12 @@ pub enum Tab {
     Headers,
     Raw,
     Meta,
+    /// The runs the event caused.
+    Runs,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Body, Tab::Headers, Tab::Raw, Tab::Meta];
+    pub const ALL: [Tab; 5] = [Tab::Body, Tab::Headers, Tab::Raw, Tab::Meta, Tab::Runs];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -41,6 +47,7 @@ impl Tab {
             Tab::Headers => "Headers",
             Tab::Raw => "Raw",
             Tab::Meta => "Meta",
+            Tab::Runs => "Runs",
         }
     }
 
@@ -55,12 +62,24 @@ pub struct Shown {
     pub record: Record,
     pub body: Decoded,
     pub tab: Tab,
+    /// Lines scrolled; on the Runs tab, from the selected run's first line.
     pub scroll: u16,
+}
+
+/// The runs of the event on screen, newest first.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    pub event: Uuid,
+    pub list: PagedList<Run>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Detail {
     pub shown: Option<Shown>,
+    /// The runs of the shown event, once read.
+    pub runs: Option<Runs>,
+    /// A read of runs is on its way: the next one waits for it.
+    reading_runs: bool,
     /// The event Detail should show: set by Enter, then by the selection it follows;
     /// `None` while closed.
     wanted: Option<Uuid>,
@@ -115,14 +134,79 @@ impl Detail {
             tab,
             scroll: 0,
         });
+        if self.runs.as_ref().is_some_and(|r| r.event != id) {
+            self.runs = None;
+        }
         match self.wanted {
             None => {
                 self.wanted = Some(id);
-                vec![]
+                self.load_runs()
             }
-            Some(w) if w == id => vec![],
+            Some(w) if w == id => self.load_runs(),
             Some(_) => self.read(),
         }
+    }
+
+    /// The accepted event on screen: only those cause runs.
+    fn shown_event(&self) -> Option<Uuid> {
+        match self.shown.as_ref().map(|d| &d.record) {
+            Some(Record::Accepted(e)) => Some(e.id),
+            _ => None,
+        }
+    }
+
+    /// Reads the shown event's runs while the Runs tab is on screen, one read at a time.
+    /// Called again every second, so that runs show as they finish.
+    pub fn load_runs(&mut self) -> Vec<Effect> {
+        let on_runs = self.shown.as_ref().is_some_and(|d| d.tab == Tab::Runs);
+        match self.shown_event() {
+            Some(id) if on_runs && !self.reading_runs => {
+                self.reading_runs = true;
+                vec![Effect::LoadRuns(id)]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The answer to a read of runs; the selection stays on the same run.
+    pub fn runs_loaded(
+        &mut self,
+        event: Uuid,
+        result: Result<Vec<Run>, String>,
+    ) -> Result<Vec<Effect>, String> {
+        self.reading_runs = false;
+        let runs = result?;
+        if self.shown_event() != Some(event) {
+            // Asked for an event no longer shown: ask for the one that is.
+            return Ok(self.load_runs());
+        }
+        let selected = self
+            .runs
+            .as_ref()
+            .filter(|r| r.event == event)
+            .and_then(|r| r.list.selected_item().map(|run| run.id));
+        let mut list = PagedList::new(usize::MAX);
+        list.replace(runs);
+        list.select(0);
+        if let Some(i) = selected.and_then(|id| list.items().iter().position(|r| r.id == id)) {
+            list.select(i);
+        }
+        self.runs = Some(Runs { event, list });
+        Ok(vec![])
+    }
+
+    /// The run under the selection, on the Runs tab.
+    fn selected_run(&self) -> Option<&Run> {
+        if self.shown.as_ref().is_none_or(|d| d.tab != Tab::Runs) {
+            return None;
+        }
+        self.runs.as_ref()?.list.selected_item()
+    }
+
+    /// Whether `R` applies: the Runs tab shows a failed or dead run selected.
+    pub fn can_retry(&self) -> bool {
+        self.selected_run()
+            .is_some_and(|r| matches!(r.status, RunStatus::Failed | RunStatus::Dead))
     }
 
     /// A read failed; the next change of selection tries again.
@@ -130,18 +214,43 @@ impl Detail {
         self.reading = None;
     }
 
-    /// `[` and `]`, bound everywhere.
-    pub fn step_tab(&mut self, by: isize) {
+    /// `[` and `]`: bound everywhere, and in Detail itself.
+    pub fn step_tab(&mut self, by: isize) -> Vec<Effect> {
         if let Some(d) = &mut self.shown {
             d.tab = d.tab.step(by);
             d.scroll = 0;
         }
+        self.load_runs()
     }
 }
 
 impl Pane for Detail {
     fn act(&mut self, action: Action, cx: &Cx) -> Reply {
+        let on_runs = self.shown.as_ref().is_some_and(|d| d.tab == Tab::Runs);
         match action {
+            // On the Runs tab, moving selects a run; paging scrolls through its steps.
+            Action::Up | Action::Down | Action::Top | Action::Bottom if on_runs => {
+                if let (Some(runs), Some(d)) = (&mut self.runs, &mut self.shown) {
+                    runs.list.step(action, 1);
+                    d.scroll = 0;
+                }
+            }
+            Action::PrevTab => return Reply::effects(self.step_tab(-1)),
+            Action::NextTab => return Reply::effects(self.step_tab(1)),
+            Action::Retry => {
+                if let Some(run) = self.selected_run() {
+                    if self.can_retry() {
+                        return Reply::effects(vec![Effect::RetryRun(run.id)]);
+                    }
+                    return Reply {
+                        toast: Some(format!(
+                            "Only a failed or dead run can be retried; this one is {}",
+                            run.status.as_str()
+                        )),
+                        ..Reply::default()
+                    };
+                }
+            }
             Action::Up
             | Action::Down
             | Action::Top
@@ -163,6 +272,7 @@ impl Pane for Detail {
             Action::Clear => {
                 self.shown = None;
                 self.wanted = None;
+                self.runs = None;
             }
             // Not bound in this pane's scope.
             _ => {}
@@ -201,6 +311,18 @@ impl Pane for Detail {
             return;
         };
         let (width, height) = (inner.width as usize, inner.height as usize);
+        if d.tab == Tab::Runs && matches!(d.record, Record::Accepted(_)) {
+            let lines = match &self.runs {
+                None => vec![Line::styled("Loading runs…", theme.dim())],
+                Some(r) if r.list.is_empty() => vec![Line::styled(
+                    "No runs: no pipeline has run on this event (yet).",
+                    theme.dim(),
+                )],
+                Some(r) => runs_lines(r, theme, width, height, d.scroll as usize),
+            };
+            f.render_widget(Paragraph::new(lines), inner);
+            return;
+        }
         // Only the lines on screen are built, so a large body costs no more per frame than a
         // small one.
         let (total, _) = detail_lines(d, theme, width, 0..0);
@@ -254,6 +376,8 @@ fn detail_lines(
         }
     };
     match d.tab {
+        // Drawn from Detail's runs by `runs_lines`.
+        Tab::Runs => (0, Vec::new()),
         Tab::Body => body_lines(d, e, theme, range),
         Tab::Headers => {
             let lines: Vec<Line> = e
@@ -422,4 +546,102 @@ fn raw_lines(
         ));
     }
     (rows + usize::from(more > 0), lines)
+}
+
+/// The Runs tab: `height` lines from the selected run's first line on, `scroll` lines down.
+/// An event has few runs (one per pipeline that matched it, and runs by hand), so their
+/// lines are built whole.
+fn runs_lines(
+    runs: &Runs,
+    theme: Theme,
+    width: usize,
+    height: usize,
+    scroll: usize,
+) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut top = 0;
+    for (i, run) in runs.list.items().iter().enumerate() {
+        let selected = i == runs.list.selected();
+        if selected {
+            top = lines.len();
+        }
+        run_lines(run, selected, theme, width, &mut lines);
+    }
+    let top = (top + scroll).min(lines.len().saturating_sub(height));
+    lines.into_iter().skip(top).take(height).collect()
+}
+
+/// One run: a line with its pipeline, status, attempts and duration, its error, then each
+/// step with its output or error. Everything from a run is escaped: outputs hold what
+/// targets answered.
+fn run_lines(run: &Run, selected: bool, theme: Theme, width: usize, out: &mut Vec<Line<'static>>) {
+    if !out.is_empty() {
+        out.push(Line::raw(""));
+    }
+    let attempts = match run.attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
+    let took = match (run.duration_ms, run.status) {
+        (_, RunStatus::Queued | RunStatus::Running) => "…".to_string(),
+        (Some(ms), _) => duration(ms),
+        (None, _) => "—".to_string(),
+    };
+    let started = run.started_at.unwrap_or(run.queued_at);
+    let mut header = Line::from(vec![
+        Span::raw(format!("{} ", esc(&run.pipeline))),
+        Span::styled(run.status.as_str(), status_style(theme, run.status)),
+        Span::raw(format!("  {attempts}  {took}  ")),
+        Span::styled(clock(started), theme.dim()),
+    ]);
+    if selected {
+        header = header.style(theme.selected());
+    }
+    out.push(header);
+    let indented = |text: &str, indent: usize, style| {
+        wrap(&esc(text), width.saturating_sub(indent))
+            .into_iter()
+            .map(move |l| Line::styled(format!("{:indent$}{l}", ""), style))
+    };
+    if let Some(e) = &run.error {
+        out.extend(indented(&format!("error: {e}"), 2, theme.error()));
+    }
+    if let (RunStatus::Failed, Some(at)) = (run.status, run.next_attempt_at) {
+        out.push(Line::styled(
+            format!("  next attempt at {} UTC", clock(at)),
+            theme.dim(),
+        ));
+    }
+    if run.steps.is_empty() {
+        out.push(Line::styled("  (no step has run)", theme.dim()));
+    }
+    let name_w = run
+        .steps
+        .iter()
+        .map(|s| s.step.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(20);
+    for (n, step) in run.steps.iter().enumerate() {
+        out.push(step_line(n + 1, step, name_w, theme));
+        if let Some(o) = &step.output {
+            out.extend(indented(o, 6, Style::new()));
+        }
+        if let Some(e) = &step.error {
+            out.extend(indented(&format!("✗ {e}"), 6, theme.error()));
+        }
+    }
+}
+
+fn step_line(n: usize, step: &StepLog, name_w: usize, theme: Theme) -> Line<'static> {
+    let (word, style) = match step.status {
+        StepStatus::Ok => ("ok", theme.fg(Color::Green)),
+        StepStatus::Skipped => ("skipped", theme.dim()),
+        StepStatus::Failed => ("failed", theme.error()),
+    };
+    Line::from(vec![
+        Span::raw(format!("  {n:>2} {} ", fit(&esc(&step.step), name_w))),
+        Span::styled(format!("{word:<7}"), style),
+        Span::styled(format!(" {}", duration(step.duration_ms)), theme.dim()),
+    ])
 }

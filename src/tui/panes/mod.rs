@@ -3,10 +3,12 @@
 
 mod detail;
 mod events;
+mod pipelines;
 mod webhooks;
 
-pub use detail::{Detail, Shown, Tab};
+pub use detail::{Detail, Runs, Shown, Tab};
 pub use events::{Events, WINDOW};
+pub use pipelines::Pipelines;
 pub use webhooks::{WebhookRow, Webhooks};
 
 use ratatui::Frame;
@@ -83,6 +85,7 @@ pub struct Panes {
     pub webhooks: Webhooks,
     pub events: Events,
     pub detail: Detail,
+    pub pipelines: Pipelines,
 }
 
 impl Panes {
@@ -91,6 +94,7 @@ impl Panes {
             PaneId::Webhooks => &self.webhooks,
             PaneId::Events => &self.events,
             PaneId::Detail => &self.detail,
+            PaneId::Pipelines => &self.pipelines,
         }
     }
 
@@ -99,6 +103,7 @@ impl Panes {
             PaneId::Webhooks => &mut self.webhooks,
             PaneId::Events => &mut self.events,
             PaneId::Detail => &mut self.detail,
+            PaneId::Pipelines => &mut self.pipelines,
         }
     }
 }

@@ -130,7 +130,7 @@ impl Pane for Webhooks {
             Action::Delete => {
                 if let Some(row) = self.selected() {
                     let w = &row.webhook;
-                    return Reply::popup(Popup::Confirm(Confirm::new(w.uuid, w.event_key.clone())));
+                    return Reply::popup(Popup::Confirm(Confirm::webhook(w)));
                 }
             }
             Action::Copy => {

@@ -1,28 +1,46 @@
-//! The delete confirmation; it names the webhook, and Cancel is focused when it opens.
+//! The delete confirmation; it names what goes, and Cancel is focused when it opens.
 
 use ratatui::Frame;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
-use uuid::Uuid;
 
 use super::Reply;
+use crate::domain::Webhook;
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::theme::{Theme, centered};
 
 #[derive(Debug, Clone)]
 pub struct Confirm {
-    pub uuid: Uuid,
-    pub event_key: String,
+    /// The border's title.
+    pub title: &'static str,
+    /// What goes: an eventKey, a pipeline's name.
+    pub name: String,
+    /// What deleting it means.
+    pub note: &'static str,
+    /// Performed when Delete is pressed.
+    pub effect: Effect,
     pub delete_focused: bool,
 }
 
 impl Confirm {
-    pub fn new(uuid: Uuid, event_key: String) -> Confirm {
+    pub fn webhook(w: &Webhook) -> Confirm {
         Confirm {
-            uuid,
-            event_key,
+            title: " Delete webhook ",
+            name: w.event_key.clone(),
+            note: "Its URL stops working at once. Stored events stay.",
+            effect: Effect::Delete(w.uuid),
+            delete_focused: false,
+        }
+    }
+
+    pub fn pipeline(name: &str) -> Confirm {
+        Confirm {
+            title: " Delete pipeline ",
+            name: name.to_string(),
+            note: "It stops running at once. Its runs stay till pruned.",
+            effect: Effect::DeletePipeline(name.to_string()),
             delete_focused: false,
         }
     }
@@ -35,7 +53,7 @@ impl Confirm {
             }
             Some(Action::Press) => Reply {
                 effects: if self.delete_focused {
-                    vec![Effect::Delete(self.uuid)]
+                    vec![self.effect.clone()]
                 } else {
                     vec![]
                 },
@@ -50,7 +68,7 @@ impl Confirm {
         let r = centered(f.area(), 56, 8);
         f.render_widget(Clear, r);
         let block = Block::bordered()
-            .title(" Delete webhook ")
+            .title(self.title)
             .border_style(theme.error());
         let inner = block.inner(r);
         f.render_widget(block, r);
@@ -67,16 +85,10 @@ impl Confirm {
         let lines = vec![
             Line::from(vec![
                 Span::raw("Delete "),
-                Span::styled(
-                    self.event_key.clone(),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
+                Span::styled(self.name.clone(), Style::new().add_modifier(Modifier::BOLD)),
                 Span::raw("?"),
             ]),
-            Line::styled(
-                "Its URL stops working at once. Stored events stay.",
-                theme.dim(),
-            ),
+            Line::styled(self.note, theme.dim()),
             Line::raw(""),
             Line::from(vec![
                 Span::raw("       "),

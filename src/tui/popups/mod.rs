@@ -2,11 +2,13 @@
 //! panes, or over the hint bar for the filter.
 
 mod confirm;
+mod editor;
 mod filter;
 mod form;
 mod help;
 
 pub use confirm::Confirm;
+pub use editor::{Editor, EditorField, REFERENCE};
 pub use filter::Filter;
 pub use form::{Field, Form};
 pub use help::Help;
@@ -25,6 +27,7 @@ pub enum Popup {
     Help(Help),
     Filter(Box<Filter>),
     Form(Box<Form>),
+    Editor(Box<Editor>),
     Confirm(Confirm),
 }
 
@@ -53,6 +56,7 @@ impl Popup {
             Popup::Help(_) => Scope::Help,
             Popup::Filter(_) => Scope::FilterInput,
             Popup::Form(_) => Scope::Form,
+            Popup::Editor(_) => Scope::Editor,
             Popup::Confirm(_) => Scope::Dialog,
         }
     }
@@ -63,6 +67,7 @@ impl Popup {
             Popup::Help(h) => h.key(action),
             Popup::Filter(fl) => fl.key(key, action),
             Popup::Form(form) => form.key(key, action, config.max_payload),
+            Popup::Editor(editor) => editor.key(key, action),
             Popup::Confirm(c) => c.key(action),
         }
     }
@@ -73,6 +78,7 @@ impl Popup {
             Popup::Help(h) => h.draw(f, theme, config.access()),
             Popup::Filter(fl) => fl.draw(f, hints, theme),
             Popup::Form(form) => form.draw(f, theme, config.max_payload),
+            Popup::Editor(editor) => editor.draw(f, theme),
             Popup::Confirm(c) => c.draw(f, theme),
         }
     }
