@@ -122,6 +122,7 @@ fn runs() -> Vec<Run> {
     let run = |n: u128, pipeline: &str, status, attempts, error: Option<&str>, steps| Run {
         id: Uuid::from_u128(0x0193a7d0_0000_7000_8000_000000000000 + n),
         pipeline: pipeline.into(),
+        version: 0,
         event_id: EVENT_ID,
         status,
         attempts,
