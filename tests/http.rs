@@ -48,6 +48,28 @@ async fn put_creates_and_put_with_uuid_edits_keeping_the_uuid() {
 }
 
 #[tokio::test]
+async fn a_guessable_uuid_cannot_become_a_token() {
+    let s = TestServer::start().await;
+    for guessable in [
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        "0193a7d0-5e2b-7c41-9a0e-4b1d2c3e4f50",
+    ] {
+        let r = s
+            .cmd(
+                "webhook.put",
+                &format!("uuid={guessable}&eventKey=webhook.guess"),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{guessable}: {}", r.text());
+        assert!(r.text().contains("version 4"), "{}", r.text());
+        let r = send(s.addr, &get(&format!("{RECEIVE}?token={guessable}"))).await;
+        assert_eq!(r.status, 404);
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn get_lists_all_sorted_or_one() {
     let s = TestServer::start().await;
     let b = s.put("webhook.b").await;

@@ -185,12 +185,16 @@ impl WebhookInput {
         }
     }
 
-    /// Applies this input to the webhook it edits, or builds a new one.
-    /// `event_key` must be present when `existing` is `None`; `parse` guarantees it for creation
-    /// without a uuid, and the caller checks it for creation under a given uuid.
-    pub fn apply(&self, existing: Option<&Webhook>, uuid: Uuid, now: i64) -> Option<Webhook> {
+    /// Applies this input to the webhook it edits, or builds a new one under `uuid`. A new
+    /// webhook needs an eventKey and a random (version 4) uuid: the uuid is its secret token.
+    pub fn apply(
+        &self,
+        existing: Option<&Webhook>,
+        uuid: Uuid,
+        now: i64,
+    ) -> Result<Webhook, String> {
         match existing {
-            Some(w) => Some(Webhook {
+            Some(w) => Ok(Webhook {
                 uuid: w.uuid,
                 event_key: self
                     .event_key
@@ -201,18 +205,35 @@ impl WebhookInput {
                 created_at: w.created_at,
                 updated_at: now,
             }),
-            None => Some(Webhook {
-                uuid,
-                event_key: self.event_key.clone()?,
-                payload_type: self.payload_type.unwrap_or_default(),
-                max_payload_length: self
-                    .max_payload_length
-                    .unwrap_or(DEFAULT_MAX_PAYLOAD_LENGTH),
-                created_at: now,
-                updated_at: now,
-            }),
+            None => {
+                if !is_random_uuid(&uuid) {
+                    return Err(format!(
+                        "uuid {uuid} is not a random (version 4) uuid; leave it out to get one"
+                    ));
+                }
+                Ok(Webhook {
+                    uuid,
+                    event_key: self
+                        .event_key
+                        .clone()
+                        .ok_or_else(|| "eventKey is required".to_string())?,
+                    payload_type: self.payload_type.unwrap_or_default(),
+                    max_payload_length: self
+                        .max_payload_length
+                        .unwrap_or(DEFAULT_MAX_PAYLOAD_LENGTH),
+                    created_at: now,
+                    updated_at: now,
+                })
+            }
         }
     }
+}
+
+/// Whether a uuid is random (version 4 of RFC 9562), the only kind fit to be a token: the
+/// nil and max uuids, and time-based ones, are guessable.
+pub fn is_random_uuid(uuid: &Uuid) -> bool {
+    uuid.get_version() == Some(uuid::Version::Random)
+        && uuid.get_variant() == uuid::Variant::RFC4122
 }
 
 /// Lowercase letters, digits, `-` and `_` in non-empty segments joined by `.`, at most 200 chars.
@@ -388,7 +409,7 @@ mod tests {
     fn edit_keeps_uuid_and_unset_fields() {
         let w = WebhookInput::parse(None, Some("webhook.a"), None, None, 10)
             .unwrap()
-            .apply(None, Uuid::nil(), 1)
+            .apply(None, Uuid::new_v4(), 1)
             .unwrap();
         let edit = WebhookInput::parse(Some(&w.uuid.to_string()), None, Some("raw"), None, 10)
             .unwrap()
@@ -398,5 +419,20 @@ mod tests {
         assert_eq!(edit.event_key, "webhook.a");
         assert_eq!(edit.payload_type, PayloadType::Raw);
         assert_eq!((edit.created_at, edit.updated_at), (1, 2));
+    }
+
+    #[test]
+    fn only_random_uuids_make_new_webhooks() {
+        let input = WebhookInput::parse(None, Some("webhook.a"), None, None, 10).unwrap();
+        for guessable in [
+            Uuid::nil(),
+            Uuid::max(),
+            Uuid::now_v7(),
+            Uuid::parse_str("a29a4f16-989d-18c8-ab54-7b6150733ba1").unwrap(),
+        ] {
+            let e = input.apply(None, guessable, 1).unwrap_err();
+            assert!(e.contains("version 4"), "{e}");
+        }
+        assert!(input.apply(None, Uuid::new_v4(), 1).is_ok());
     }
 }

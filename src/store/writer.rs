@@ -379,7 +379,7 @@ fn put(t: &mut Tables, input: &WebhookInput) -> Result<Webhook, PutError> {
         };
     let webhook = input
         .apply(existing.as_ref(), uuid, now_ms())
-        .ok_or_else(|| PutError::Invalid("eventKey is required".into()))?;
+        .map_err(PutError::Invalid)?;
     let owner = t
         .keys
         .get(webhook.event_key.as_str())
