@@ -74,9 +74,12 @@ pub struct Options {
         global = true
     )]
     pub retain_events: u64,
-    /// The dashboard offers no put or delete.
+    /// The dashboard offers no put or delete, and the server refuses admin writes (405).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Let `hooktail command` send the admin key over plain HTTP to a server on another host.
+    #[arg(long, global = true)]
+    pub insecure: bool,
 }
 
 impl Options {

@@ -42,11 +42,25 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
             commands::NAMES.join(", ")
         )));
     }
+    if !opts.insecure && !on_this_host(opts.listen) {
+        return Err(Failure::Usage(format!(
+            "refusing to send the admin key over plain HTTP to {}, which is not this host; \
+             reach it through a tunnel (ssh -L) at a loopback address, or pass --insecure",
+            opts.listen
+        )));
+    }
     let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(opts.listen));
     match connect.await {
         Ok(Ok(stream)) => remote(opts, stream, name, &params).await,
         _ => local(opts, name, &params).await,
     }
+}
+
+/// Whether `addr` is this host: loopback, unspecified (which reaches this host), or an
+/// address of one of its interfaces (those bind). Only there may the key go over plain HTTP.
+fn on_this_host(addr: std::net::SocketAddr) -> bool {
+    let ip = addr.ip().to_canonical();
+    ip.is_loopback() || ip.is_unspecified() || std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
 async fn remote(
@@ -57,13 +71,15 @@ async fn remote(
 ) -> Result<(), Failure> {
     let failed =
         |e: &dyn std::fmt::Display| Failure::Failed(format!("hooktail at {}: {e}", opts.listen));
-    let key = app::read_admin_key(&opts.data).ok_or_else(|| {
-        Failure::Failed(format!(
-            "a server answers at {}, but there is no admin key in {}; pass the --data it uses",
-            opts.listen,
-            opts.data.display()
-        ))
-    })?;
+    let key = app::read_admin_key(&opts.data)
+        .map_err(|e| Failure::Failed(format!("{e:#}")))?
+        .ok_or_else(|| {
+            Failure::Failed(format!(
+                "a server answers at {}, but there is no admin key in {}; pass the --data it uses",
+                opts.listen,
+                opts.data.display()
+            ))
+        })?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| failed(&e))?;

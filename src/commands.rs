@@ -25,6 +25,9 @@ pub const NAMES: [&str; 5] = [
     "event.get",
 ];
 
+/// Commands that change admin data, refused by a `--read-only` server.
+pub const WRITES: [&str; 2] = ["webhook.put", "webhook.delete"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("{0}")]

@@ -149,6 +149,55 @@ async fn refuses_bad_event_keys_duplicates_and_missing_admin_key() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_a_401_carries_a_challenge() {
+    let s = TestServer::start().await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let req = format!(
+            "GET /api/v3/command/webhook.get HTTP/1.1\r\nHost: x\r\nAuthorization: {scheme} {}\r\nConnection: close\r\n\r\n",
+            s.key
+        );
+        assert_eq!(send(s.addr, req.as_bytes()).await.status, 200, "{scheme}");
+    }
+    for auth in [
+        "",
+        "Authorization: Bearer \r\n",
+        "Authorization: Bearer nope\r\n",
+    ] {
+        let req = format!(
+            "GET /api/v3/command/webhook.get HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        );
+        let r = send(s.addr, req.as_bytes()).await;
+        assert_eq!(r.status, 401, "{auth:?}");
+        assert!(
+            r.head
+                .to_ascii_lowercase()
+                .contains("\r\nwww-authenticate: bearer"),
+            "{}",
+            r.head
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_read_only_server_refuses_admin_writes_with_405() {
+    let s = TestServer::start_with(|o| o.read_only = true, Default::default()).await;
+    let r = s.cmd("webhook.put", "eventKey=webhook.ro").await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert!(r.text().contains("read-only"), "{}", r.text());
+    let r = s
+        .cmd(
+            "webhook.delete",
+            "uuid=a29a4f16-989d-48c8-ab54-7b6150733ba1",
+        )
+        .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(s.cmd("webhook.get", "").await.status, 200);
+    assert_eq!(s.cmd("event.list", "").await.status, 200);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn commands_take_json_and_form_bodies() {
     let s = TestServer::start().await;
     let auth = format!("Authorization: Bearer {}\r\n", s.key);

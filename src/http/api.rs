@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -30,10 +30,13 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
             format!("method {} is not allowed; use GET or POST", req.method()),
         );
     }
-    if !authorized(state, &req) {
+    if !bearer_matches(req.headers().get(AUTHORIZATION), &state.admin_key) {
+        return reply::unauthorized("admin commands need `Authorization: Bearer <admin.key>`");
+    }
+    if state.read_only && commands::WRITES.contains(&name) {
         return reply::error(
-            StatusCode::UNAUTHORIZED,
-            "admin commands need `Authorization: Bearer <admin.key>`",
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{name} is refused: this server runs with --read-only"),
         );
     }
     let params = match params(state, req).await {
@@ -53,16 +56,20 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
     }
 }
 
-fn authorized(state: &State, req: &Request<Incoming>) -> bool {
-    let Some(given) = req
-        .headers()
-        .get(AUTHORIZATION)
+/// Whether an `Authorization` header carries the admin key. The scheme is matched in any case
+/// (`Bearer`, `bearer`), and an empty credential never matches, whatever the key.
+fn bearer_matches(header: Option<&HeaderValue>, key: &str) -> bool {
+    let Some((scheme, given)) = header
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.trim().split_once(' '))
     else {
         return false;
     };
-    constant_time_eq(given.trim().as_bytes(), state.admin_key.as_bytes())
+    let given = given.trim();
+    scheme.eq_ignore_ascii_case("bearer")
+        && !given.is_empty()
+        && !key.is_empty()
+        && constant_time_eq(given.as_bytes(), key.as_bytes())
 }
 
 /// Compares without stopping at the first difference, so timing does not leak the key.
@@ -197,4 +204,35 @@ fn listen(state: &State, params: &Params) -> Reply {
         hyper::header::HeaderValue::from_static("no-cache"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_credentials() {
+        let key = "k".repeat(32);
+        let h = |v: &str| HeaderValue::from_str(v).unwrap();
+        for ok in [
+            format!("Bearer {key}"),
+            format!("bearer {key}"),
+            format!("BEARER  {key} "),
+        ] {
+            assert!(bearer_matches(Some(&h(&ok)), &key), "{ok:?}");
+        }
+        for bad in [
+            format!("Basic {key}"),
+            format!("Bearer{key}"),
+            key.clone(),
+            "Bearer x".into(),
+        ] {
+            assert!(!bearer_matches(Some(&h(&bad)), &key), "{bad:?}");
+        }
+        assert!(!bearer_matches(None, &key));
+        // An empty credential never matches, not even an empty key.
+        for empty in ["Bearer ", "Bearer", "bearer   "] {
+            assert!(!bearer_matches(Some(&h(empty)), ""), "{empty:?}");
+        }
+    }
 }

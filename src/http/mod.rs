@@ -55,6 +55,8 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub admin_key: String,
     pub limits: Limits,
+    /// `--read-only`: admin writes are refused (405).
+    pub read_only: bool,
     /// Turns true when shutdown begins, to end open event streams.
     pub shutdown: watch::Receiver<bool>,
 }
