@@ -20,18 +20,20 @@ pub enum Outcome {
     TooLarge,
     BadBody,
     BadMethod,
+    AmbiguousToken,
     Timeout,
     Error,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 8] = [
+    const ALL: [Outcome; 9] = [
         Outcome::Accepted,
         Outcome::NoToken,
         Outcome::UnknownToken,
         Outcome::TooLarge,
         Outcome::BadBody,
         Outcome::BadMethod,
+        Outcome::AmbiguousToken,
         Outcome::Timeout,
         Outcome::Error,
     ];
@@ -44,6 +46,7 @@ impl Outcome {
             Outcome::TooLarge => "too_large",
             Outcome::BadBody => "bad_body",
             Outcome::BadMethod => "bad_method",
+            Outcome::AmbiguousToken => "ambiguous_token",
             Outcome::Timeout => "timeout",
             Outcome::Error => "error",
         }

@@ -408,6 +408,131 @@ async fn payload_types_raw_and_ignore() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn ignore_keeps_nothing_of_the_body() {
+    let s = TestServer::start().await;
+    let t = uuid_of(
+        &s.cmd("webhook.put", "eventKey=webhook.ignore&payloadType=ignore")
+            .await
+            .json(),
+    );
+    let (ct, multipart) = seed_multipart();
+    for (ct, body) in [
+        (
+            "application/x-www-form-urlencoded".to_string(),
+            b"secret=hunter2&card=4111111111111111".to_vec(),
+        ),
+        (ct, multipart),
+    ] {
+        let r = send(
+            s.addr,
+            &post(
+                RECEIVE,
+                &format!("token: {t}\r\nContent-Type: {ct}\r\n"),
+                &body,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let e = s.event(r.json()["correlationId"].as_str().unwrap()).await;
+        for kept in ["origin", "payload"] {
+            assert!(e.get(kept).is_none(), "{kept}: {e}");
+        }
+        assert_eq!(e["form"], serde_json::json!({}), "{e}");
+        assert_eq!(e["files"], serde_json::json!([]), "{e}");
+        assert!(!e.to_string().contains("hunter2") && !e.to_string().contains("fileA"));
+        assert_eq!(
+            (&e["size"], &e["contentType"]),
+            (&body.len().into(), &ct.into())
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn form_values_are_text_or_base64_and_bounded_per_event() {
+    let s = TestServer::start_with(|o| o.max_payload = 2 << 20, Default::default()).await;
+    let t = uuid_of(
+        &s.cmd(
+            "webhook.put",
+            &format!("eventKey=webhook.form&maxPayloadLength={}", 2 << 20),
+        )
+        .await
+        .json(),
+    );
+    let part = |name: &str, value: &[u8]| {
+        let mut p =
+            format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes();
+        p.extend_from_slice(value);
+        p.extend_from_slice(b"\r\n");
+        p
+    };
+    let mut body = part("note", "héllo".as_bytes());
+    body.extend(part("bin", b"\x00\x01\xff"));
+    // A control byte is valid UTF-8, but as JSON text it would take six bytes.
+    body.extend(part("big", &vec![1u8; 1 << 20]));
+    body.extend_from_slice(b"--b--\r\n");
+    let header = format!("token: {t}\r\nContent-Type: multipart/form-data; boundary=b\r\n");
+    for _ in 0..3 {
+        let r = send(s.addr, &post(RECEIVE, &header, &body)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = s.cmd("event.list", "limit=3").await;
+    assert_eq!(r.status, 200);
+    // Three events of 1 MiB bodies, listed in far less than one body's size.
+    assert!(r.body.len() < 3 * 70 * 1024, "{} bytes", r.body.len());
+    let e = &r.json()[0];
+    assert_eq!(e["form"]["note"], "héllo");
+    assert_eq!(e["form"]["bin"], serde_json::json!({"base64": "AAH/"}));
+    assert_eq!(
+        e["form"]["big"],
+        serde_json::json!({"omitted": true, "size": 1 << 20})
+    );
+    // Every byte is still in origin.
+    let full = s.event(e["id"].as_str().unwrap()).await;
+    assert_eq!(b64(full["origin"].as_str().unwrap()), body);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_given_twice_in_one_place_is_400_and_case_variants_are_not_stored() {
+    let s = TestServer::start().await;
+    let t = uuid_of(&s.put("webhook.twice").await);
+    let other = uuid_of(&s.put("webhook.other").await);
+    let form = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let twice = [
+        post(RECEIVE, &format!("token: {t}\r\ntoken: {other}\r\n"), b""),
+        get(&format!("{RECEIVE}?token={t}&token={other}")),
+        get(&format!("{RECEIVE}?uuid={t}&uuid={t}")),
+        post(RECEIVE, form, format!("token={t}&token={other}").as_bytes()),
+        post(
+            RECEIVE,
+            &format!("token: {t}\r\n{form}"),
+            format!("token={t}&token={other}").as_bytes(),
+        ),
+    ];
+    for req in twice {
+        let r = send(s.addr, &req).await;
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&req));
+        assert!(r.text().contains("ambiguous"), "{}", r.text());
+    }
+    let r = send(
+        s.addr,
+        &post(
+            &format!("{RECEIVE}?token={t}&TOKEN={other}&Uuid={other}&x=1"),
+            form,
+            format!("Token={other}&note=hi").as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let e = s.event(r.json()["correlationId"].as_str().unwrap()).await;
+    assert_eq!(e["eventKey"], "webhook.twice");
+    assert_eq!(e["query"], serde_json::json!({"x": "1"}));
+    assert_eq!(e["form"], serde_json::json!({"note": "hi"}));
+    s.stop().await;
+}
+
 /// Asserts that exactly one record was stored since `before`, a rejection with this status.
 async fn only_one_rejection(s: &TestServer, status: u16, reason_part: &str) {
     let all = s.events("limit=1000").await;

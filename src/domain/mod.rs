@@ -7,5 +7,5 @@ pub mod event;
 pub mod time;
 pub mod webhook;
 
-pub use event::{Event, FileInfo, Record, Rejection, Summary};
+pub use event::{Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary};
 pub use webhook::{EventKeyPattern, PayloadType, Webhook, WebhookInput};

@@ -156,3 +156,21 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
         );
     }
 }
+
+/// Counts how often other tasks ran on this one-thread runtime while `f` ran: work done on
+/// the runtime's own thread would leave them no turn at all.
+#[cfg(test)]
+pub(crate) async fn turns_of_others_during<T>(f: impl Future<Output = T>) -> (T, u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let turns = Arc::new(AtomicU64::new(0));
+    let counter = turns.clone();
+    let other = tokio::spawn(async move {
+        loop {
+            counter.fetch_add(1, Ordering::Relaxed);
+            tokio::task::yield_now().await;
+        }
+    });
+    let out = f.await;
+    other.abort();
+    (out, turns.load(Ordering::Relaxed))
+}

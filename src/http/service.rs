@@ -24,14 +24,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
         "/healthz" => {
             only_get(&req).unwrap_or_else(|| reply::text(StatusCode::OK, "text/plain", "ok"))
         }
-        "/metrics" => only_get(&req).unwrap_or_else(|| {
-            let stored = state.ctx.store.counts().unwrap_or((0, 0));
-            reply::text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                state.metrics.render(stored),
-            )
-        }),
+        "/metrics" => match only_get(&req) {
+            Some(refused) => refused,
+            None => metrics(&state).await,
+        },
         p => match p.strip_prefix(COMMAND_PREFIX) {
             Some(name) => {
                 let name = name.to_string();
@@ -42,7 +38,56 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
     }
 }
 
+/// `/metrics`; the store's counts come from a read transaction, run on a blocking thread.
+async fn metrics(state: &State) -> Reply {
+    let store = state.ctx.store.clone();
+    let stored = tokio::task::spawn_blocking(move || store.counts())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or((0, 0));
+    reply::text(
+        StatusCode::OK,
+        "text/plain; version=0.0.4",
+        state.metrics.render(stored),
+    )
+}
+
 fn only_get(req: &Request<Incoming>) -> Option<Reply> {
     (req.method() != Method::GET && req.method() != Method::HEAD)
         .then(|| reply::error(StatusCode::METHOD_NOT_ALLOWED, "use GET"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, Writer, WriterConfig};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn metrics_read_the_store_off_the_async_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("hooktail.redb")).unwrap();
+        let config = WriterConfig {
+            retain_events: 0,
+            two_phase_commit: false,
+        };
+        let (writer, _thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+        let (_down, shutdown) = tokio::sync::watch::channel(false);
+        let state = State {
+            ctx: crate::commands::Ctx {
+                store,
+                writer,
+                public_url: String::new(),
+                max_payload: 1,
+            },
+            metrics: Default::default(),
+            admin_key: String::new(),
+            limits: Default::default(),
+            read_only: false,
+            shutdown,
+        };
+        let (reply, turns) = crate::http::turns_of_others_during(metrics(&state)).await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        assert!(turns > 0, "the store was read on the async thread");
+    }
 }
