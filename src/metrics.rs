@@ -99,6 +99,8 @@ impl<const N: usize> Histogram<N> {
 
 pub struct Metrics {
     outcomes: [AtomicU64; Outcome::ALL.len()],
+    /// Rejection records not stored because the writer's queue was full.
+    rejections_dropped: AtomicU64,
     latency: Histogram<{ LATENCY_BOUNDS.len() }>,
     batches: Histogram<{ BATCH_BOUNDS.len() }>,
     commits: Histogram<{ LATENCY_BOUNDS.len() }>,
@@ -108,6 +110,7 @@ impl Default for Metrics {
     fn default() -> Self {
         Self {
             outcomes: std::array::from_fn(|_| AtomicU64::new(0)),
+            rejections_dropped: AtomicU64::new(0),
             latency: Histogram::new(LATENCY_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
             commits: Histogram::new(LATENCY_BOUNDS),
@@ -121,6 +124,11 @@ impl Metrics {
             self.outcomes[i].fetch_add(1, Relaxed);
         }
         self.latency.observe(took.as_secs_f64());
+    }
+
+    /// A rejection record dropped because the writer's queue was full.
+    pub fn rejection_dropped(&self) {
+        self.rejections_dropped.fetch_add(1, Relaxed);
     }
 
     /// One durable commit: its batch size and how long it took (mostly the disk's sync).
@@ -151,6 +159,12 @@ impl Metrics {
                 n.load(Relaxed)
             );
         }
+        let name = "hooktail_rejections_dropped_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Rejection records not stored: the writer's queue was full.\n# TYPE {name} counter\n{name} {}",
+            self.rejections_dropped.load(Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP hooktail_events_stored Records in the store now.\n# TYPE hooktail_events_stored gauge"

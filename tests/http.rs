@@ -535,7 +535,7 @@ async fn a_token_given_twice_in_one_place_is_400_and_case_variants_are_not_store
 
 /// Asserts that exactly one record was stored since `before`, a rejection with this status.
 async fn only_one_rejection(s: &TestServer, status: u16, reason_part: &str) {
-    let all = s.events("limit=1000").await;
+    let all = s.wait_for_events("limit=1000", 1).await;
     assert_eq!(all.len(), 1, "{all:#?}");
     let r = &all[0];
     assert_eq!(r["status"], "rejected");
@@ -745,6 +745,7 @@ async fn healthz_and_metrics() {
     let r = send(s.addr, &get("/healthz")).await;
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
     send(s.addr, &get(&format!("{RECEIVE}?token=x"))).await;
+    s.wait_for_events("", 1).await;
     let m = send(s.addr, &get("/metrics")).await.text();
     assert!(
         m.contains("hooktail_receive_requests_total{outcome=\"unknown_token\"} 1"),
@@ -799,4 +800,100 @@ async fn a_body_that_trickles_past_the_request_deadline_is_408() {
     assert_eq!(r.status, 408, "{}", r.text());
     only_one_rejection(&s, 408, "too long").await;
     s.stop().await;
+}
+
+/// An in-memory store whose syncs wait while `hold` is set: a commit that takes as long as a
+/// test likes.
+#[derive(Debug, Clone)]
+struct SlowDisk {
+    data: std::sync::Arc<redb::backends::InMemoryBackend>,
+    hold: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl redb::StorageBackend for SlowDisk {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.data.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.data.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.data.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        let (held, released) = &*self.hold;
+        let mut held = held.lock().unwrap();
+        while *held {
+            held = released.wait(held).unwrap();
+        }
+        self.data.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.data.write(offset, data)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
+    use hooktail::http::{Limits, State};
+    use hooktail::store::{Store, Writer, WriterConfig};
+    use std::sync::Arc;
+    let disk = SlowDisk {
+        data: Arc::new(redb::backends::InMemoryBackend::new()),
+        hold: Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new())),
+    };
+    let hold = |on: bool| {
+        *disk.hold.0.lock().unwrap() = on;
+        disk.hold.1.notify_all();
+    };
+    let backend = disk.clone();
+    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: false,
+    };
+    let (writer, _thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_down, shutdown) = tokio::sync::watch::channel(false);
+    let state = Arc::new(State {
+        ctx: hooktail::commands::Ctx {
+            store: store.clone(),
+            writer,
+            public_url: format!("http://{addr}"),
+            max_payload: 1 << 20,
+        },
+        metrics: Default::default(),
+        admin_key: "k".repeat(32),
+        limits: Limits::default(),
+        read_only: false,
+        shutdown,
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hooktail::http::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    hold(true);
+    let unknown = "a29a4f16-989d-48c8-ab54-7b6150733ba1";
+    for _ in 0..3 {
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            send(addr, &get(&format!("{RECEIVE}?token={unknown}"))),
+        )
+        .await
+        .expect("the refusal waited for a disk sync");
+        assert_eq!(r.status, 404);
+    }
+    hold(false);
+    // The records ride in the next commits.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.counts().unwrap().1 < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rejections were never stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    server.await.unwrap();
 }

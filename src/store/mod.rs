@@ -2,6 +2,7 @@
 //! [`Writer`] (the one task that writes).
 
 pub mod codec;
+mod listen;
 mod writer;
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{EventKeyPattern, Record, Summary, Webhook};
 
+pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
 pub use writer::{PutError, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.

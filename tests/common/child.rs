@@ -47,6 +47,16 @@ impl Serve {
         }
     }
 
+    /// A line of /proc/PID/status in KiB, such as `VmRSS` or `VmHWM` (the peak).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
     pub fn key(&self) -> String {
         std::fs::read_to_string(self.data.join("admin.key")).unwrap()
     }
