@@ -391,3 +391,73 @@ fn command_refuses_to_send_the_key_to_another_host_over_plain_http() {
     let (code, _, err) = command(&data, free_addr(), &["webhook.get"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn command_event_listen_prints_1_mb_events_as_whole_json_lines() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (_, out, _) = command(
+        &data,
+        server.addr,
+        &[
+            "webhook.put",
+            "eventKey=webhook.big",
+            "maxPayloadLength=2000000",
+        ],
+    );
+    let token = json(&out)["uuid"].as_str().unwrap().to_string();
+    let mut listen = std::process::Command::new(BIN)
+        .args(["command", "event.listen"])
+        .arg("--data")
+        .arg(&data)
+        .args(["--listen", &server.addr.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(listen.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let post = |body: &[u8]| {
+        let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+        write!(s, "POST /api/v3/webhook.receive HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {token}\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+        s.write_all(body).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    };
+    // The subscription starts when the server answers; post small events until one shows.
+    (0..50)
+        .find_map(|_| {
+            post(b"{}");
+            rx.recv_timeout(std::time::Duration::from_millis(100)).ok()
+        })
+        .expect("event.listen printed nothing");
+    let bodies: Vec<Vec<u8>> = (0..3u8)
+        .map(|n| (0..1_000_000u32).map(|i| (i % 251) as u8 ^ n).collect())
+        .collect();
+    for body in &bodies {
+        post(body);
+    }
+    use base64::Engine;
+    for body in &bodies {
+        // Skip the small events that were still on their way.
+        let event = std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(20)).ok())
+            .map(|line| json(&line))
+            .find(|e| e["origin"] != "e30=")
+            .expect("a 1 MB event never arrived");
+        let origin = base64::engine::general_purpose::STANDARD
+            .decode(event["origin"].as_str().unwrap())
+            .unwrap();
+        assert!(origin == *body, "an event arrived altered");
+    }
+    let _ = listen.kill();
+    let _ = listen.wait();
+}
