@@ -178,6 +178,13 @@ struct Server {
 
 impl Server {
     async fn bind(core: &Core, opts: &Options, limits: Limits) -> Result<Server> {
+        anyhow::ensure!(
+            opts.max_body_memory >= opts.max_payload,
+            "--max-body-memory ({}) must be at least --max-payload ({}), or no body of the \
+             largest size could ever be taken",
+            opts.max_body_memory,
+            opts.max_payload
+        );
         // Before listening: a client that can connect finds the key in place.
         let admin_key = admin_key(&core.data)?;
         let listener = TcpListener::bind(opts.listen)
@@ -195,6 +202,7 @@ impl Server {
             admin_key,
             limits,
             read_only: opts.read_only,
+            budget: http::Budget::new(opts.max_body_memory),
             shutdown: shutdown_rx,
         });
         Ok(Server {

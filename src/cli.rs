@@ -65,6 +65,16 @@ pub struct Options {
         global = true
     )]
     pub max_payload: u64,
+    /// Most bytes of request bodies held in memory at once, all requests together; calls
+    /// beyond it get 503 with Retry-After.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "HOOKTAIL_MAX_BODY_MEMORY",
+        default_value_t = 256 << 20,
+        global = true
+    )]
+    pub max_body_memory: u64,
     /// Keep at most N accepted events, oldest pruned first (0 keeps all).
     #[arg(
         long,

@@ -22,11 +22,12 @@ pub enum Outcome {
     BadMethod,
     AmbiguousToken,
     Timeout,
+    Busy,
     Error,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 9] = [
+    const ALL: [Outcome; 10] = [
         Outcome::Accepted,
         Outcome::NoToken,
         Outcome::UnknownToken,
@@ -35,6 +36,7 @@ impl Outcome {
         Outcome::BadMethod,
         Outcome::AmbiguousToken,
         Outcome::Timeout,
+        Outcome::Busy,
         Outcome::Error,
     ];
 
@@ -48,6 +50,7 @@ impl Outcome {
             Outcome::BadMethod => "bad_method",
             Outcome::AmbiguousToken => "ambiguous_token",
             Outcome::Timeout => "timeout",
+            Outcome::Busy => "busy",
             Outcome::Error => "error",
         }
     }

@@ -154,6 +154,7 @@ fn help_names_every_environment_variable() {
         "HOOKTAIL_LISTEN",
         "HOOKTAIL_PUBLIC_URL",
         "HOOKTAIL_MAX_PAYLOAD",
+        "HOOKTAIL_MAX_BODY_MEMORY",
         "HOOKTAIL_RETAIN_EVENTS",
     ] {
         assert!(help.contains(var), "{var} missing from --help");

@@ -744,6 +744,12 @@ async fn healthz_and_metrics() {
     let s = TestServer::start().await;
     let r = send(s.addr, &get("/healthz")).await;
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    // Whole answers carry their length rather than being chunked.
+    assert!(
+        r.head.to_ascii_lowercase().contains("content-length: 2"),
+        "{}",
+        r.head
+    );
     send(s.addr, &get(&format!("{RECEIVE}?token=x"))).await;
     s.wait_for_events("", 1).await;
     let m = send(s.addr, &get("/metrics")).await.text();
@@ -772,13 +778,71 @@ async fn h2c_prior_knowledge_is_served() {
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         .await
         .unwrap();
-    let mut buf = [0u8; 9];
-    stream.read_exact(&mut buf).await.unwrap();
+    let mut head = [0u8; 9];
+    stream.read_exact(&mut head).await.unwrap();
     assert_eq!(
-        buf[3], 0x4,
+        head[3], 0x4,
         "the server answers with an HTTP/2 SETTINGS frame"
     );
+    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+    let mut settings = vec![0u8; len];
+    stream.read_exact(&mut settings).await.unwrap();
+    // Each setting: a 16-bit id, a 32-bit value. 0x3 is SETTINGS_MAX_CONCURRENT_STREAMS.
+    let streams = settings
+        .chunks(6)
+        .find_map(|c| (c[..2] == [0, 3]).then(|| u32::from_be_bytes([c[2], c[3], c[4], c[5]])));
+    assert_eq!(streams, Some(32), "a small stream limit per connection");
     drop(stream);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_beyond_the_body_budget_gets_503_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start_with(
+        |o| {
+            o.max_payload = 1000;
+            o.max_body_memory = 1000;
+        },
+        Default::default(),
+    )
+    .await;
+    let t = uuid_of(&s.put("webhook.budget").await);
+    // A first call holds the whole budget while its body trickles in…
+    let mut first = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST {RECEIVE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {t}\r\nContent-Length: 1000\r\n\r\n"
+    );
+    first.write_all(head.as_bytes()).await.unwrap();
+    first.write_all(&[b'a'; 10]).await.unwrap();
+    // …so a second one cannot be taken now (until the first call's headers are read, the
+    // second may still fit).
+    let mut tries = 0..200;
+    let r = loop {
+        let r = send(
+            s.addr,
+            &post(RECEIVE, &format!("token: {t}\r\n"), &[b'b'; 10]),
+        )
+        .await;
+        if r.status != 200 || tries.next().is_none() {
+            break r;
+        }
+    };
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        r.head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{}",
+        r.head
+    );
+    first.write_all(&[b'a'; 990]).await.unwrap();
+    assert_eq!(read_response(&mut first).await.status, 200);
+    // The budget is back.
+    let r = send(
+        s.addr,
+        &post(RECEIVE, &format!("token: {t}\r\n"), &[b'c'; 10]),
+    )
+    .await;
+    assert_eq!(r.status, 200);
     s.stop().await;
 }
 
@@ -835,7 +899,7 @@ impl redb::StorageBackend for SlowDisk {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
-    use hooktail::http::{Limits, State};
+    use hooktail::http::{Budget, Limits, State};
     use hooktail::store::{Store, Writer, WriterConfig};
     use std::sync::Arc;
     let disk = SlowDisk {
@@ -867,6 +931,7 @@ async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
         admin_key: "k".repeat(32),
         limits: Limits::default(),
         read_only: false,
+        budget: Budget::new(1 << 20),
         shutdown,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -103,9 +103,10 @@ async fn params(state: &State, req: Request<Incoming>) -> Result<Params, Reply> 
                 .to_ascii_lowercase()
         });
     let deadline = Instant::now() + state.limits.request_timeout;
-    let bytes = body::read(req.into_body(), MAX_PARAMS_BODY, deadline)
+    let (bytes, _charge) = body::read(req.into_body(), MAX_PARAMS_BODY, deadline, &state.budget)
         .await
         .map_err(|e| match e {
+            BodyError::Busy => reply::busy(e.to_string()),
             BodyError::TooLarge { .. } => {
                 reply::error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
             }
@@ -180,6 +181,7 @@ fn listen(state: &State, params: &Params) -> Reply {
         hyper::header::CACHE_CONTROL,
         hyper::header::HeaderValue::from_static("no-cache"),
     );
+    r.extensions_mut().insert(super::EventStream);
     r
 }
 

@@ -110,10 +110,11 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
             if !state.ctx.writer.append_nowait(record) {
                 state.metrics.rejection_dropped();
             }
-            (
-                reply::error(refusal.status, refusal.reason),
-                refusal.outcome,
-            )
+            let reply = match refusal.status {
+                StatusCode::SERVICE_UNAVAILABLE => reply::busy(refusal.reason),
+                status => reply::error(status, refusal.reason),
+            };
+            (reply, refusal.outcome)
         }
     }
 }
@@ -145,6 +146,10 @@ async fn accept(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let webhook = match &outside {
         Some(t) => Some(lookup(state, t).map_err(|r| (r, declared_size))?),
+        // Only a form or multipart body can hold the token: refuse any other unread.
+        None if form_kind(content_type.as_deref()).is_none() => {
+            return Err((no_token(), declared_size));
+        }
         None => None,
     };
     let limit = webhook
@@ -157,9 +162,19 @@ async fn accept(
         return Err((too_large(n, limit, webhook.as_ref()), n));
     }
     let deadline = Instant::now() + state.limits.request_timeout;
-    let bytes = body::read(body, limit, deadline)
+    // Held until the call is answered: the budget counts this body as long as it lives.
+    let (bytes, _charge) = body::read(body, limit, deadline, &state.budget)
         .await
         .map_err(|e| match e {
+            BodyError::Busy => (
+                Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Outcome::Busy,
+                    e.to_string(),
+                )
+                .for_webhook(webhook.as_ref()),
+                declared_size,
+            ),
             BodyError::TooLarge { limit, seen } => (too_large(seen, limit, webhook.as_ref()), seen),
             BodyError::Timeout => (
                 Refusal::new(StatusCode::REQUEST_TIMEOUT, Outcome::Timeout, e.to_string())

@@ -84,6 +84,7 @@ mod tests {
             admin_key: String::new(),
             limits: Default::default(),
             read_only: false,
+            budget: super::super::Budget::new(1),
             shutdown,
         };
         let (reply, turns) = crate::http::turns_of_others_during(metrics(&state)).await;

@@ -23,9 +23,15 @@ pub struct Serve {
 impl Serve {
     /// Starts `hooktail serve` and waits until it answers /healthz.
     pub fn start(data: &Path, addr: SocketAddr) -> Serve {
+        Self::start_with(data, addr, &[])
+    }
+
+    /// `start` with more options.
+    pub fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Serve {
         let log = data.with_extension("stderr.log");
         let child = Command::new(BIN)
             .args(["serve", "--listen", &addr.to_string()])
+            .args(options)
             .arg("--data")
             .arg(data)
             .env("RUST_LOG", "debug")
