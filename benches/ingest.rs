@@ -6,7 +6,8 @@
 //! `token` header, for a fixed time at 1, 32 and 256 connections.
 //!
 //! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
-//! `256` runs only that row.
+//! `256` runs only that row. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
+//! on hooktail meanwhile, each read as fast as it comes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -197,6 +198,27 @@ fn bare(conns: usize, secs: Duration) -> Load {
 }
 
 /// hooktail's real receiver. Returns the load and the mean commit batch during it.
+/// Opens `n` event.listen streams that read and discard everything, until the runtime ends.
+async fn listeners(addr: SocketAddr, key: &str, n: usize) {
+    for _ in 0..n {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "GET /api/v3/command/event.listen HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut head = [0u8; 1024];
+        let _ = s.read(&mut head).await.unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = s.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+    }
+}
+
 fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
@@ -209,11 +231,24 @@ fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
         let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
         (running, webhook.uuid.to_string())
     });
+    let n: usize = std::env::var("HOOKTAIL_BENCH_LISTENERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let key = std::fs::read_to_string(dir.path().join("data/admin.key")).unwrap();
+    // The listeners' clients run beside the load generator, not on the server's runtime.
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    clients.block_on(listeners(running.addr, key.trim(), n));
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
     let result = load(addr, &token, conns, secs);
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
+    clients.shutdown_background();
     rt.block_on(running.stop());
     (result, mean)
 }

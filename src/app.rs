@@ -38,33 +38,87 @@ pub fn prepare_data_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create the data dir {}", dir.display()))
 }
 
-/// Reads the admin key, creating it once (mode 0600) with 256 random bits.
+/// Shortest admin key accepted (§1).
+pub const MIN_KEY_LEN: usize = 32;
+/// Largest admin key file read; a key is a line of text.
+const MAX_KEY_FILE: u64 = 4096;
+
+/// Reads the admin key, creating it once when there is none.
 pub fn admin_key(dir: &Path) -> Result<String> {
-    let path = dir.join(KEY_FILE);
-    if let Ok(k) = std::fs::read_to_string(&path) {
-        return Ok(k.trim().to_string());
+    match read_admin_key(dir)? {
+        Some(key) => Ok(key),
+        None => create_admin_key(dir),
     }
+}
+
+/// Reads the admin key without creating it: `None` when there is no key file. A key file that
+/// is unsafe or unusable is refused with a message that says how to fix it, as `ssh` does for
+/// private keys.
+pub fn read_admin_key(dir: &Path) -> Result<Option<String>> {
+    let path = dir.join(KEY_FILE);
+    let shown = path.display();
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {shown}")),
+    };
+    let make_new = "remove it, and hooktail makes a new key on its next start";
+    if !meta.is_file() {
+        anyhow::bail!("{shown} is not a regular file; {make_new}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{shown} is open to group or others (mode {mode:04o}); it is the admin key, so \
+                 make it private: chmod 600 {shown}"
+            );
+        }
+    }
+    if meta.len() > MAX_KEY_FILE {
+        anyhow::bail!("{shown} is too large to be an admin key; {make_new}");
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {shown}"))?;
+    let key = text.trim();
+    if key.is_empty() {
+        anyhow::bail!("{shown} is empty; {make_new}");
+    }
+    if key.chars().count() < MIN_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        anyhow::bail!(
+            "{shown} must hold at least {MIN_KEY_LEN} printable characters without spaces; \
+             {make_new}, or write a longer random key into it"
+        );
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Writes a new key of 256 random bits (hex) atomically: a temporary file (mode 0600) is
+/// written and synced, then renamed into place, so a crash never leaves a partial key.
+fn create_admin_key(dir: &Path) -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| anyhow::anyhow!("no randomness for the admin key: {e}"))?;
     let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut o = OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let mut f = o
-        .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(key.as_bytes())?;
-    f.sync_all()?;
+    let path = dir.join(KEY_FILE);
+    let tmp = dir.join(format!("{KEY_FILE}.tmp"));
+    // A leftover of a start that crashed mid-write.
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> std::io::Result<()> {
+        let mut o = OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let mut f = o.open(&tmp)?;
+        f.write_all(key.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        // The rename is durable once the directory is synced.
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().with_context(|| format!("cannot create {}", path.display()))?;
     Ok(key)
-}
-
-/// Reads the admin key without creating it.
-pub fn read_admin_key(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join(KEY_FILE))
-        .ok()
-        .map(|k| k.trim().to_string())
 }
 
 /// The store, its writer and the metrics: everything but the network.
@@ -131,6 +185,15 @@ struct Server {
 
 impl Server {
     async fn bind(core: &Core, opts: &Options, limits: Limits) -> Result<Server> {
+        anyhow::ensure!(
+            opts.max_body_memory >= opts.max_payload,
+            "--max-body-memory ({}) must be at least --max-payload ({}), or no body of the \
+             largest size could ever be taken",
+            opts.max_body_memory,
+            opts.max_payload
+        );
+        // Before listening: a client that can connect finds the key in place.
+        let admin_key = admin_key(&core.data)?;
         let listener = TcpListener::bind(opts.listen)
             .await
             .with_context(|| format!("cannot listen on {}", opts.listen))?;
@@ -146,8 +209,10 @@ impl Server {
         let state = Arc::new(State {
             ctx,
             metrics: core.metrics.clone(),
-            admin_key: admin_key(&core.data)?,
+            admin_key,
             limits,
+            read_only: opts.read_only,
+            budget: http::Budget::new(opts.max_body_memory),
             shutdown: shutdown_rx,
         });
         Ok(Server {

@@ -65,6 +65,16 @@ pub struct Options {
         global = true
     )]
     pub max_payload: u64,
+    /// Most bytes of request bodies held in memory at once, all requests together; calls
+    /// beyond it get 503 with Retry-After.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "HOOKTAIL_MAX_BODY_MEMORY",
+        default_value_t = 256 << 20,
+        global = true
+    )]
+    pub max_body_memory: u64,
     /// Keep at most N accepted events, oldest pruned first (0 keeps all).
     #[arg(
         long,
@@ -74,7 +84,7 @@ pub struct Options {
         global = true
     )]
     pub retain_events: u64,
-    /// The dashboard offers no put or delete.
+    /// The dashboard offers no put or delete, and the server refuses admin writes (405).
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Mail server for the `mail` pipeline step: smtp://[user:pass@]host[:port] (STARTTLS when
@@ -89,6 +99,9 @@ pub struct Options {
     /// --forward-to`).
     #[arg(long, value_name = "URL", env = "HOOKTAIL_FORWARD_TO", global = true, value_parser = parse_forward_url)]
     pub forward_to: Option<String>,
+    /// Let `hooktail command` send the admin key over plain HTTP to a server on another host.
+    #[arg(long, global = true)]
+    pub insecure: bool,
 }
 
 impl Options {

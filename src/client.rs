@@ -56,11 +56,25 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
             crate::pipeline::api::NAMES.join(", ")
         )));
     }
+    if !opts.insecure && !on_this_host(opts.listen) {
+        return Err(Failure::Usage(format!(
+            "refusing to send the admin key over plain HTTP to {}, which is not this host; \
+             reach it through a tunnel (ssh -L) at a loopback address, or pass --insecure",
+            opts.listen
+        )));
+    }
     let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(opts.listen));
     match connect.await {
         Ok(Ok(stream)) => remote(opts, stream, name, &params).await,
         _ => local(opts, name, &params).await,
     }
+}
+
+/// Whether `addr` is this host: loopback, unspecified (which reaches this host), or an
+/// address of one of its interfaces (those bind). Only there may the key go over plain HTTP.
+fn on_this_host(addr: std::net::SocketAddr) -> bool {
+    let ip = addr.ip().to_canonical();
+    ip.is_loopback() || ip.is_unspecified() || std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
 async fn remote(
@@ -71,13 +85,15 @@ async fn remote(
 ) -> Result<(), Failure> {
     let failed =
         |e: &dyn std::fmt::Display| Failure::Failed(format!("hooktail at {}: {e}", opts.listen));
-    let key = app::read_admin_key(&opts.data).ok_or_else(|| {
-        Failure::Failed(format!(
-            "a server answers at {}, but there is no admin key in {}; pass the --data it uses",
-            opts.listen,
-            opts.data.display()
-        ))
-    })?;
+    let key = app::read_admin_key(&opts.data)
+        .map_err(|e| Failure::Failed(format!("{e:#}")))?
+        .ok_or_else(|| {
+            Failure::Failed(format!(
+                "a server answers at {}, but there is no admin key in {}; pass the --data it uses",
+                opts.listen,
+                opts.data.display()
+            ))
+        })?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| failed(&e))?;
@@ -93,14 +109,23 @@ async fn remote(
     let status = res.status();
     let mut body = res.into_body();
     if status.is_success() && name == "event.listen" {
-        // One JSON event per line, as they arrive.
+        // One JSON event per line as they arrive; lag notices go to stderr.
         let mut out = std::io::stdout();
+        let mut sse = Sse::default();
+        let mut items = Vec::new();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| failed(&e))?;
             if let Ok(data) = frame.into_data() {
-                for line in String::from_utf8_lossy(&data).lines() {
-                    if let Some(json) = line.strip_prefix("data: ") {
-                        let _ = writeln!(out, "{json}");
+                sse.feed(&data, &mut items).map_err(|e| failed(&e))?;
+                for item in items.drain(..) {
+                    match item {
+                        SseItem::Data(json) => {
+                            let _ = writeln!(out, "{json}");
+                        }
+                        SseItem::Comment(c) if c.starts_with("lagged") => {
+                            eprintln!("hooktail: {c}; the server caught up from its store");
+                        }
+                        SseItem::Comment(_) => {}
                     }
                 }
                 let _ = out.flush();
@@ -119,6 +144,89 @@ async fn remote(
             .unwrap_or("request failed")
             .to_string();
         Err(Failure::Failed(format!("{msg} (HTTP {})", status.as_u16())))
+    }
+}
+
+/// Largest server-sent event taken: far above any event `--max-payload` allows.
+const MAX_SSE_EVENT: usize = 256 << 20;
+
+/// A server-sent events parser (the WHATWG format) that keeps partial lines and events
+/// across reads, however the bytes are split. The maintained crates drop comment lines,
+/// and comments carry the server's lag notices.
+#[derive(Debug, Default)]
+struct Sse {
+    line: Vec<u8>,
+    data: Option<Vec<u8>>,
+    /// The last line ended with CR: a LF that follows belongs to it.
+    after_cr: bool,
+}
+
+#[derive(Debug, PartialEq)]
+enum SseItem {
+    /// An event's data lines, joined by newlines.
+    Data(String),
+    /// A comment line, without its `:`.
+    Comment(String),
+}
+
+impl Sse {
+    fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseItem>) -> Result<(), String> {
+        while let Some((&first, rest)) = bytes.split_first() {
+            if std::mem::take(&mut self.after_cr) && first == b'\n' {
+                bytes = rest;
+                continue;
+            }
+            match memchr::memchr2(b'\n', b'\r', bytes) {
+                None => {
+                    self.line.extend_from_slice(bytes);
+                    bytes = &[];
+                }
+                Some(i) => {
+                    self.line.extend_from_slice(&bytes[..i]);
+                    self.after_cr = bytes[i] == b'\r';
+                    bytes = &bytes[i + 1..];
+                    self.end_line(out);
+                }
+            }
+            let held = self.line.len() + self.data.as_ref().map_or(0, Vec::len);
+            if held > MAX_SSE_EVENT {
+                return Err(format!(
+                    "the server sent an event of over {MAX_SSE_EVENT} bytes"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn end_line(&mut self, out: &mut Vec<SseItem>) {
+        let line = std::mem::take(&mut self.line);
+        if line.is_empty() {
+            if let Some(data) = self.data.take() {
+                out.push(SseItem::Data(String::from_utf8_lossy(&data).into_owned()));
+            }
+            return;
+        }
+        if let Some(comment) = line.strip_prefix(b":") {
+            let comment = comment.strip_prefix(b" ").unwrap_or(comment);
+            out.push(SseItem::Comment(
+                String::from_utf8_lossy(comment).into_owned(),
+            ));
+            return;
+        }
+        let (field, value) = match memchr::memchr(b':', &line) {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (&line[..], &[][..]),
+        };
+        if field == b"data" {
+            let data = self.data.get_or_insert_with(Vec::new);
+            if !data.is_empty() {
+                data.push(b'\n');
+            }
+            data.extend_from_slice(value);
+        }
     }
 }
 
@@ -149,4 +257,46 @@ async fn local(opts: &Options, name: &str, params: &Params) -> Result<(), Failur
 fn print_json(v: &serde_json::Value) {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_in_pieces(text: &[u8], piece: usize) -> Vec<SseItem> {
+        let mut sse = Sse::default();
+        let mut out = Vec::new();
+        for chunk in text.chunks(piece) {
+            sse.feed(chunk, &mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn events_and_comments_survive_any_split() {
+        let big = "x".repeat(100_000);
+        let text = format!(
+            ": keep-alive\n\nid: 1\nevent: webhook.a\ndata: {{\"a\":\"{big}\"}}\n\n\
+             : lagged, 3 events skipped\r\n\r\ndata: one\rdata: two\r\rdata:three\n\n"
+        );
+        let want = vec![
+            SseItem::Comment("keep-alive".into()),
+            SseItem::Data(format!("{{\"a\":\"{big}\"}}")),
+            SseItem::Comment("lagged, 3 events skipped".into()),
+            SseItem::Data("one\ntwo".into()),
+            SseItem::Data("three".into()),
+        ];
+        for piece in [1, 2, 3, 7, 4096, text.len()] {
+            assert_eq!(
+                parse_in_pieces(text.as_bytes(), piece),
+                want,
+                "pieces of {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unfinished_event_is_not_emitted() {
+        assert!(parse_in_pieces(b"data: half", 3).is_empty());
+    }
 }

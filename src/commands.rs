@@ -25,6 +25,16 @@ pub const NAMES: [&str; 5] = [
     "event.get",
 ];
 
+/// Commands that change admin data, refused by a `--read-only` server.
+pub const WRITES: [&str; 6] = [
+    "webhook.put",
+    "webhook.delete",
+    "pipeline.put",
+    "pipeline.delete",
+    "pipeline.run",
+    "run.retry",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("{0}")]

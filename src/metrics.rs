@@ -25,19 +25,23 @@ pub enum Outcome {
     TooLarge,
     BadBody,
     BadMethod,
+    AmbiguousToken,
     Timeout,
+    Busy,
     Error,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 8] = [
+    const ALL: [Outcome; 10] = [
         Outcome::Accepted,
         Outcome::NoToken,
         Outcome::UnknownToken,
         Outcome::TooLarge,
         Outcome::BadBody,
         Outcome::BadMethod,
+        Outcome::AmbiguousToken,
         Outcome::Timeout,
+        Outcome::Busy,
         Outcome::Error,
     ];
 
@@ -49,7 +53,9 @@ impl Outcome {
             Outcome::TooLarge => "too_large",
             Outcome::BadBody => "bad_body",
             Outcome::BadMethod => "bad_method",
+            Outcome::AmbiguousToken => "ambiguous_token",
             Outcome::Timeout => "timeout",
+            Outcome::Busy => "busy",
             Outcome::Error => "error",
         }
     }
@@ -104,6 +110,8 @@ pub struct Metrics {
     runs: Mutex<BTreeMap<(String, RunStatus), u64>>,
     steps: Histogram<{ LATENCY_BOUNDS.len() }>,
     outcomes: [AtomicU64; Outcome::ALL.len()],
+    /// Rejection records not stored because the writer's queue was full.
+    rejections_dropped: AtomicU64,
     latency: Histogram<{ LATENCY_BOUNDS.len() }>,
     batches: Histogram<{ BATCH_BOUNDS.len() }>,
     commits: Histogram<{ LATENCY_BOUNDS.len() }>,
@@ -115,6 +123,7 @@ impl Default for Metrics {
             runs: Mutex::new(BTreeMap::new()),
             steps: Histogram::new(LATENCY_BOUNDS),
             outcomes: std::array::from_fn(|_| AtomicU64::new(0)),
+            rejections_dropped: AtomicU64::new(0),
             latency: Histogram::new(LATENCY_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
             commits: Histogram::new(LATENCY_BOUNDS),
@@ -128,6 +137,11 @@ impl Metrics {
             self.outcomes[i].fetch_add(1, Relaxed);
         }
         self.latency.observe(took.as_secs_f64());
+    }
+
+    /// A rejection record dropped because the writer's queue was full.
+    pub fn rejection_dropped(&self) {
+        self.rejections_dropped.fetch_add(1, Relaxed);
     }
 
     /// One durable commit: its batch size and how long it took (mostly the disk's sync).
@@ -190,6 +204,12 @@ impl Metrics {
                 n.load(Relaxed)
             );
         }
+        let name = "hooktail_rejections_dropped_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Rejection records not stored: the writer's queue was full.\n# TYPE {name} counter\n{name} {}",
+            self.rejections_dropped.load(Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP hooktail_events_stored Records in the store now.\n# TYPE hooktail_events_stored gauge"

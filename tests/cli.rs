@@ -50,8 +50,10 @@ fn command_without_a_server_opens_the_store() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        // The store holds every token.
+        assert_eq!(mode(&data.join("hooktail.redb")), 0o600);
     }
 }
 
@@ -152,11 +154,12 @@ fn help_names_every_environment_variable() {
         "HOOKTAIL_LISTEN",
         "HOOKTAIL_PUBLIC_URL",
         "HOOKTAIL_MAX_PAYLOAD",
+        "HOOKTAIL_MAX_BODY_MEMORY",
         "HOOKTAIL_RETAIN_EVENTS",
     ] {
         assert!(help.contains(var), "{var} missing from --help");
     }
-    assert!(help.contains("--read-only"));
+    assert!(help.contains("--read-only") && help.contains("--insecure"));
 }
 
 #[test]
@@ -272,6 +275,190 @@ fn command_event_listen_prints_one_json_event_per_line() {
     let event = json(&line);
     assert_eq!(event["eventKey"], "webhook.listen");
     assert_eq!(event["origin"], "e30=");
+    let _ = listen.kill();
+    let _ = listen.wait();
+}
+
+/// Runs `hooktail serve` on a free port and returns its exit code and stderr, or fails the
+/// test when it is still serving after 20 s (as it did with an unsafe key).
+fn serve_exit(data: &std::path::Path) -> (i32, String) {
+    let log = data.with_extension("serve.log");
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--listen", &free_addr().to_string()])
+        .arg("--data")
+        .arg(data)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (
+                status.code().unwrap_or(-1),
+                std::fs::read_to_string(&log).unwrap(),
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hooktail serve started with an unsafe admin.key");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unsafe_admin_key_is_refused_at_start_with_a_fix() {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let good = "0123456789abcdef0123456789abcdef";
+    let cases: [(&str, Option<&str>, u32, &str); 5] = [
+        ("empty", Some(""), 0o600, "is empty"),
+        ("blank", Some(" \n"), 0o600, "is empty"),
+        (
+            "short",
+            Some("0123456789abcdef0123456789abcde"),
+            0o600,
+            "at least 32",
+        ),
+        ("open", Some(good), 0o644, "chmod 600"),
+        ("dir", None, 0o700, "not a regular file"),
+    ];
+    for (name, key, mode, says) in cases {
+        let data = dir.path().join(name);
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let path = data.join("admin.key");
+        match key {
+            Some(k) => {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .open(&path)
+                    .unwrap();
+                std::io::Write::write_all(&mut f, k.as_bytes()).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+            None => std::fs::create_dir(&path).unwrap(),
+        }
+        let (code, err) = serve_exit(&data);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(
+            err.contains("admin.key") && err.contains(says),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_admin_key_is_made_once_whole_and_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let key = server.key();
+    assert_eq!(key.len(), 64, "{key:?}");
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+    let names: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
+    assert!(server.terminate().success());
+    // A second start keeps it.
+    let server = Serve::start(&data, free_addr());
+    assert_eq!(server.key(), key);
+}
+
+#[test]
+fn command_refuses_to_send_the_key_to_another_host_over_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // TEST-NET-3: never this host.
+    let remote: std::net::SocketAddr = "203.0.113.9:8080".parse().unwrap();
+    let (code, out, err) = command(&data, remote, &["webhook.get"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("--insecure") && err.contains("203.0.113.9"),
+        "{err}"
+    );
+    // Allowed with --insecure: then it tries that address (what answers depends on the
+    // network; nothing may, or a proxy may).
+    let (_, _, err) = command(&data, remote, &["webhook.get", "--insecure"]);
+    assert!(!err.contains("refusing"), "{err}");
+    // Loopback needs no flag.
+    let (code, _, err) = command(&data, free_addr(), &["webhook.get"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn command_event_listen_prints_1_mb_events_as_whole_json_lines() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (_, out, _) = command(
+        &data,
+        server.addr,
+        &[
+            "webhook.put",
+            "eventKey=webhook.big",
+            "maxPayloadLength=2000000",
+        ],
+    );
+    let token = json(&out)["uuid"].as_str().unwrap().to_string();
+    let mut listen = std::process::Command::new(BIN)
+        .args(["command", "event.listen"])
+        .arg("--data")
+        .arg(&data)
+        .args(["--listen", &server.addr.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(listen.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let post = |body: &[u8]| {
+        let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+        write!(s, "POST /api/v3/webhook.receive HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {token}\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+        s.write_all(body).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    };
+    // The subscription starts when the server answers; post small events until one shows.
+    (0..50)
+        .find_map(|_| {
+            post(b"{}");
+            rx.recv_timeout(std::time::Duration::from_millis(100)).ok()
+        })
+        .expect("event.listen printed nothing");
+    let bodies: Vec<Vec<u8>> = (0..3u8)
+        .map(|n| (0..1_000_000u32).map(|i| (i % 251) as u8 ^ n).collect())
+        .collect();
+    for body in &bodies {
+        post(body);
+    }
+    use base64::Engine;
+    for body in &bodies {
+        // Skip the small events that were still on their way.
+        let event = std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(20)).ok())
+            .map(|line| json(&line))
+            .find(|e| e["origin"] != "e30=")
+            .expect("a 1 MB event never arrived");
+        let origin = base64::engine::general_purpose::STANDARD
+            .decode(event["origin"].as_str().unwrap())
+            .unwrap();
+        assert!(origin == *body, "an event arrived altered");
+    }
     let _ = listen.kill();
     let _ = listen.wait();
 }

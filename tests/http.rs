@@ -48,6 +48,28 @@ async fn put_creates_and_put_with_uuid_edits_keeping_the_uuid() {
 }
 
 #[tokio::test]
+async fn a_guessable_uuid_cannot_become_a_token() {
+    let s = TestServer::start().await;
+    for guessable in [
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        "0193a7d0-5e2b-7c41-9a0e-4b1d2c3e4f50",
+    ] {
+        let r = s
+            .cmd(
+                "webhook.put",
+                &format!("uuid={guessable}&eventKey=webhook.guess"),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{guessable}: {}", r.text());
+        assert!(r.text().contains("version 4"), "{}", r.text());
+        let r = send(s.addr, &get(&format!("{RECEIVE}?token={guessable}"))).await;
+        assert_eq!(r.status, 404);
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn get_lists_all_sorted_or_one() {
     let s = TestServer::start().await;
     let b = s.put("webhook.b").await;
@@ -123,6 +145,55 @@ async fn refuses_bad_event_keys_duplicates_and_missing_admin_key() {
     .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.json()["status"], "error");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_a_401_carries_a_challenge() {
+    let s = TestServer::start().await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let req = format!(
+            "GET /api/v3/command/webhook.get HTTP/1.1\r\nHost: x\r\nAuthorization: {scheme} {}\r\nConnection: close\r\n\r\n",
+            s.key
+        );
+        assert_eq!(send(s.addr, req.as_bytes()).await.status, 200, "{scheme}");
+    }
+    for auth in [
+        "",
+        "Authorization: Bearer \r\n",
+        "Authorization: Bearer nope\r\n",
+    ] {
+        let req = format!(
+            "GET /api/v3/command/webhook.get HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        );
+        let r = send(s.addr, req.as_bytes()).await;
+        assert_eq!(r.status, 401, "{auth:?}");
+        assert!(
+            r.head
+                .to_ascii_lowercase()
+                .contains("\r\nwww-authenticate: bearer"),
+            "{}",
+            r.head
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_read_only_server_refuses_admin_writes_with_405() {
+    let s = TestServer::start_with(|o| o.read_only = true, Default::default()).await;
+    let r = s.cmd("webhook.put", "eventKey=webhook.ro").await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert!(r.text().contains("read-only"), "{}", r.text());
+    let r = s
+        .cmd(
+            "webhook.delete",
+            "uuid=a29a4f16-989d-48c8-ab54-7b6150733ba1",
+        )
+        .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(s.cmd("webhook.get", "").await.status, 200);
+    assert_eq!(s.cmd("event.list", "").await.status, 200);
     s.stop().await;
 }
 
@@ -337,9 +408,134 @@ async fn payload_types_raw_and_ignore() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn ignore_keeps_nothing_of_the_body() {
+    let s = TestServer::start().await;
+    let t = uuid_of(
+        &s.cmd("webhook.put", "eventKey=webhook.ignore&payloadType=ignore")
+            .await
+            .json(),
+    );
+    let (ct, multipart) = seed_multipart();
+    for (ct, body) in [
+        (
+            "application/x-www-form-urlencoded".to_string(),
+            b"secret=hunter2&card=4111111111111111".to_vec(),
+        ),
+        (ct, multipart),
+    ] {
+        let r = send(
+            s.addr,
+            &post(
+                RECEIVE,
+                &format!("token: {t}\r\nContent-Type: {ct}\r\n"),
+                &body,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let e = s.event(r.json()["correlationId"].as_str().unwrap()).await;
+        for kept in ["origin", "payload"] {
+            assert!(e.get(kept).is_none(), "{kept}: {e}");
+        }
+        assert_eq!(e["form"], serde_json::json!({}), "{e}");
+        assert_eq!(e["files"], serde_json::json!([]), "{e}");
+        assert!(!e.to_string().contains("hunter2") && !e.to_string().contains("fileA"));
+        assert_eq!(
+            (&e["size"], &e["contentType"]),
+            (&body.len().into(), &ct.into())
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn form_values_are_text_or_base64_and_bounded_per_event() {
+    let s = TestServer::start_with(|o| o.max_payload = 2 << 20, Default::default()).await;
+    let t = uuid_of(
+        &s.cmd(
+            "webhook.put",
+            &format!("eventKey=webhook.form&maxPayloadLength={}", 2 << 20),
+        )
+        .await
+        .json(),
+    );
+    let part = |name: &str, value: &[u8]| {
+        let mut p =
+            format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes();
+        p.extend_from_slice(value);
+        p.extend_from_slice(b"\r\n");
+        p
+    };
+    let mut body = part("note", "héllo".as_bytes());
+    body.extend(part("bin", b"\x00\x01\xff"));
+    // A control byte is valid UTF-8, but as JSON text it would take six bytes.
+    body.extend(part("big", &vec![1u8; 1 << 20]));
+    body.extend_from_slice(b"--b--\r\n");
+    let header = format!("token: {t}\r\nContent-Type: multipart/form-data; boundary=b\r\n");
+    for _ in 0..3 {
+        let r = send(s.addr, &post(RECEIVE, &header, &body)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = s.cmd("event.list", "limit=3").await;
+    assert_eq!(r.status, 200);
+    // Three events of 1 MiB bodies, listed in far less than one body's size.
+    assert!(r.body.len() < 3 * 70 * 1024, "{} bytes", r.body.len());
+    let e = &r.json()[0];
+    assert_eq!(e["form"]["note"], "héllo");
+    assert_eq!(e["form"]["bin"], serde_json::json!({"base64": "AAH/"}));
+    assert_eq!(
+        e["form"]["big"],
+        serde_json::json!({"omitted": true, "size": 1 << 20})
+    );
+    // Every byte is still in origin.
+    let full = s.event(e["id"].as_str().unwrap()).await;
+    assert_eq!(b64(full["origin"].as_str().unwrap()), body);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_given_twice_in_one_place_is_400_and_case_variants_are_not_stored() {
+    let s = TestServer::start().await;
+    let t = uuid_of(&s.put("webhook.twice").await);
+    let other = uuid_of(&s.put("webhook.other").await);
+    let form = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let twice = [
+        post(RECEIVE, &format!("token: {t}\r\ntoken: {other}\r\n"), b""),
+        get(&format!("{RECEIVE}?token={t}&token={other}")),
+        get(&format!("{RECEIVE}?uuid={t}&uuid={t}")),
+        post(RECEIVE, form, format!("token={t}&token={other}").as_bytes()),
+        post(
+            RECEIVE,
+            &format!("token: {t}\r\n{form}"),
+            format!("token={t}&token={other}").as_bytes(),
+        ),
+    ];
+    for req in twice {
+        let r = send(s.addr, &req).await;
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&req));
+        assert!(r.text().contains("ambiguous"), "{}", r.text());
+    }
+    let r = send(
+        s.addr,
+        &post(
+            &format!("{RECEIVE}?token={t}&TOKEN={other}&Uuid={other}&x=1"),
+            form,
+            format!("Token={other}&note=hi").as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let e = s.event(r.json()["correlationId"].as_str().unwrap()).await;
+    assert_eq!(e["eventKey"], "webhook.twice");
+    assert_eq!(e["query"], serde_json::json!({"x": "1"}));
+    assert_eq!(e["form"], serde_json::json!({"note": "hi"}));
+    s.stop().await;
+}
+
 /// Asserts that exactly one record was stored since `before`, a rejection with this status.
 async fn only_one_rejection(s: &TestServer, status: u16, reason_part: &str) {
-    let all = s.events("limit=1000").await;
+    let all = s.wait_for_events("limit=1000", 1).await;
     assert_eq!(all.len(), 1, "{all:#?}");
     let r = &all[0];
     assert_eq!(r["status"], "rejected");
@@ -548,7 +744,14 @@ async fn healthz_and_metrics() {
     let s = TestServer::start().await;
     let r = send(s.addr, &get("/healthz")).await;
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    // Whole answers carry their length rather than being chunked.
+    assert!(
+        r.head.to_ascii_lowercase().contains("content-length: 2"),
+        "{}",
+        r.head
+    );
     send(s.addr, &get(&format!("{RECEIVE}?token=x"))).await;
+    s.wait_for_events("", 1).await;
     let m = send(s.addr, &get("/metrics")).await.text();
     assert!(
         m.contains("hooktail_receive_requests_total{outcome=\"unknown_token\"} 1"),
@@ -575,13 +778,71 @@ async fn h2c_prior_knowledge_is_served() {
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         .await
         .unwrap();
-    let mut buf = [0u8; 9];
-    stream.read_exact(&mut buf).await.unwrap();
+    let mut head = [0u8; 9];
+    stream.read_exact(&mut head).await.unwrap();
     assert_eq!(
-        buf[3], 0x4,
+        head[3], 0x4,
         "the server answers with an HTTP/2 SETTINGS frame"
     );
+    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+    let mut settings = vec![0u8; len];
+    stream.read_exact(&mut settings).await.unwrap();
+    // Each setting: a 16-bit id, a 32-bit value. 0x3 is SETTINGS_MAX_CONCURRENT_STREAMS.
+    let streams = settings
+        .chunks(6)
+        .find_map(|c| (c[..2] == [0, 3]).then(|| u32::from_be_bytes([c[2], c[3], c[4], c[5]])));
+    assert_eq!(streams, Some(32), "a small stream limit per connection");
     drop(stream);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_beyond_the_body_budget_gets_503_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start_with(
+        |o| {
+            o.max_payload = 1000;
+            o.max_body_memory = 1000;
+        },
+        Default::default(),
+    )
+    .await;
+    let t = uuid_of(&s.put("webhook.budget").await);
+    // A first call holds the whole budget while its body trickles in…
+    let mut first = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST {RECEIVE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\ntoken: {t}\r\nContent-Length: 1000\r\n\r\n"
+    );
+    first.write_all(head.as_bytes()).await.unwrap();
+    first.write_all(&[b'a'; 10]).await.unwrap();
+    // …so a second one cannot be taken now (until the first call's headers are read, the
+    // second may still fit).
+    let mut tries = 0..200;
+    let r = loop {
+        let r = send(
+            s.addr,
+            &post(RECEIVE, &format!("token: {t}\r\n"), &[b'b'; 10]),
+        )
+        .await;
+        if r.status != 200 || tries.next().is_none() {
+            break r;
+        }
+    };
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        r.head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{}",
+        r.head
+    );
+    first.write_all(&[b'a'; 990]).await.unwrap();
+    assert_eq!(read_response(&mut first).await.status, 200);
+    // The budget is back.
+    let r = send(
+        s.addr,
+        &post(RECEIVE, &format!("token: {t}\r\n"), &[b'c'; 10]),
+    )
+    .await;
+    assert_eq!(r.status, 200);
     s.stop().await;
 }
 
@@ -603,4 +864,102 @@ async fn a_body_that_trickles_past_the_request_deadline_is_408() {
     assert_eq!(r.status, 408, "{}", r.text());
     only_one_rejection(&s, 408, "too long").await;
     s.stop().await;
+}
+
+/// An in-memory store whose syncs wait while `hold` is set: a commit that takes as long as a
+/// test likes.
+#[derive(Debug, Clone)]
+struct SlowDisk {
+    data: std::sync::Arc<redb::backends::InMemoryBackend>,
+    hold: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl redb::StorageBackend for SlowDisk {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.data.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.data.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.data.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        let (held, released) = &*self.hold;
+        let mut held = held.lock().unwrap();
+        while *held {
+            held = released.wait(held).unwrap();
+        }
+        self.data.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.data.write(offset, data)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
+    use hooktail::http::{Budget, Limits, State};
+    use hooktail::store::{Store, Writer, WriterConfig};
+    use std::sync::Arc;
+    let disk = SlowDisk {
+        data: Arc::new(redb::backends::InMemoryBackend::new()),
+        hold: Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new())),
+    };
+    let hold = |on: bool| {
+        *disk.hold.0.lock().unwrap() = on;
+        disk.hold.1.notify_all();
+    };
+    let backend = disk.clone();
+    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: false,
+    };
+    let (writer, _thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_down, shutdown) = tokio::sync::watch::channel(false);
+    let state = Arc::new(State {
+        ctx: hooktail::commands::Ctx {
+            store: store.clone(),
+            writer,
+            public_url: format!("http://{addr}"),
+            max_payload: 1 << 20,
+            pipelines: None,
+        },
+        metrics: Default::default(),
+        admin_key: "k".repeat(32),
+        limits: Limits::default(),
+        read_only: false,
+        budget: Budget::new(1 << 20),
+        shutdown,
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hooktail::http::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    hold(true);
+    let unknown = "a29a4f16-989d-48c8-ab54-7b6150733ba1";
+    for _ in 0..3 {
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            send(addr, &get(&format!("{RECEIVE}?token={unknown}"))),
+        )
+        .await
+        .expect("the refusal waited for a disk sync");
+        assert_eq!(r.status, 404);
+    }
+    hold(false);
+    // The records ride in the next commits.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.counts().unwrap().1 < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rejections were never stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    server.await.unwrap();
 }

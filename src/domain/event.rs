@@ -22,6 +22,126 @@ pub struct FileInfo {
     pub size: u64,
 }
 
+/// A form or multipart field's value as an event keeps it (§4): text when it is UTF-8 without
+/// control characters (tab and line breaks aside), else base64, so that no byte is ever
+/// expanded into a six-character JSON escape. A value that does not fit the event's
+/// [`MAX_FORM_JSON`] is omitted, with its size; its bytes stay in `origin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FormValue {
+    Text(String),
+    Base64 { base64: String },
+    Omitted { omitted: bool, size: u64 },
+}
+
+impl FormValue {
+    /// The value of `bytes` if its JSON takes at most `room` bytes.
+    fn fitting(bytes: &[u8], room: usize) -> Option<FormValue> {
+        match std::str::from_utf8(bytes) {
+            Ok(text)
+                if !text
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) =>
+            {
+                (json_len(text) <= room).then(|| FormValue::Text(text.to_string()))
+            }
+            _ => (bytes.len().div_ceil(3) * 4 + r#"{"base64":""}"#.len() <= room).then(|| {
+                FormValue::Base64 {
+                    base64: B64.encode(bytes),
+                }
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for FormValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormValue::Text(t) => f.write_str(t),
+            FormValue::Base64 { base64 } => write!(f, "base64:{base64}"),
+            FormValue::Omitted { size, .. } => write!(f, "({size} bytes, omitted)"),
+        }
+    }
+}
+
+/// Most bytes of JSON that one event's `form` and `files` take together, so that an
+/// `event.list` answer stays bounded per event whatever a caller posts. Past it, field values
+/// are omitted (with their size), then further fields and files are not listed.
+pub const MAX_FORM_JSON: usize = 64 * 1024;
+
+/// The `form` and `files` of an event, and the body's `token` field, parsed from a
+/// form-encoded or multipart body.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ParsedForm {
+    pub form: BTreeMap<String, FormValue>,
+    pub files: Vec<FileInfo>,
+    /// The last `token` field's value; never part of `form`.
+    pub token: Option<String>,
+    /// How many `token` fields the body held: more than one is ambiguous (§2).
+    pub tokens: usize,
+    /// JSON bytes `form` and `files` take.
+    used: usize,
+    /// Set once something did not fit: nothing more is listed.
+    full: bool,
+}
+
+impl ParsedForm {
+    /// Adds a field: the `token` field is taken apart and its case variants dropped (§4).
+    pub fn field(&mut self, name: &str, value: &[u8]) {
+        if name == "token" {
+            self.tokens += 1;
+            self.token = Some(String::from_utf8_lossy(value).into_owned());
+            return;
+        }
+        if name.eq_ignore_ascii_case("token") || self.full {
+            return;
+        }
+        // `"name":` and a comma.
+        let room = MAX_FORM_JSON.saturating_sub(self.used + json_len(name) + 2);
+        let value = FormValue::fitting(value, room).or_else(|| {
+            let omitted = FormValue::Omitted {
+                omitted: true,
+                size: value.len() as u64,
+            };
+            (json_len(&omitted) <= room).then_some(omitted)
+        });
+        match value {
+            Some(v) => {
+                self.used += json_len(name) + 2 + json_len(&v);
+                self.form.insert(name.to_string(), v);
+            }
+            None => self.full = true,
+        }
+    }
+
+    pub fn file(&mut self, info: FileInfo) {
+        let cost = json_len(&info) + 1;
+        if self.full || self.used + cost > MAX_FORM_JSON {
+            self.full = true;
+            return;
+        }
+        self.used += cost;
+        self.files.push(info);
+    }
+}
+
+/// The length of `v` as JSON, without building the text.
+fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 /// An accepted call. The body is kept as exact bytes; the API shows it per `payload_type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,7 +158,7 @@ pub struct Event {
     pub size: u64,
     pub payload_type: PayloadType,
     pub files: Vec<FileInfo>,
-    pub form: BTreeMap<String, String>,
+    pub form: BTreeMap<String, FormValue>,
     /// The exact body bytes; empty for `PayloadType::Ignore`. Stored apart from the rest.
     #[serde(skip)]
     pub body: Vec<u8>,
@@ -235,6 +355,58 @@ mod tests {
             payload_type,
             ..sample("webhook.a", 0, body)
         }
+    }
+
+    #[test]
+    fn form_values_are_text_when_utf8_else_base64() {
+        let mut f = ParsedForm::default();
+        f.field("note", "héllo\tworld\r\n".as_bytes());
+        f.field("bin", b"\x01\x02\xff");
+        f.field("ctl", b"a\x01b");
+        f.field("token", b"t1");
+        f.field("TOKEN", b"t2");
+        assert_eq!(f.form["note"], FormValue::Text("héllo\tworld\r\n".into()));
+        assert_eq!(
+            serde_json::to_value(&f.form).unwrap(),
+            json!({"note": "héllo\tworld\r\n", "bin": {"base64": "AQL/"}, "ctl": {"base64": "YQFi"}})
+        );
+        assert_eq!((f.token.as_deref(), f.tokens), (Some("t1"), 1));
+        // Stored events read back, old plain strings included.
+        let back: BTreeMap<String, FormValue> =
+            serde_json::from_value(json!({"a": "x", "b": {"base64": "AQL/"}})).unwrap();
+        assert_eq!(back["a"], FormValue::Text("x".into()));
+        assert_eq!(
+            back["b"],
+            FormValue::Base64 {
+                base64: "AQL/".into()
+            }
+        );
+    }
+
+    #[test]
+    fn form_and_files_are_bounded_per_event() {
+        let mut f = ParsedForm::default();
+        // Control bytes would take six times their size as JSON escapes.
+        f.field("big", &vec![1u8; 4 << 20]);
+        assert_eq!(
+            f.form["big"],
+            FormValue::Omitted {
+                omitted: true,
+                size: 4 << 20
+            }
+        );
+        for i in 0..100_000 {
+            f.field(&format!("f{i}"), &[b'x'; 100]);
+            f.file(FileInfo {
+                field: format!("file{i}"),
+                filename: "a.bin".repeat(50),
+                content_type: Some("application/octet-stream".into()),
+                size: 1,
+            });
+        }
+        let json = serde_json::to_string(&(&f.form, &f.files)).unwrap();
+        assert!(json.len() <= MAX_FORM_JSON + 16, "{}", json.len());
+        assert!(f.form.len() > 10 && !f.files.is_empty());
     }
 
     #[test]

@@ -185,12 +185,16 @@ impl WebhookInput {
         }
     }
 
-    /// Applies this input to the webhook it edits, or builds a new one.
-    /// `event_key` must be present when `existing` is `None`; `parse` guarantees it for creation
-    /// without a uuid, and the caller checks it for creation under a given uuid.
-    pub fn apply(&self, existing: Option<&Webhook>, uuid: Uuid, now: i64) -> Option<Webhook> {
+    /// Applies this input to the webhook it edits, or builds a new one under `uuid`. A new
+    /// webhook needs an eventKey and a random (version 4) uuid: the uuid is its secret token.
+    pub fn apply(
+        &self,
+        existing: Option<&Webhook>,
+        uuid: Uuid,
+        now: i64,
+    ) -> Result<Webhook, String> {
         match existing {
-            Some(w) => Some(Webhook {
+            Some(w) => Ok(Webhook {
                 uuid: w.uuid,
                 event_key: self
                     .event_key
@@ -201,18 +205,35 @@ impl WebhookInput {
                 created_at: w.created_at,
                 updated_at: now,
             }),
-            None => Some(Webhook {
-                uuid,
-                event_key: self.event_key.clone()?,
-                payload_type: self.payload_type.unwrap_or_default(),
-                max_payload_length: self
-                    .max_payload_length
-                    .unwrap_or(DEFAULT_MAX_PAYLOAD_LENGTH),
-                created_at: now,
-                updated_at: now,
-            }),
+            None => {
+                if !is_random_uuid(&uuid) {
+                    return Err(format!(
+                        "uuid {uuid} is not a random (version 4) uuid; leave it out to get one"
+                    ));
+                }
+                Ok(Webhook {
+                    uuid,
+                    event_key: self
+                        .event_key
+                        .clone()
+                        .ok_or_else(|| "eventKey is required".to_string())?,
+                    payload_type: self.payload_type.unwrap_or_default(),
+                    max_payload_length: self
+                        .max_payload_length
+                        .unwrap_or(DEFAULT_MAX_PAYLOAD_LENGTH),
+                    created_at: now,
+                    updated_at: now,
+                })
+            }
         }
     }
+}
+
+/// Whether a uuid is random (version 4 of RFC 9562), the only kind fit to be a token: the
+/// nil and max uuids, and time-based ones, are guessable.
+pub fn is_random_uuid(uuid: &Uuid) -> bool {
+    uuid.get_version() == Some(uuid::Version::Random)
+        && uuid.get_variant() == uuid::Variant::RFC4122
 }
 
 /// Lowercase letters, digits, `-` and `_` in non-empty segments joined by `.`, at most 200 chars.
@@ -239,6 +260,9 @@ pub fn validate_event_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest eventKey pattern accepted, in characters.
+pub const MAX_PATTERN_LEN: usize = 255;
+
 /// An eventKey pattern: `*` matches exactly one segment, `#` any number (zero included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventKeyPattern {
@@ -247,6 +271,11 @@ pub struct EventKeyPattern {
 
 impl EventKeyPattern {
     pub fn parse(pattern: &str) -> Result<Self, String> {
+        if pattern.chars().count() > MAX_PATTERN_LEN {
+            return Err(format!(
+                "an eventKey pattern is at most {MAX_PATTERN_LEN} characters long"
+            ));
+        }
         let segments: Vec<String> = pattern.split('.').map(str::to_string).collect();
         if segments.iter().any(|s| s.is_empty()) {
             return Err(format!("eventKey pattern {pattern:?} has an empty segment"));
@@ -255,20 +284,48 @@ impl EventKeyPattern {
     }
 
     pub fn matches(&self, key: &str) -> bool {
-        let key: Vec<&str> = key.split('.').collect();
         let pattern: Vec<&str> = self.segments.iter().map(String::as_str).collect();
-        match_segments(&pattern, &key)
+        match_segments(&pattern, key.split('.'))
     }
 }
 
-fn match_segments(pattern: &[&str], key: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => key.is_empty(),
-        Some((&"#", rest)) => (0..=key.len()).any(|skip| match_segments(rest, &key[skip..])),
-        Some((&p, rest)) => match key.split_first() {
-            Some((&k, key_rest)) => (p == "*" || p == k) && match_segments(rest, key_rest),
-            None => false,
-        },
+/// Runs the pattern as an automaton over the key's segments: `live[i]` says whether the first
+/// `i` pattern segments can match the segments read so far. Each key segment costs one pass
+/// over the pattern, so matching takes pattern length times key length steps, never the
+/// exponential time of backtracking over the ways `#`s can split a key.
+fn match_segments<'a>(pattern: &[&str], key: impl Iterator<Item = &'a str>) -> bool {
+    let mut live = vec![false; pattern.len() + 1];
+    live[0] = true;
+    close_over_hashes(pattern, &mut live);
+    for segment in key {
+        let mut next = vec![false; pattern.len() + 1];
+        for (i, p) in pattern.iter().enumerate() {
+            if !live[i] {
+                continue;
+            }
+            match *p {
+                // `#` takes this segment and may take more.
+                "#" => next[i] = true,
+                "*" => next[i + 1] = true,
+                p if p == segment => next[i + 1] = true,
+                _ => {}
+            }
+        }
+        close_over_hashes(pattern, &mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        live = next;
+    }
+    live[pattern.len()]
+}
+
+/// A `#` may match no segment at all, so whatever reaches it also reaches what follows it.
+fn close_over_hashes(pattern: &[&str], live: &mut [bool]) {
+    for (i, p) in pattern.iter().enumerate() {
+        if live[i] && *p == "#" {
+            live[i + 1] = true;
+        }
     }
 }
 
@@ -302,7 +359,39 @@ mod tests {
         assert!(m("#.created", "webhook.lead.created"));
         assert!(!m("#.created", "webhook.lead.updated"));
         assert!(m("webhook.lead.created", "webhook.lead.created"));
+        assert!(m("#.#", "a"));
+        assert!(m("a.#.#.b", "a.b"));
+        assert!(m("a.#.b.#", "a.x.b.y.b"));
+        assert!(!m("a.#.b", "a.x.c"));
+        assert!(m("*.#.*", "a.b"));
+        assert!(!m("*.#.*", "a"));
         assert!(EventKeyPattern::parse("a..b").is_err());
+    }
+
+    #[test]
+    fn patterns_are_capped_at_255_characters() {
+        let long = format!("{}.x", "#".repeat(253));
+        assert_eq!(long.len(), 255);
+        assert!(EventKeyPattern::parse(&long).is_ok());
+        assert!(EventKeyPattern::parse(&format!("a{long}")).is_err());
+    }
+
+    /// `#.#.….#.zzz` against a key it cannot match: backtracking tries every way the `#`s can
+    /// share out the key's segments, which never ends at this size. The watchdog turns a hang
+    /// into a failure instead of a stuck test run.
+    #[test]
+    fn a_worst_case_pattern_is_matched_in_linear_time() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut pattern = vec!["#"; 30_000];
+            pattern.push("zzz");
+            let key = vec!["a"; 100].join(".");
+            let _ = done.send(match_segments(&pattern, key.split('.')));
+        });
+        let matched = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("matching a 30,000-segment pattern did not finish");
+        assert!(!matched);
     }
 
     #[test]
@@ -320,7 +409,7 @@ mod tests {
     fn edit_keeps_uuid_and_unset_fields() {
         let w = WebhookInput::parse(None, Some("webhook.a"), None, None, 10)
             .unwrap()
-            .apply(None, Uuid::nil(), 1)
+            .apply(None, Uuid::new_v4(), 1)
             .unwrap();
         let edit = WebhookInput::parse(Some(&w.uuid.to_string()), None, Some("raw"), None, 10)
             .unwrap()
@@ -330,5 +419,20 @@ mod tests {
         assert_eq!(edit.event_key, "webhook.a");
         assert_eq!(edit.payload_type, PayloadType::Raw);
         assert_eq!((edit.created_at, edit.updated_at), (1, 2));
+    }
+
+    #[test]
+    fn only_random_uuids_make_new_webhooks() {
+        let input = WebhookInput::parse(None, Some("webhook.a"), None, None, 10).unwrap();
+        for guessable in [
+            Uuid::nil(),
+            Uuid::max(),
+            Uuid::now_v7(),
+            Uuid::parse_str("a29a4f16-989d-18c8-ab54-7b6150733ba1").unwrap(),
+        ] {
+            let e = input.apply(None, guessable, 1).unwrap_err();
+            assert!(e.contains("version 4"), "{e}");
+        }
+        assert!(input.apply(None, Uuid::new_v4(), 1).is_ok());
     }
 }

@@ -1,27 +1,34 @@
 //! The command endpoint `/api/v3/command/NAME` and the `event.listen` stream.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, StatusCode};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::State;
 use super::body::{self, BodyError};
 use super::reply::{self, Reply};
 use crate::commands::{self, Params};
-use crate::domain::EventKeyPattern;
+use crate::domain::{EventFilter, EventKeyPattern, Record};
+use crate::store::{Cursor, Encoded, Listener, Next, PageQuery, Status, Store};
 
 /// Most bytes of parameters a command call may send.
 const MAX_PARAMS_BODY: u64 = 64 * 1024;
 /// How often an idle event stream sends a comment, so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Bytes of ready events a stream gathers into one write.
+const BATCH: usize = 64 * 1024;
+/// Events read from the store per step when a listener catches up: few, since each may be
+/// as large as `--max-payload`.
+const CATCH_UP_PAGE: usize = 8;
 
 pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply {
     if req.method() != Method::GET && req.method() != Method::POST {
@@ -30,10 +37,13 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
             format!("method {} is not allowed; use GET or POST", req.method()),
         );
     }
-    if !authorized(state, &req) {
+    if !bearer_matches(req.headers().get(AUTHORIZATION), &state.admin_key) {
+        return reply::unauthorized("admin commands need `Authorization: Bearer <admin.key>`");
+    }
+    if state.read_only && commands::WRITES.contains(&name) {
         return reply::error(
-            StatusCode::UNAUTHORIZED,
-            "admin commands need `Authorization: Bearer <admin.key>`",
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{name} is refused: this server runs with --read-only"),
         );
     }
     let params = match params(state, req).await {
@@ -53,16 +63,20 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
     }
 }
 
-fn authorized(state: &State, req: &Request<Incoming>) -> bool {
-    let Some(given) = req
-        .headers()
-        .get(AUTHORIZATION)
+/// Whether an `Authorization` header carries the admin key. The scheme is matched in any case
+/// (`Bearer`, `bearer`), and an empty credential never matches, whatever the key.
+fn bearer_matches(header: Option<&HeaderValue>, key: &str) -> bool {
+    let Some((scheme, given)) = header
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.trim().split_once(' '))
     else {
         return false;
     };
-    constant_time_eq(given.trim().as_bytes(), state.admin_key.as_bytes())
+    let given = given.trim();
+    scheme.eq_ignore_ascii_case("bearer")
+        && !given.is_empty()
+        && !key.is_empty()
+        && constant_time_eq(given.as_bytes(), key.as_bytes())
 }
 
 /// Compares without stopping at the first difference, so timing does not leak the key.
@@ -89,9 +103,10 @@ async fn params(state: &State, req: Request<Incoming>) -> Result<Params, Reply> 
                 .to_ascii_lowercase()
         });
     let deadline = Instant::now() + state.limits.request_timeout;
-    let bytes = body::read(req.into_body(), MAX_PARAMS_BODY, deadline)
+    let (bytes, _charge) = body::read(req.into_body(), MAX_PARAMS_BODY, deadline, &state.budget)
         .await
         .map_err(|e| match e {
+            BodyError::Busy => reply::busy(e.to_string()),
             BodyError::TooLarge { .. } => {
                 reply::error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
             }
@@ -139,7 +154,8 @@ async fn params(state: &State, req: Request<Incoming>) -> Result<Params, Reply> 
     Ok(out)
 }
 
-/// Server-sent events of accepted events as they are committed.
+/// Server-sent events of accepted events as they are committed. Each event comes encoded
+/// once from the writer; a listener that fell behind catches up from the store.
 fn listen(state: &State, params: &Params) -> Reply {
     let pattern = match params
         .get("eventKey")
@@ -149,50 +165,19 @@ fn listen(state: &State, params: &Params) -> Reply {
         Ok(p) => p,
         Err(e) => return reply::error(StatusCode::BAD_REQUEST, e),
     };
-    struct Listen {
-        rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::domain::Record>>,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-        pattern: Option<EventKeyPattern>,
-    }
     let start = Listen {
-        rx: state.ctx.writer.subscribe(),
-        shutdown: state.shutdown.clone(),
+        listener: state.ctx.writer.listen(pattern.clone()),
+        store: state.ctx.store.clone(),
         pattern,
+        shutdown: state.shutdown.clone(),
+        last: Uuid::now_v7(),
+        caught_up_to: None,
+        catching_up: false,
+        out: VecDeque::new(),
     };
     let stream = futures_util::stream::unfold(start, |mut s| async move {
-        loop {
-            let next = tokio::select! {
-                r = s.rx.recv() => Some(r),
-                _ = s.shutdown.wait_for(|down| *down) => return None,
-                _ = tokio::time::sleep(KEEP_ALIVE) => None,
-            };
-            let Some(next) = next else {
-                let ping = Frame::data(Bytes::from_static(b": keep-alive\n\n"));
-                return Some((Ok::<_, Infallible>(ping), s));
-            };
-            let text = match next {
-                Ok(record) => {
-                    let crate::domain::Record::Accepted(event) = record.as_ref() else {
-                        continue;
-                    };
-                    if s.pattern
-                        .as_ref()
-                        .is_some_and(|p| !p.matches(&event.event_key))
-                    {
-                        continue;
-                    }
-                    format!(
-                        "id: {}\nevent: {}\ndata: {}\n\n",
-                        event.id,
-                        event.event_key,
-                        event.to_json(true)
-                    )
-                }
-                Err(RecvError::Lagged(n)) => format!(": lagged, {n} events skipped\n\n"),
-                Err(RecvError::Closed) => return None,
-            };
-            return Some((Ok(Frame::data(Bytes::from(text))), s));
-        }
+        let frame = s.next_frame().await?;
+        Some((Ok::<_, Infallible>(Frame::data(frame)), s))
     });
     let mut r = reply::with_type(
         StatusCode::OK,
@@ -203,5 +188,159 @@ fn listen(state: &State, params: &Params) -> Reply {
         hyper::header::CACHE_CONTROL,
         hyper::header::HeaderValue::from_static("no-cache"),
     );
+    r.extensions_mut().insert(super::EventStream);
     r
+}
+
+/// One `event.listen` stream.
+struct Listen {
+    listener: Listener,
+    store: Arc<Store>,
+    pattern: Option<EventKeyPattern>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The last event sent, or when the stream began: a catch-up reads from there.
+    last: Uuid,
+    /// The last event a catch-up sent; the live queue may hold it again.
+    caught_up_to: Option<Uuid>,
+    catching_up: bool,
+    /// Pieces of text ready to send.
+    out: VecDeque<Bytes>,
+}
+
+impl Listen {
+    /// The next piece of the stream; `None` ends it. Events that are ready together go out
+    /// as one piece: one write for many, rather than one each.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        loop {
+            if !self.out.is_empty() {
+                return Some(self.take_out());
+            }
+            if self.catching_up {
+                self.catch_up().await?;
+                continue;
+            }
+            let next = tokio::select! {
+                n = self.listener.next() => n,
+                _ = self.shutdown.wait_for(|down| *down) => return None,
+                _ = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Some(Bytes::from_static(b": keep-alive\n\n"));
+                }
+            };
+            self.take(next)?;
+            while !self.catching_up
+                && self.out.iter().map(Bytes::len).sum::<usize>() < BATCH
+                && let Some(next) = self.listener.try_next()
+            {
+                self.take(next)?;
+            }
+        }
+    }
+
+    /// Queues what the listener gave; `None` when it closed.
+    fn take(&mut self, next: Next) -> Option<()> {
+        match next {
+            Next::Event(e) => {
+                if self.caught_up_to.is_none_or(|c| e.id > c) {
+                    self.send(&e);
+                }
+            }
+            Next::Lagged(n) => {
+                self.out
+                    .push_back(Bytes::from(format!(": lagged, {n} events skipped\n\n")));
+                self.catching_up = true;
+            }
+            Next::Closed => return None,
+        }
+        Some(())
+    }
+
+    /// What is queued, small pieces gathered into one of up to `BATCH` bytes (copied: far
+    /// cheaper than a write each); a large piece goes alone, as it is.
+    fn take_out(&mut self) -> Bytes {
+        let (mut count, mut total) = (0, 0);
+        for piece in &self.out {
+            if count > 0 && total + piece.len() > BATCH {
+                break;
+            }
+            count += 1;
+            total += piece.len();
+        }
+        if count == 1 {
+            return self.out.pop_front().unwrap_or_default();
+        }
+        let mut all = BytesMut::with_capacity(total);
+        for piece in self.out.drain(..count) {
+            all.extend_from_slice(&piece);
+        }
+        all.freeze()
+    }
+
+    /// Queues one page of what the store holds after `last`; `None` when the store fails.
+    async fn catch_up(&mut self) -> Option<()> {
+        let query = PageQuery {
+            cursor: Cursor::After(self.last),
+            filter: EventFilter::new(Some(Status::Accepted), self.pattern.clone()),
+            limit: CATCH_UP_PAGE,
+            with_body: true,
+        };
+        let store = self.store.clone();
+        let page = match tokio::task::spawn_blocking(move || store.page(&query)).await {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) => {
+                tracing::warn!("event.listen cannot catch up from the store: {e}");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        self.catching_up = page.len() == CATCH_UP_PAGE;
+        for record in page {
+            if let Record::Accepted(e) = record {
+                self.send(&Encoded::of(&e));
+                self.caught_up_to = Some(e.id);
+            }
+        }
+        Some(())
+    }
+
+    /// Queues one event as `id:`, `event:` and `data:` lines; the JSON is shared, not copied.
+    fn send(&mut self, e: &Encoded) {
+        self.out.push_back(Bytes::from(format!(
+            "id: {}\nevent: {}\ndata: ",
+            e.id, e.event_key
+        )));
+        self.out.push_back(e.json.clone());
+        self.out.push_back(Bytes::from_static(b"\n\n"));
+        self.last = e.id;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_credentials() {
+        let key = "k".repeat(32);
+        let h = |v: &str| HeaderValue::from_str(v).unwrap();
+        for ok in [
+            format!("Bearer {key}"),
+            format!("bearer {key}"),
+            format!("BEARER  {key} "),
+        ] {
+            assert!(bearer_matches(Some(&h(&ok)), &key), "{ok:?}");
+        }
+        for bad in [
+            format!("Basic {key}"),
+            format!("Bearer{key}"),
+            key.clone(),
+            "Bearer x".into(),
+        ] {
+            assert!(!bearer_matches(Some(&h(&bad)), &key), "{bad:?}");
+        }
+        assert!(!bearer_matches(None, &key));
+        // An empty credential never matches, not even an empty key.
+        for empty in ["Bearer ", "Bearer", "bearer   "] {
+            assert!(!bearer_matches(Some(&h(empty)), ""), "{empty:?}");
+        }
+    }
 }

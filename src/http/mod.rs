@@ -12,12 +12,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http_body_util::BodyExt;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+
+pub use body::Budget;
 
 use crate::commands::Ctx;
 use crate::metrics::Metrics;
@@ -35,6 +40,11 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// How long a connection may stay open with no request in flight, HTTP/1 and HTTP/2
+    /// alike; also HTTP/2's keep-alive ping interval and the time its answer may take.
+    pub idle_timeout: Duration,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_streams: u32,
 }
 
 impl Default for Limits {
@@ -45,6 +55,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_header_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10),
+            max_streams: 32,
         }
     }
 }
@@ -55,8 +67,122 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub admin_key: String,
     pub limits: Limits,
+    /// `--read-only`: admin writes are refused (405).
+    pub read_only: bool,
+    /// Body bytes held in memory at once, by every request together.
+    pub budget: body::Budget,
     /// Turns true when shutdown begins, to end open event streams.
     pub shutdown: watch::Receiver<bool>,
+}
+
+/// Requests in flight on one connection, and since when it has had none: a connection idle
+/// for `Limits::idle_timeout` is closed, whichever protocol it speaks.
+struct Activity {
+    in_flight: AtomicUsize,
+    /// Of those, `event.listen` streams: endless, and ended at shutdown.
+    streams: AtomicUsize,
+    idle_since: Mutex<tokio::time::Instant>,
+}
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            in_flight: AtomicUsize::new(0),
+            streams: AtomicUsize::new(0),
+            idle_since: Mutex::new(tokio::time::Instant::now()),
+        })
+    }
+
+    /// Marks a request in flight until the guard drops (with its response body).
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight {
+            activity: self.clone(),
+            stream: false,
+        }
+    }
+
+    /// Whether everything in flight is an event stream.
+    fn only_streams(&self) -> bool {
+        let streams = self.streams.load(Ordering::SeqCst);
+        streams > 0 && streams == self.in_flight.load(Ordering::SeqCst)
+    }
+
+    fn idle_since(&self) -> Option<tokio::time::Instant> {
+        let since = *self.idle_since.lock().unwrap_or_else(|e| e.into_inner());
+        (self.in_flight.load(Ordering::SeqCst) == 0).then_some(since)
+    }
+
+    /// Resolves once the connection has had no request in flight for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            let deadline = match self.idle_since() {
+                Some(since) if since.elapsed() >= timeout => return,
+                Some(since) => since + timeout,
+                None => tokio::time::Instant::now() + timeout,
+            };
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+struct InFlight {
+    activity: Arc<Activity>,
+    stream: bool,
+}
+
+impl InFlight {
+    fn is_stream(&mut self) {
+        self.activity.streams.fetch_add(1, Ordering::SeqCst);
+        self.stream = true;
+    }
+}
+
+/// Marks a response as an endless event stream (`event.listen`).
+#[derive(Clone, Copy)]
+pub(crate) struct EventStream;
+
+/// How long a connection serving only event streams may take to end them at shutdown. A
+/// stream whose client stopped reading never ends by itself: hyper waits to write.
+const STREAM_DRAIN: Duration = Duration::from_secs(1);
+
+/// A response body that keeps its request in flight until it is sent or dropped.
+struct Tracked {
+    body: reply::Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let a = &self.activity;
+        if self.stream {
+            a.streams.fetch_sub(1, Ordering::SeqCst);
+        }
+        let mut since = a.idle_since.lock().unwrap_or_else(|e| e.into_inner());
+        if a.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *since = tokio::time::Instant::now();
+        }
+    }
 }
 
 /// Waits until the client has sent enough to tell HTTP/1 from HTTP/2, at most `timeout`.
@@ -92,8 +218,11 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(limits.max_header_bytes as u32);
-    let graceful = GracefulShutdown::new();
+        .max_header_list_size(limits.max_header_bytes as u32)
+        .max_concurrent_streams(limits.max_streams)
+        .keep_alive_interval(limits.idle_timeout)
+        .keep_alive_timeout(limits.idle_timeout);
+    // Every connection holds a permit; shutdown is over once all are back.
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -117,34 +246,17 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
             _ = stop.as_mut() => break,
         };
         let _ = stream.set_nodelay(true);
-        let mut shutdown = state.shutdown.clone();
-        let state = state.clone();
-        let service = service_fn(move |req| {
-            let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(service::handle(state, req, remote).await) }
-        });
         let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let state = state.clone();
         tokio::spawn(async move {
-            // A shutdown does not wait for a connection that has not sent anything yet.
-            let started = tokio::select! {
-                sent = first_bytes(&stream, limits.header_read_timeout) => sent,
-                _ = shutdown.wait_for(|down| *down) => false,
-            };
-            if !started {
-                tracing::debug!(%remote, "connection sent nothing in time; closed");
-                return;
-            }
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%remote, "connection ended: {e}");
-            }
+            serve_connection(builder, stream, remote, state).await;
             drop(permit);
         });
     }
     drop(listener);
     tracing::info!("shutting down: finishing requests in flight");
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(limits.shutdown_grace, permits.acquire_many(all))
         .await
         .is_err()
     {
@@ -153,4 +265,90 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
             limits.shutdown_grace
         );
     }
+}
+
+/// One connection, until it ends: closed gracefully when the server shuts down or when it
+/// has been idle for `idle_timeout`.
+async fn serve_connection(
+    builder: auto::Builder<TokioExecutor>,
+    stream: tokio::net::TcpStream,
+    remote: std::net::SocketAddr,
+    state: Arc<State>,
+) {
+    let limits = state.limits;
+    let mut shutdown = state.shutdown.clone();
+    // A shutdown does not wait for a connection that has not sent anything yet.
+    let started = tokio::select! {
+        sent = first_bytes(&stream, limits.header_read_timeout) => sent,
+        _ = shutdown.wait_for(|down| *down) => false,
+    };
+    if !started {
+        tracing::debug!(%remote, "connection sent nothing in time; closed");
+        return;
+    }
+    let activity = Activity::new();
+    let in_flight = activity.clone();
+    let service = service_fn(move |req| {
+        let state = state.clone();
+        let mut guard = in_flight.begin();
+        async move {
+            let reply = service::handle(state, req, remote).await;
+            if reply.extensions().get::<EventStream>().is_some() {
+                guard.is_stream();
+            }
+            // The request stays in flight as long as its response body streams.
+            Ok::<_, std::convert::Infallible>(reply.map(|body| {
+                Tracked {
+                    body,
+                    _in_flight: guard,
+                }
+                .boxed_unsync()
+            }))
+        }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let (mut closing, mut shutting_down) = (false, false);
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%remote, "connection ended: {e}");
+                }
+                return;
+            }
+            _ = shutdown.wait_for(|down| *down), if !shutting_down => shutting_down = true,
+            _ = activity.idle_for(limits.idle_timeout), if !closing => {
+                tracing::debug!(%remote, "connection idle; closing");
+            }
+            _ = tokio::time::sleep(STREAM_DRAIN), if shutting_down => {
+                if activity.only_streams() {
+                    tracing::debug!(%remote, "event streams still open at shutdown; closed");
+                    return;
+                }
+            }
+        }
+        if !closing {
+            conn.as_mut().graceful_shutdown();
+            closing = true;
+        }
+    }
+}
+
+/// Counts how often other tasks ran on this one-thread runtime while `f` ran: work done on
+/// the runtime's own thread would leave them no turn at all.
+#[cfg(test)]
+pub(crate) async fn turns_of_others_during<T>(f: impl Future<Output = T>) -> (T, u64) {
+    use std::sync::atomic::AtomicU64;
+    let turns = Arc::new(AtomicU64::new(0));
+    let counter = turns.clone();
+    let other = tokio::spawn(async move {
+        loop {
+            counter.fetch_add(1, Ordering::Relaxed);
+            tokio::task::yield_now().await;
+        }
+    });
+    let out = f.await;
+    other.abort();
+    (out, turns.load(Ordering::Relaxed))
 }

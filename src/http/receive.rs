@@ -18,7 +18,7 @@ use super::multipart;
 use super::reply::{self, Reply};
 use crate::domain::time::now_ms;
 use crate::domain::webhook::token_prefix;
-use crate::domain::{Event, Record, Rejection, Webhook};
+use crate::domain::{Event, ParsedForm, PayloadType, Record, Rejection, Webhook};
 use crate::metrics::Outcome;
 
 /// Headers never stored with an event: they carry the token or credentials.
@@ -106,13 +106,15 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
                 size,
                 event_key: refusal.event_key,
             });
-            if let Err(e) = state.ctx.writer.append(record, None).await {
-                tracing::error!("cannot store a rejection: {e}");
+            // Answered at once: the record rides in the next commit.
+            if !state.ctx.writer.append_nowait(record) {
+                state.metrics.rejection_dropped();
             }
-            (
-                reply::error(refusal.status, refusal.reason),
-                refusal.outcome,
-            )
+            let reply = match refusal.status {
+                StatusCode::SERVICE_UNAVAILABLE => reply::busy(refusal.reason),
+                status => reply::error(status, refusal.reason),
+            };
+            (reply, refusal.outcome)
         }
     }
 }
@@ -132,8 +134,22 @@ async fn accept(
             declared_size,
         ));
     }
-    let webhook = match &token_outside_body(&head.headers, &head.query) {
+    let outside = token_outside_body(&head.headers, &head.query).map_err(|reason| {
+        (
+            Refusal::new(StatusCode::BAD_REQUEST, Outcome::AmbiguousToken, reason),
+            declared_size,
+        )
+    })?;
+    let content_type = head
+        .headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let webhook = match &outside {
         Some(t) => Some(lookup(state, t).map_err(|r| (r, declared_size))?),
+        // Only a form or multipart body can hold the token: refuse any other unread.
+        None if form_kind(content_type.as_deref()).is_none() => {
+            return Err((no_token(), declared_size));
+        }
         None => None,
     };
     let limit = webhook
@@ -146,9 +162,19 @@ async fn accept(
         return Err((too_large(n, limit, webhook.as_ref()), n));
     }
     let deadline = Instant::now() + state.limits.request_timeout;
-    let bytes = body::read(body, limit, deadline)
+    // Held until the call is answered: the budget counts this body as long as it lives.
+    let (bytes, _charge) = body::read(body, limit, deadline, &state.budget)
         .await
         .map_err(|e| match e {
+            BodyError::Busy => (
+                Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Outcome::Busy,
+                    e.to_string(),
+                )
+                .for_webhook(webhook.as_ref()),
+                declared_size,
+            ),
             BodyError::TooLarge { limit, seen } => (too_large(seen, limit, webhook.as_ref()), seen),
             BodyError::Timeout => (
                 Refusal::new(StatusCode::REQUEST_TIMEOUT, Outcome::Timeout, e.to_string())
@@ -162,11 +188,12 @@ async fn accept(
             ),
         })?;
     let size = bytes.len() as u64;
-    let content_type = head
-        .headers
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let parsed = tokio::time::timeout_at(deadline, parse_body(content_type.as_deref(), &bytes))
+    // An ignore webhook keeps nothing of the body: no need to parse it.
+    let parse = !webhook
+        .as_ref()
+        .is_some_and(|w| w.payload_type == PayloadType::Ignore);
+    let ct = content_type.as_deref().filter(|_| parse);
+    let parsed = tokio::time::timeout_at(deadline, parse_body(ct, &bytes))
         .await
         .map_err(|_| {
             (
@@ -186,16 +213,18 @@ async fn accept(
                 size,
             )
         })?;
+    if parsed.tokens > 1 {
+        let reason = "two `token` fields in the body: the token is ambiguous";
+        return Err((
+            Refusal::new(StatusCode::BAD_REQUEST, Outcome::AmbiguousToken, reason)
+                .for_webhook(webhook.as_ref()),
+            size,
+        ));
+    }
     let webhook = match webhook {
         Some(w) => w,
         None => {
-            let token = parsed.form.get("token").ok_or_else(|| {
-                let reason = "no token: send it in the `token` header";
-                (
-                    Refusal::new(StatusCode::UNAUTHORIZED, Outcome::NoToken, reason),
-                    size,
-                )
-            })?;
+            let token = parsed.token.as_ref().ok_or_else(|| (no_token(), size))?;
             let w = lookup(state, token).map_err(|r| (r, size))?;
             if size > w.max_payload_length {
                 return Err((too_large(size, w.max_payload_length, Some(&w)), size));
@@ -203,8 +232,11 @@ async fn accept(
             w
         }
     };
-    let mut form = parsed.form;
-    form.remove("token");
+    // Nothing of an ignored body is kept: only its size and content type.
+    let (form, files) = match webhook.payload_type {
+        PayloadType::Ignore => Default::default(),
+        _ => (parsed.form, parsed.files),
+    };
     let id = Uuid::now_v7();
     let event = Event {
         id,
@@ -215,7 +247,7 @@ async fn accept(
         query: head
             .query
             .iter()
-            .filter(|(k, _)| k != "token" && k != "uuid")
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("token") && !k.eq_ignore_ascii_case("uuid"))
             .cloned()
             .collect(),
         headers: kept_headers(&head.headers),
@@ -223,11 +255,12 @@ async fn accept(
         content_type,
         size,
         payload_type: webhook.payload_type,
-        files: parsed.files,
+        files,
         form,
         body: match webhook.payload_type {
-            crate::domain::PayloadType::Ignore => Vec::new(),
-            _ => bytes.to_vec(),
+            PayloadType::Ignore => Vec::new(),
+            // Without a copy: the parser's share of the buffer is gone by now.
+            _ => Vec::from(bytes),
         },
     };
     state
@@ -264,6 +297,11 @@ fn lookup(state: &State, token: &str) -> Result<Webhook, Refusal> {
         })
 }
 
+fn no_token() -> Refusal {
+    let reason = "no token: send it in the `token` header";
+    Refusal::new(StatusCode::UNAUTHORIZED, Outcome::NoToken, reason)
+}
+
 fn too_large(size: u64, limit: u64, w: Option<&Webhook>) -> Refusal {
     Refusal::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -274,14 +312,32 @@ fn too_large(size: u64, limit: u64, w: Option<&Webhook>) -> Refusal {
 }
 
 /// The token from where it may come before the body, in §2's order: the `token` header, the
-/// `token` query parameter, then the old `uuid` one. (A body's `token` field comes last.)
-pub fn token_outside_body(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
-    let from_query = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    headers
-        .get("token")
+/// `token` query parameter, then the old `uuid` one. (A body's `token` field comes last.) The
+/// same name twice in one place is ambiguous: an error, never a guess.
+pub fn token_outside_body(
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Option<String>, String> {
+    let mut header = headers.get_all("token").iter();
+    let from_header = header.next();
+    if header.next().is_some() {
+        return Err("two `token` headers: the token is ambiguous".into());
+    }
+    let from_query = |key: &str| {
+        let mut given = query.iter().filter(|(k, _)| k == key);
+        let first = given.next().map(|(_, v)| v.clone());
+        match given.next() {
+            Some(_) => Err(format!(
+                "two `{key}` query parameters: the token is ambiguous"
+            )),
+            None => Ok(first),
+        }
+    };
+    let (token, uuid) = (from_query("token")?, from_query("uuid")?);
+    Ok(from_header
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .or_else(|| from_query("token"))
-        .or_else(|| from_query("uuid"))
+        .or(token)
+        .or(uuid))
 }
 
 /// Header names lowercased; repeated headers joined with ", "; credentials dropped.
@@ -302,62 +358,114 @@ fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     out
 }
 
-/// Form fields and files from a form-encoded or multipart body; other bodies have none.
-async fn parse_body(
-    content_type: Option<&str>,
-    bytes: &Bytes,
-) -> Result<multipart::Parsed, String> {
-    let Some(ct) = content_type else {
-        return Ok(multipart::Parsed::default());
-    };
-    let mime = ct
+/// The bodies that have form fields, one of which may be the token.
+enum FormKind {
+    Encoded,
+    Multipart,
+}
+
+fn form_kind(content_type: Option<&str>) -> Option<FormKind> {
+    let mime = content_type?
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
     match mime.as_str() {
-        "application/x-www-form-urlencoded" => {
-            if std::str::from_utf8(bytes).is_err() {
-                return Err("malformed form body: it is not UTF-8".into());
-            }
-            Ok(multipart::Parsed {
-                files: Vec::new(),
-                form: form_urlencoded::parse(bytes).into_owned().collect(),
+        "application/x-www-form-urlencoded" => Some(FormKind::Encoded),
+        "multipart/form-data" => Some(FormKind::Multipart),
+        _ => None,
+    }
+}
+
+/// Form fields and files from a form-encoded or multipart body; other bodies have none.
+/// Parsing a large body takes CPU time, so it runs on a blocking thread, never on the async
+/// workers that serve every other request.
+async fn parse_body(content_type: Option<&str>, bytes: &Bytes) -> Result<ParsedForm, String> {
+    let Some(kind) = form_kind(content_type) else {
+        return Ok(ParsedForm::default());
+    };
+    let bytes = bytes.clone();
+    let parse: Box<dyn FnOnce() -> Result<ParsedForm, String> + Send> = match kind {
+        FormKind::Encoded => Box::new(move || multipart::parse_urlencoded(&bytes)),
+        FormKind::Multipart => {
+            let boundary = multer::parse_boundary(content_type.unwrap_or_default())
+                .map_err(|e| format!("malformed multipart body: {e}"))?;
+            // multer is async, but over a body already in memory it never waits.
+            let runtime = tokio::runtime::Handle::current();
+            Box::new(move || {
+                runtime
+                    .block_on(multipart::parse(bytes, &boundary))
+                    .map_err(|e| format!("malformed multipart body: {e}"))
             })
         }
-        "multipart/form-data" => {
-            let boundary =
-                multer::parse_boundary(ct).map_err(|e| format!("malformed multipart body: {e}"))?;
-            multipart::parse(bytes.clone(), &boundary)
-                .await
-                .map_err(|e| format!("malformed multipart body: {e}"))
-        }
-        _ => Ok(multipart::Parsed::default()),
-    }
+    };
+    tokio::task::spawn_blocking(parse)
+        .await
+        .map_err(|e| format!("the body could not be parsed: {e}"))?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn the_token_header_wins_then_token_then_uuid() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         let mut h = HeaderMap::new();
         let both = q(&[("uuid", "u"), ("token", "t")]);
-        assert_eq!(token_outside_body(&h, &both).as_deref(), Some("t"));
-        assert_eq!(
-            token_outside_body(&h, &q(&[("uuid", "u")])).as_deref(),
-            Some("u")
-        );
-        assert_eq!(token_outside_body(&h, &q(&[])), None);
+        let token =
+            |h: &HeaderMap, query: &[(String, String)]| token_outside_body(h, query).unwrap();
+        assert_eq!(token(&h, &both).as_deref(), Some("t"));
+        assert_eq!(token(&h, &q(&[("uuid", "u")])).as_deref(), Some("u"));
+        assert_eq!(token(&h, &q(&[])), None);
+        // Case variants are not the token (and are dropped from what is stored).
+        assert_eq!(token(&h, &q(&[("TOKEN", "x"), ("Uuid", "y")])), None);
         h.insert("token", "h".parse().unwrap());
-        assert_eq!(token_outside_body(&h, &both).as_deref(), Some("h"));
+        assert_eq!(token(&h, &both).as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn a_name_given_twice_in_one_place_is_ambiguous() {
+        let mut h = HeaderMap::new();
+        for twice in [
+            q(&[("token", "a"), ("token", "b")]),
+            q(&[("uuid", "a"), ("uuid", "a")]),
+        ] {
+            assert!(token_outside_body(&h, &twice).is_err(), "{twice:?}");
+        }
+        assert!(token_outside_body(&h, &q(&[("token", "a"), ("uuid", "b")])).is_ok());
+        h.append("token", "a".parse().unwrap());
+        h.append("token", "b".parse().unwrap());
+        assert!(token_outside_body(&h, &[]).is_err());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn large_form_bodies_are_parsed_off_the_async_thread() {
+        let mut multipart = String::new();
+        let mut encoded = String::new();
+        for i in 0..5000 {
+            multipart.push_str(&format!(
+                "--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nvalue {i}\r\n"
+            ));
+            encoded.push_str(&format!("f{i}=value+{i}&"));
+        }
+        multipart.push_str("--b--\r\n");
+        for (ct, body) in [
+            ("multipart/form-data; boundary=b", multipart),
+            ("application/x-www-form-urlencoded", encoded),
+        ] {
+            let body = Bytes::from(body);
+            let (parsed, turns) =
+                crate::http::turns_of_others_during(parse_body(Some(ct), &body)).await;
+            assert!(parsed.unwrap().form.len() > 100);
+            assert!(turns > 0, "{ct}: parsing held the async thread");
+        }
     }
 }

@@ -27,6 +27,24 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Reply {
     )
 }
 
+/// A 401 of the admin API, with the challenge RFC 9110 asks for.
+pub fn unauthorized(message: impl Into<String>) -> Reply {
+    let mut r = error(StatusCode::UNAUTHORIZED, message);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+/// A 503 that tells the caller when to try again.
+pub fn busy(message: impl Into<String>) -> Reply {
+    let mut r = error(StatusCode::SERVICE_UNAVAILABLE, message);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    r
+}
+
 pub fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
     with_type(status, content_type, full(body))
 }

@@ -24,16 +24,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
         "/healthz" => {
             only_get(&req).unwrap_or_else(|| reply::text(StatusCode::OK, "text/plain", "ok"))
         }
-        "/metrics" => only_get(&req).unwrap_or_else(|| {
-            let stored = state.ctx.store.counts().unwrap_or((0, 0));
-            let mut text = state.metrics.render(stored);
-            text.push_str(
-                &state
-                    .metrics
-                    .render_pipelines(&pipeline_lags(&state.ctx.store)),
-            );
-            reply::text(StatusCode::OK, "text/plain; version=0.0.4", text)
-        }),
+        "/metrics" => match only_get(&req) {
+            Some(refused) => refused,
+            None => metrics(&state).await,
+        },
         p => match p.strip_prefix(COMMAND_PREFIX) {
             Some(name) => {
                 let name = name.to_string();
@@ -42,6 +36,18 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
             None => reply::error(StatusCode::NOT_FOUND, format!("no such path {p:?}")),
         },
     }
+}
+
+/// `/metrics`; the store's counts come from a read transaction, run on a blocking thread.
+async fn metrics(state: &State) -> Reply {
+    let store = state.ctx.store.clone();
+    let (stored, lags) =
+        tokio::task::spawn_blocking(move || (store.counts().ok(), pipeline_lags(&store)))
+            .await
+            .unwrap_or_default();
+    let mut text = state.metrics.render(stored.unwrap_or((0, 0)));
+    text.push_str(&state.metrics.render_pipelines(&lags));
+    reply::text(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
 fn only_get(req: &Request<Incoming>) -> Option<Reply> {
@@ -59,4 +65,40 @@ fn pipeline_lags(store: &crate::store::Store) -> Vec<(String, u64)> {
             Some((p.name, store.lag(p.cursor, &pattern).ok()?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, Writer, WriterConfig};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn metrics_read_the_store_off_the_async_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("hooktail.redb")).unwrap();
+        let config = WriterConfig {
+            retain_events: 0,
+            two_phase_commit: false,
+        };
+        let (writer, _thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+        let (_down, shutdown) = tokio::sync::watch::channel(false);
+        let state = State {
+            ctx: crate::commands::Ctx {
+                store,
+                writer,
+                public_url: String::new(),
+                max_payload: 1,
+                pipelines: None,
+            },
+            metrics: Default::default(),
+            admin_key: String::new(),
+            limits: Default::default(),
+            read_only: false,
+            budget: super::super::Budget::new(1),
+            shutdown,
+        };
+        let (reply, turns) = crate::http::turns_of_others_during(metrics(&state)).await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        assert!(turns > 0, "the store was read on the async thread");
+    }
 }

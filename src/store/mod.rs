@@ -2,6 +2,7 @@
 //! [`Writer`] (the one task that writes).
 
 pub mod codec;
+mod listen;
 mod pipelines;
 mod writer;
 
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::{EventFilter, Record, Summary, Webhook};
 
+pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
 pub use pipelines::{PipelineInput, Progress, RunQuery};
 pub use writer::{PutError, Writer, WriterConfig};
 
@@ -127,8 +129,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens or creates the store file.
+    /// Opens or creates the store file, readable by its owner only: it holds every token.
     pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
+        private_file(path).map_err(|e| StoreError::Db(e.into()))?;
         let path = path.to_path_buf();
         Self::init(Box::new(move || {
             Database::builder().set_cache_size(CACHE_SIZE).create(&path)
@@ -371,6 +374,22 @@ impl Store {
             Ok(out)
         })
     }
+}
+
+/// Creates `path` with mode 0600 before redb opens it (redb takes an empty file as a new
+/// store), and makes an existing one private too.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        o.open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    o.open(path).map(drop)
 }
 
 #[cfg(test)]

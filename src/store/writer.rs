@@ -1,6 +1,8 @@
 //! The one writer. It group-commits: every operation waiting in its queue goes into one
 //! durable transaction, and only after the commit is each caller answered and each record
-//! published on the bus. Retention pruning runs between batches in bounded steps.
+//! published, on the bus (records without bodies, for the dashboard) and to the listeners
+//! (encoded events, for `event.listen`). Retention pruning runs between batches in bounded
+//! steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +13,9 @@ use redb::{Durability, ReadableTable, Table, WriteTransaction};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use super::listen::{Encoded, Listener, Listeners};
 use super::{EVENTS, REJECTIONS, Store, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec};
+use crate::domain::EventKeyPattern;
 use crate::domain::time::now_ms;
 use crate::domain::{Record, Webhook, WebhookInput};
 
@@ -44,13 +48,16 @@ pub enum PutError {
 
 enum Op {
     Record {
-        /// Shared with the bus after the commit, without a copy.
+        /// Shared with the bus after the commit, without a copy, and without its body.
         record: Arc<Record>,
         /// The stored value, encoded by the caller so that the one writer does less.
         value: Vec<u8>,
         /// The webhook that accepted it, for its stats.
         webhook: Option<Uuid>,
-        ack: oneshot::Sender<Result<(), StoreError>>,
+        /// The event for listeners, when there are any.
+        encoded: Option<Arc<Encoded>>,
+        /// `None` when the caller does not wait (rejections).
+        ack: Option<oneshot::Sender<Result<(), StoreError>>>,
     },
     Put {
         input: WebhookInput,
@@ -69,6 +76,7 @@ enum Op {
 pub struct Writer {
     tx: mpsc::Sender<Op>,
     bus: broadcast::Sender<Arc<Record>>,
+    listeners: Arc<Listeners>,
     /// Bumped after every commit that changed webhooks.
     webhooks_changed: watch::Receiver<u64>,
     /// Bumped after every commit that stored accepted events.
@@ -89,8 +97,10 @@ impl Writer {
         let (bus, _) = broadcast::channel(4096);
         let (changed_tx, webhooks_changed) = watch::channel(0);
         let (events_tx, events_committed) = watch::channel(0);
+        let listeners = Arc::new(Listeners::default());
         let out = Outputs {
             bus: bus.clone(),
+            listeners: listeners.clone(),
             webhooks_changed: changed_tx,
             events_committed: events_tx,
         };
@@ -100,15 +110,22 @@ impl Writer {
         let writer = Writer {
             tx,
             bus,
+            listeners,
             webhooks_changed,
             events_committed,
         };
         Ok((writer, handle))
     }
 
-    /// Committed records, as they become durable.
+    /// Committed records, as they become durable; accepted events come without their body
+    /// (load it from the store), so that a slow subscriber pins little.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
         self.bus.subscribe()
+    }
+
+    /// Committed accepted events matching `pattern`, encoded once for all listeners.
+    pub fn listen(&self, pattern: Option<EventKeyPattern>) -> Listener {
+        self.listeners.add(pattern)
     }
 
     /// Changes whenever a webhook was created, edited or deleted, by anyone.
@@ -123,19 +140,49 @@ impl Writer {
 
     /// Stores an accepted event or a rejection; returns once it is on disk.
     pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
-        let value = match &record {
-            Record::Accepted(e) => codec::encode_event(e)?,
-            Record::Rejected(r) => codec::encode_json(r)?,
-        };
         let (ack, rx) = oneshot::channel();
-        self.send(Op::Record {
+        self.send(self.record_op(record, webhook, Some(ack))?)
+            .await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues a record for the next commit without waiting for it, so that a flood of refused
+    /// calls does not cost a sync each. When the queue is full the record is dropped rather
+    /// than held: returns whether it was queued.
+    pub fn append_nowait(&self, record: Record) -> bool {
+        match self.record_op(record, None, None) {
+            Ok(op) => self.tx.try_send(op).is_ok(),
+            Err(e) => {
+                tracing::error!("cannot encode a record: {e}");
+                false
+            }
+        }
+    }
+
+    /// Encodes the stored value (and the listeners' copy), then lets go of the body: the bus
+    /// carries records without it.
+    fn record_op(
+        &self,
+        mut record: Record,
+        webhook: Option<Uuid>,
+        ack: Option<oneshot::Sender<Result<(), StoreError>>>,
+    ) -> Result<Op, StoreError> {
+        let (value, encoded) = match &mut record {
+            Record::Accepted(e) => {
+                let value = codec::encode_event(e)?;
+                let encoded = self.listeners.any().then(|| Arc::new(Encoded::of(e)));
+                e.body = Vec::new();
+                (value, encoded)
+            }
+            Record::Rejected(r) => (codec::encode_json(r)?, None),
+        };
+        Ok(Op::Record {
             record: Arc::new(record),
             value,
             webhook,
+            encoded,
             ack,
         })
-        .await?;
-        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     pub async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, PutError> {
@@ -162,7 +209,11 @@ impl Writer {
 
 /// What a batch did, to be answered and published after its commit.
 enum Done {
-    Record(oneshot::Sender<Result<(), StoreError>>, Arc<Record>),
+    Record {
+        ack: Option<oneshot::Sender<Result<(), StoreError>>>,
+        record: Arc<Record>,
+        encoded: Option<Arc<Encoded>>,
+    },
     Put(
         oneshot::Sender<Result<Webhook, PutError>>,
         Result<Webhook, PutError>,
@@ -173,6 +224,7 @@ enum Done {
 /// Where the writer announces what it committed.
 struct Outputs {
     bus: broadcast::Sender<Arc<Record>>,
+    listeners: Arc<Listeners>,
     webhooks_changed: watch::Sender<u64>,
     events_committed: watch::Sender<u64>,
 }
@@ -221,6 +273,7 @@ fn run(
             }
         }
     }
+    out.listeners.close();
     tracing::debug!("writer stopped");
 }
 
@@ -261,6 +314,7 @@ fn commit_batch(
                     record,
                     value,
                     webhook,
+                    encoded,
                     ack,
                 } => {
                     write_record(&mut t, &record, &value)?;
@@ -269,7 +323,11 @@ fn commit_batch(
                         s.0 += 1;
                         s.1 = s.1.max(e.received_at);
                     }
-                    done.push(Done::Record(ack, record));
+                    done.push(Done::Record {
+                        ack,
+                        record,
+                        encoded,
+                    });
                 }
                 Op::Put { input, ack } => {
                     let r = put(&mut t, &input);
@@ -324,19 +382,33 @@ fn commit_batch(
         }
         let stored_events = done
             .iter()
-            .any(|d| matches!(d, Done::Record(_, r) if matches!(r.as_ref(), Record::Accepted(_))));
+            .any(|d| matches!(d, Done::Record { record, .. } if matches!(record.as_ref(), Record::Accepted(_))));
         if stored_events {
             out.events_committed.send_modify(|v| *v += 1);
         }
     }
     for d in done {
         match (d, failed.is_some()) {
-            (Done::Record(ack, _), true) => {
-                let _ = ack.send(Err(fail()));
+            (Done::Record { ack, .. }, true) => {
+                if let Some(ack) = ack {
+                    let _ = ack.send(Err(fail()));
+                }
             }
-            (Done::Record(ack, record), false) => {
-                let _ = ack.send(Ok(()));
+            (
+                Done::Record {
+                    ack,
+                    record,
+                    encoded,
+                },
+                false,
+            ) => {
+                if let Some(ack) = ack {
+                    let _ = ack.send(Ok(()));
+                }
                 let _ = out.bus.send(record);
+                if let Some(e) = encoded {
+                    out.listeners.publish(&e);
+                }
             }
             (Done::Put(ack, _), true) => {
                 let _ = ack.send(Err(PutError::Store(fail())));
@@ -396,7 +468,7 @@ fn put(t: &mut Tables, input: &WebhookInput) -> Result<Webhook, PutError> {
         };
     let webhook = input
         .apply(existing.as_ref(), uuid, now_ms())
-        .ok_or_else(|| PutError::Invalid("eventKey is required".into()))?;
+        .map_err(PutError::Invalid)?;
     let owner = t
         .keys
         .get(webhook.event_key.as_str())

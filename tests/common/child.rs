@@ -23,9 +23,15 @@ pub struct Serve {
 impl Serve {
     /// Starts `hooktail serve` and waits until it answers /healthz.
     pub fn start(data: &Path, addr: SocketAddr) -> Serve {
+        Self::start_with(data, addr, &[])
+    }
+
+    /// `start` with more options.
+    pub fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Serve {
         let log = data.with_extension("stderr.log");
         let child = Command::new(BIN)
             .args(["serve", "--listen", &addr.to_string()])
+            .args(options)
             .arg("--data")
             .arg(data)
             .env("RUST_LOG", "debug")
@@ -45,6 +51,16 @@ impl Serve {
             data: data.to_path_buf(),
             log,
         }
+    }
+
+    /// A line of /proc/PID/status in KiB, such as `VmRSS` or `VmHWM` (the peak).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
     }
 
     pub fn key(&self) -> String {

@@ -79,6 +79,24 @@ impl TestServer {
         r.json().as_array().unwrap().clone()
     }
 
+    /// event.list once it holds at least `n` records: refusals are answered before their
+    /// rejection records are committed.
+    pub async fn wait_for_events(&self, query: &str, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.events(query).await;
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {n} records stored",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn event(&self, id: &str) -> Value {
         let r = self.cmd("event.get", &format!("id={id}")).await;
         assert_eq!(r.status, 200, "{}", r.text());

@@ -413,7 +413,7 @@ fn detail_lines(
                 lines.push(kv(theme, &format!("query.{}", esc(k)), v));
             }
             for (k, v) in &e.form {
-                lines.push(kv(theme, &format!("form.{}", esc(k)), v));
+                lines.push(kv(theme, &format!("form.{}", esc(k)), &v.to_string()));
             }
             for file in &e.files {
                 lines.push(kv(
