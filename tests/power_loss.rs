@@ -181,9 +181,9 @@ async fn run_until_crash(disk: Disk, rng: &mut Rng) -> Vec<Uuid> {
                 let mut acked = Vec::new();
                 for i in 0..400u64 {
                     let record = event(c as u64 * 1000 + i);
-                    let id = record.id();
+                    // The id it is stored under (the writer keeps ids in commit order).
                     match writer.append(record, None).await {
-                        Ok(()) => acked.push(id),
+                        Ok(id) => acked.push(id),
                         Err(_) => break,
                     }
                 }

@@ -263,7 +263,8 @@ async fn accept(
             _ => Vec::from(bytes),
         },
     };
-    state
+    // The stored id may differ from ours: the writer keeps ids in commit order.
+    let id = state
         .ctx
         .writer
         .append(Record::Accepted(event), Some(webhook.uuid))

@@ -251,6 +251,16 @@ impl Store {
         })
     }
 
+    /// The id of the newest accepted event, or nil when there is none.
+    pub fn newest_event(&self) -> Result<Uuid, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read()?;
+            let events = txn.open_table(EVENTS)?;
+            let newest = events.last()?.map(|(k, _)| k.value());
+            Ok(newest.map_or(Uuid::nil(), Uuid::from_u128))
+        })
+    }
+
     /// (accepted events, rejections) stored now.
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
         self.with_db(|db| {

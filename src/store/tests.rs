@@ -431,3 +431,31 @@ mod pipelines {
         );
     }
 }
+
+/// An event whose id was made before one already committed (its request lost the race to
+/// the queue) is stored under a newer id, so that readers after a cursor never miss it.
+#[tokio::test]
+async fn event_ids_follow_commit_order() {
+    let (_dir, store, writer, _t) = open(0);
+    let late = event("webhook.a", 1);
+    let early = event("webhook.a", 2);
+    assert!(late.id < early.id);
+    let first = writer.append(Record::Accepted(early), None).await.unwrap();
+    let late_id = late.id;
+    let second = writer.append(Record::Accepted(late), None).await.unwrap();
+    assert_ne!(second, late_id, "re-keyed");
+    assert!(second > first);
+    let Some(Record::Accepted(stored)) = store.record(&second).unwrap() else {
+        panic!("stored under its new id")
+    };
+    assert_eq!(stored.id, second);
+    assert_eq!(stored.body, vec![0, 255, 1]);
+    assert!(store.record(&late_id).unwrap().is_none());
+    // In order already: kept as it is.
+    let third = event("webhook.a", 3);
+    let third_id = third.id;
+    assert_eq!(
+        writer.append(Record::Accepted(third), None).await.unwrap(),
+        third_id
+    );
+}

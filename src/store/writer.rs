@@ -56,8 +56,8 @@ enum Op {
         webhook: Option<Uuid>,
         /// The event for listeners, when there are any.
         encoded: Option<Arc<Encoded>>,
-        /// `None` when the caller does not wait (rejections).
-        ack: Option<oneshot::Sender<Result<(), StoreError>>>,
+        /// `None` when the caller does not wait (rejections). Answers the stored id.
+        ack: Option<oneshot::Sender<Result<Uuid, StoreError>>>,
     },
     Put {
         input: WebhookInput,
@@ -138,8 +138,9 @@ impl Writer {
         self.events_committed.clone()
     }
 
-    /// Stores an accepted event or a rejection; returns once it is on disk.
-    pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<(), StoreError> {
+    /// Stores an accepted event or a rejection; returns once it is on disk, with the id it
+    /// was stored under (see [`in_commit_order`]).
+    pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<Uuid, StoreError> {
         let (ack, rx) = oneshot::channel();
         self.send(self.record_op(record, webhook, Some(ack))?)
             .await?;
@@ -165,7 +166,7 @@ impl Writer {
         &self,
         mut record: Record,
         webhook: Option<Uuid>,
-        ack: Option<oneshot::Sender<Result<(), StoreError>>>,
+        ack: Option<oneshot::Sender<Result<Uuid, StoreError>>>,
     ) -> Result<Op, StoreError> {
         let (value, encoded) = match &mut record {
             Record::Accepted(e) => {
@@ -210,7 +211,7 @@ impl Writer {
 /// What a batch did, to be answered and published after its commit.
 enum Done {
     Record {
-        ack: Option<oneshot::Sender<Result<(), StoreError>>>,
+        ack: Option<oneshot::Sender<Result<Uuid, StoreError>>>,
         record: Arc<Record>,
         encoded: Option<Arc<Encoded>>,
     },
@@ -239,6 +240,10 @@ fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     let mut last_reopen: Option<Instant> = None;
+    let mut newest = store.newest_event().unwrap_or_else(|e| {
+        tracing::error!("cannot read the newest event id: {e}");
+        Uuid::max()
+    });
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -253,7 +258,9 @@ fn run(
             stopping = true;
         }
         if !batch.is_empty() {
-            let ok = commit_batch(&store, &config, batch.drain(..), &out, &observe_batch);
+            let ops = batch.drain(..).map(|op| in_commit_order(op, &mut newest));
+            let ops: Vec<Op> = ops.collect();
+            let ok = commit_batch(&store, &config, ops.into_iter(), &out, &observe_batch);
             if !ok {
                 recover(&store, &mut last_reopen);
             }
@@ -275,6 +282,71 @@ fn run(
     }
     out.listeners.close();
     tracing::debug!("writer stopped");
+}
+
+/// Keeps event ids in commit order across batches: an event whose id is not newer than every
+/// event already committed (its request took its id, then lost the race to the queue) gets a
+/// new one. Pipelines and `event.listen` read events after a cursor id; without this, such an
+/// event would land behind a cursor that had already moved past it and be skipped.
+fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
+    let Op::Record {
+        record,
+        value,
+        webhook,
+        encoded,
+        ack,
+    } = op
+    else {
+        return op;
+    };
+    let Record::Accepted(e) = record.as_ref() else {
+        return Op::Record {
+            record,
+            value,
+            webhook,
+            encoded,
+            ack,
+        };
+    };
+    if e.id > *newest {
+        *newest = e.id;
+        return Op::Record {
+            record,
+            value,
+            webhook,
+            encoded,
+            ack,
+        };
+    }
+    // Rare: re-encode under a new id, which sorts after every id made so far in this process.
+    let id = Uuid::now_v7();
+    *newest = id;
+    let renamed = codec::decode_event(&value, true).and_then(|mut full| {
+        full.id = id;
+        let value = codec::encode_event(&full)?;
+        let encoded = encoded.as_ref().map(|_| Arc::new(Encoded::of(&full)));
+        full.body = Vec::new();
+        Ok((full, value, encoded))
+    });
+    match renamed {
+        Ok((full, value, encoded)) => Op::Record {
+            record: Arc::new(Record::Accepted(full)),
+            value,
+            webhook,
+            encoded,
+            ack,
+        },
+        Err(err) => {
+            tracing::error!("cannot re-key an event: {err}");
+            Op::Record {
+                record,
+                value,
+                webhook,
+                encoded,
+                ack,
+            }
+        }
+    }
 }
 
 /// After a failed commit, reopens the store (at most every `REOPEN_EVERY`): redb refuses all
@@ -403,7 +475,7 @@ fn commit_batch(
                 false,
             ) => {
                 if let Some(ack) = ack {
-                    let _ = ack.send(Ok(()));
+                    let _ = ack.send(Ok(record.id()));
                 }
                 let _ = out.bus.send(record);
                 if let Some(e) = encoded {
