@@ -9,10 +9,12 @@
 //! `256` runs only that row. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
 //! on hooktail meanwhile, each read as fast as it comes.
 
+#[path = "common/load.rs"]
+mod load;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hooktail::app::Running;
@@ -23,141 +25,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use load::{Load, run as load};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-struct Load {
-    requests: u64,
-    errors: u64,
-    elapsed: Duration,
-    /// Latencies in microseconds, sorted.
-    latencies: Vec<u32>,
-}
-
-impl Load {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn pct(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((self.latencies.len() as f64 * p) as usize).min(self.latencies.len() - 1);
-        Duration::from_micros(self.latencies[i] as u64)
-    }
-}
-
-fn body() -> Vec<u8> {
-    let mut b = String::from("{\"lead\":\"ACME\",\"score\":90,\"notes\":\"");
-    while b.len() < 1024 - 2 {
-        b.push('x');
-    }
-    b.push_str("\"}");
-    b.into_bytes()
-}
-
-fn request(token: &str) -> Vec<u8> {
-    let body = body();
-    let mut r = format!(
-        "POST /api/v3/command/webhook.receive HTTP/1.1\r\nHost: bench\r\ntoken: {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    r.extend_from_slice(&body);
-    r
-}
-
-/// Reads one response; returns whether it was a 200.
-async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
-    buf.clear();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
-            let ok = head.starts_with("HTTP/1.1 200");
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Ok(ok);
-        }
-        let n = s.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Keep-alive load from `conns` connections for `secs`.
-fn load(addr: SocketAddr, token: &str, conns: usize, secs: Duration) -> Load {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let req = Arc::new(request(token));
-    rt.block_on(async move {
-        let start = Instant::now();
-        let deadline = start + secs;
-        let tasks: Vec<_> = (0..conns)
-            .map(|_| {
-                let req = req.clone();
-                tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    let mut errors = 0u64;
-                    let mut buf = Vec::with_capacity(4096);
-                    let mut s = TcpStream::connect(addr).await.unwrap();
-                    s.set_nodelay(true).unwrap();
-                    while Instant::now() < deadline {
-                        let t = Instant::now();
-                        let ok = match s.write_all(&req).await {
-                            Ok(()) => read_response(&mut s, &mut buf).await,
-                            Err(e) => Err(e),
-                        };
-                        match ok {
-                            Ok(true) => lat.push(t.elapsed().as_micros() as u32),
-                            Ok(false) => errors += 1,
-                            Err(_) => {
-                                errors += 1;
-                                s = TcpStream::connect(addr).await.unwrap();
-                            }
-                        }
-                    }
-                    (lat, errors)
-                })
-            })
-            .collect();
-        let mut latencies = Vec::new();
-        let mut errors = 0;
-        for t in tasks {
-            let (l, e) = t.await.unwrap();
-            latencies.extend(l);
-            errors += e;
-        }
-        let elapsed = start.elapsed();
-        latencies.sort_unstable();
-        Load {
-            requests: latencies.len() as u64,
-            errors,
-            elapsed,
-            latencies,
-        }
-    })
-}
 
 fn server_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -197,7 +67,6 @@ fn bare(conns: usize, secs: Duration) -> Load {
     result
 }
 
-/// hooktail's real receiver. Returns the load and the mean commit batch during it.
 /// Opens `n` event.listen streams that read and discard everything, until the runtime ends.
 async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     for _ in 0..n {
@@ -219,6 +88,7 @@ async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     }
 }
 
+/// hooktail's real receiver. Returns the load and the mean commit batch during it.
 fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
