@@ -19,9 +19,9 @@ use crate::domain::{Event, EventKeyPattern, Record};
 use crate::store::{Progress, Store, StoreError};
 
 /// Most events one batch runs before its runs and cursor are committed.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 /// Longest a batch runs before it is committed, so that progress shows under load.
-const BATCH_TIME: Duration = Duration::from_millis(100);
+const BATCH_TIME: Duration = Duration::from_millis(250);
 /// How long a task waits before trying again after a storage error.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
