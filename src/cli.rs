@@ -25,7 +25,8 @@ pub enum Command {
     Serve,
     /// Run one command and print its JSON result, e.g. `webhook.put eventKey=webhook.lead.created`.
     Command {
-        /// webhook.put, webhook.get, webhook.delete, event.list, event.get or event.listen.
+        /// webhook.put/get/delete, event.list/get/listen, pipeline.put/get/delete/run or
+        /// run.list/get/retry.
         name: String,
         /// Parameters as KEY=VALUE.
         #[arg(value_name = "KEY=VALUE")]

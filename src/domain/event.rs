@@ -253,10 +253,14 @@ impl Summary<'_> {
         if self.event_key.is_some_and(|k| k.contains(t)) || self.method.eq_ignore_ascii_case(t) {
             return true;
         }
+        // The words the stream shows (`ok`, `REJ`) work as well as the full ones.
         match self.rejection {
-            None => t == "accepted",
+            None => t == "accepted" || t == "ok",
             Some((reason, status)) => {
-                t == "rejected" || reason.to_lowercase().contains(t) || status.to_string() == t
+                t == "rejected"
+                    || t == "rej"
+                    || reason.to_lowercase().contains(t)
+                    || status.to_string() == t
             }
         }
     }

@@ -83,5 +83,9 @@ mod tests {
         let text = EventFilter::default().with_text("TOKEN");
         assert!(text.matches(rejected) && !text.matches(ok));
         assert!(EventFilter::default().with_text("Lead").matches(ok));
+        // The stream's own status words work too.
+        let rej = EventFilter::default().with_text("REJ");
+        assert!(rej.matches(rejected) && !rej.matches(ok));
+        assert!(EventFilter::default().with_text("ok").matches(ok));
     }
 }
