@@ -335,6 +335,9 @@ async fn step_once<E: Execute>(
     let mut batch = Vec::new();
     let mut started = Instant::now();
     for event in &events {
+        // Let ingest's tasks in between: steps such as `log` never wait, and a batch of them
+        // would otherwise hold this worker thread for its whole length.
+        tokio::task::yield_now().await;
         let mut run = new_run(name, version, event.id);
         attempt(inner, program, &mut run, event, None).await;
         let waits = run.status == RunStatus::Failed;

@@ -126,6 +126,7 @@ impl Template {
                         Part::Text(t) => out.push_str(t),
                         Part::Expr(e) => out.push_str(&to_text(&*e.eval(scope)?)),
                     }
+                    capped(out.len())?;
                 }
                 Ok(Value::String(out))
             }
@@ -1052,7 +1053,23 @@ fn add(l: &Value, r: &Value) -> Result<Value, EvalError> {
             None => fail(format!("{a} + {b} is not a finite number")),
         };
     }
-    Ok(Value::String(format!("{}{}", to_text(l), to_text(r))))
+    let (l, r) = (to_text(l), to_text(r));
+    capped(l.len() + r.len())?;
+    Ok(Value::String(format!("{l}{r}")))
+}
+
+/// Text an expression builds may not outgrow this, so that a document (or a caller's body fed
+/// through one) cannot make a run take unbounded memory by doubling a value step by step.
+/// It leaves room for the largest body (`--max-payload`, 4 MiB by default) in base64.
+pub const MAX_VALUE_BYTES: usize = 8 << 20;
+
+fn capped(len: usize) -> Result<(), EvalError> {
+    if len > MAX_VALUE_BYTES {
+        return fail(format!(
+            "the value would be {len} bytes, over the limit of {MAX_VALUE_BYTES}"
+        ));
+    }
+    Ok(())
 }
 
 fn call(func: Func, args: &[Cow<Value>], scope: &Scope) -> Result<Value, EvalError> {
@@ -1074,7 +1091,11 @@ fn call(func: Func, args: &[Cow<Value>], scope: &Scope) -> Result<Value, EvalErr
                 EvalError("@convert.fromBase64: the decoded bytes are not UTF-8 text".into())
             })
         }
-        Func::ToBase64 => Ok(Value::String(B64.encode(to_text(arg()).as_bytes()))),
+        Func::ToBase64 => {
+            let text = to_text(arg());
+            capped(text.len().div_ceil(3) * 4)?;
+            Ok(Value::String(B64.encode(text.as_bytes())))
+        }
         Func::ToJson => match arg() {
             Value::String(s) => serde_json::from_str(s)
                 .map_err(|e| EvalError(format!("@convert.toJson: not JSON: {e}"))),
@@ -1082,7 +1103,11 @@ fn call(func: Func, args: &[Cow<Value>], scope: &Scope) -> Result<Value, EvalErr
         },
         Func::ToLong => to_long(arg()).map(Value::from),
         Func::ToBoolean => to_boolean(arg()).map(Value::Bool),
-        Func::Stringify => Ok(Value::String(arg().to_string())),
+        Func::Stringify => {
+            let text = arg().to_string();
+            capped(text.len())?;
+            Ok(Value::String(text))
+        }
         Func::Sha256 => {
             let digest = Sha256::digest(to_text(arg()).as_bytes());
             Ok(Value::String(
@@ -1468,5 +1493,47 @@ mod tests {
         assert_eq!(ok("#{-9223372036854775807 + -1}"), json!(i64::MIN));
         assert!(eval("#{-'a'}").unwrap_err().contains("negate"));
         assert_eq!(ok("#{vars + ''}"), json!(r#"{"count":2,"name":"x"}"#));
+    }
+}
+
+#[cfg(test)]
+mod growth {
+    use super::*;
+    use serde_json::json;
+
+    /// A value doubled step by step (as `var.set` with `#{vars.a}#{vars.a}` would do) stops
+    /// at the cap with an error instead of taking the process's memory.
+    #[test]
+    fn values_cannot_grow_past_the_cap() {
+        let (body, headers) = (json!({}), json!({}));
+        let mut vars = json!({"a": "xxxxxxxx"});
+        let templates = [
+            "#{vars.a}#{vars.a}",
+            "#{vars.a + vars.a}",
+            "#{@convert.toBase64(vars.a)}#{vars.a}",
+            "#{@json.stringify(vars.a)}#{vars.a}",
+        ];
+        for src in templates {
+            vars = json!({"a": "xxxxxxxx"});
+            let t = Template::parse(src).unwrap();
+            let error = (0..24).find_map(|_| {
+                let scope = Scope {
+                    body: &body,
+                    vars: &vars,
+                    headers: &headers,
+                    now_ms: 0,
+                };
+                match t.eval(&scope) {
+                    Ok(v) => {
+                        vars = json!({ "a": v });
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            });
+            let error = error.unwrap_or_else(|| panic!("{src} grew without bound"));
+            assert!(error.0.contains("over the limit"), "{src}: {error}");
+            assert!(vars["a"].as_str().unwrap().len() <= MAX_VALUE_BYTES);
+        }
     }
 }
