@@ -318,3 +318,37 @@ async fn a_waiting_retry_starts_over_when_its_pipeline_is_edited() {
     assert_eq!(steps, ["http.post", "body.set"], "{run}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn forwarding_to_itself_stops_after_eight_hops() {
+    // The data dir and port are only known once it runs: start, make the webhook, restart
+    // on the same port with --forward-to its own receive URL.
+    let s = TestServer::start().await;
+    let token = uuid_of(&s.put("webhook.loop").await);
+    let url = format!("http://{}{RECEIVE}?token={token}", s.addr);
+    let addr = s.addr;
+    let dir = s.stop().await;
+    let s = TestServer::start_in(dir, addr, |o| o.forward_to = Some(url)).await;
+    call(&s, &token, "{\"n\":1}").await;
+    // The original call, then one event per hop, each forwarded once more, until the step
+    // refuses: 1 + 8 events, and a dead run whose error names the loop.
+    let dead = eventually("the loop to stop", async || {
+        runs(&s, "pipeline=forward-to&status=dead")
+            .await
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert!(
+        dead["error"].as_str().unwrap().contains("forwarding loop"),
+        "{dead}"
+    );
+    let events = s.events("eventKey=webhook.loop&limit=100").await;
+    assert_eq!(events.len(), 9, "{events:?}");
+    let hops: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["headers"]["x-hooktail-hops"].as_str())
+        .collect();
+    assert_eq!(hops.len(), 8);
+    s.stop().await;
+}

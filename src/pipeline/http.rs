@@ -176,6 +176,28 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Counts how often hooktail has passed a call on. Every HTTP step sends it, one more than
+/// the event it acts on carries, so a pipeline that forwards to a hooktail that forwards
+/// back (or to itself) stops after [`MAX_HOPS`] instead of looping for ever.
+pub const HOP_HEADER: &str = "x-hooktail-hops";
+pub const MAX_HOPS: u32 = 8;
+
+/// The hop header for a request made on behalf of an event with these headers.
+pub fn next_hop(event_headers: &[(String, String)]) -> Result<(String, String), String> {
+    let hops = event_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(HOP_HEADER))
+        .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    if hops >= MAX_HOPS {
+        return Err(format!(
+            "this call has been passed on {hops} times by hooktail already ({HOP_HEADER}); \
+             not again, to stop a forwarding loop"
+        ));
+    }
+    Ok((HOP_HEADER.to_string(), (hops + 1).to_string()))
+}
+
 /// The headers of a forwarded call: the original ones minus the token, hop-by-hop headers
 /// and those the `Connection` header names.
 pub fn forward_headers(original: &[(String, String)]) -> Vec<(String, String)> {
@@ -190,6 +212,7 @@ pub fn forward_headers(original: &[(String, String)]) -> Vec<(String, String)> {
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
             k != "token"
+                && k != HOP_HEADER
                 && k != CONTENT_LENGTH.as_str()
                 && !HOP_BY_HOP.contains(&k.as_str())
                 && !named_by_connection.contains(&k)

@@ -364,6 +364,8 @@ async fn run_step(
                 param::boolean,
             )?
             .unwrap_or(false);
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(http::HOP_HEADER));
+            headers.push(http::next_hop(&trigger.headers)?);
             let res = env
                 .http
                 .send(method.as_str(), &url, &headers, bytes, timeout)
@@ -389,12 +391,14 @@ async fn run_step(
                 param::boolean,
             )?
             .unwrap_or(false);
+            let mut headers = http::forward_headers(&trigger.headers);
+            headers.push(http::next_hop(&trigger.headers)?);
             let res = env
                 .http
                 .send(
                     &trigger.method,
                     &http::forward_url(&url, &trigger.query),
-                    &http::forward_headers(&trigger.headers),
+                    &headers,
                     trigger.body.clone(),
                     timeout,
                 )

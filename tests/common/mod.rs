@@ -46,6 +46,26 @@ impl TestServer {
         }
     }
 
+    /// Starts again on a stopped server's data dir and address.
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        addr: SocketAddr,
+        tweak: impl FnOnce(&mut Options),
+    ) -> TestServer {
+        let mut opts = options(dir.path().join("data"));
+        opts.listen = addr;
+        tweak(&mut opts);
+        let running = Running::start(&opts, Limits::default()).await.unwrap();
+        let key = std::fs::read_to_string(opts.data.join("admin.key")).unwrap();
+        TestServer {
+            addr: running.addr,
+            key,
+            dir,
+            opts,
+            running: Some(running),
+        }
+    }
+
     /// Stops gracefully and waits until the store is closed.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(r) = self.running.take() {
