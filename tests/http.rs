@@ -963,3 +963,42 @@ async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
     let _ = stop.send(());
     server.await.unwrap();
 }
+
+/// Connections that only declare large anonymous bodies (the token would be in the form)
+/// and send nothing hold no memory, so they cannot take the budget from callers.
+#[tokio::test]
+async fn idle_anonymous_uploads_do_not_take_the_body_budget() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start_with(
+        |o| {
+            o.max_payload = 1 << 20;
+            o.max_body_memory = 4 << 20;
+        },
+        Default::default(),
+    )
+    .await;
+    let t = uuid_of(&s.put("webhook.budget").await);
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        let mut c = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        let head = format!(
+            "POST {RECEIVE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            1 << 20
+        );
+        c.write_all(head.as_bytes()).await.unwrap();
+        idle.push(c);
+    }
+    // Give the server every chance to read those heads before the real call.
+    for _ in 0..20 {
+        let r = send(s.addr, &get("/healthz")).await;
+        assert_eq!(r.status, 200);
+    }
+    let r = send(
+        s.addr,
+        &post(RECEIVE, &format!("token: {t}\r\n"), &[b'x'; 1000]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    drop(idle);
+    s.stop().await;
+}

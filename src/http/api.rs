@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::State;
-use super::body::{self, BodyError};
+use super::body::{self, BodyError, Reserve};
 use super::reply::{self, Reply};
 use crate::commands::{self, Params};
 use crate::domain::{EventFilter, EventKeyPattern, Record};
@@ -103,16 +103,20 @@ async fn params(state: &State, req: Request<Incoming>) -> Result<Params, Reply> 
                 .to_ascii_lowercase()
         });
     let deadline = Instant::now() + state.limits.request_timeout;
-    let (bytes, _charge) = body::read(req.into_body(), MAX_PARAMS_BODY, deadline, &state.budget)
-        .await
-        .map_err(|e| match e {
-            BodyError::Busy => reply::busy(e.to_string()),
-            BodyError::TooLarge { .. } => {
-                reply::error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
-            }
-            BodyError::Timeout => reply::error(StatusCode::REQUEST_TIMEOUT, e.to_string()),
-            BodyError::Read(_) => reply::error(StatusCode::BAD_REQUEST, e.to_string()),
-        })?;
+    let (bytes, _charge) = body::read(
+        req.into_body(),
+        MAX_PARAMS_BODY,
+        deadline,
+        &state.budget,
+        Reserve::Declared,
+    )
+    .await
+    .map_err(|e| match e {
+        BodyError::Busy => reply::busy(e.to_string()),
+        BodyError::TooLarge { .. } => reply::error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+        BodyError::Timeout => reply::error(StatusCode::REQUEST_TIMEOUT, e.to_string()),
+        BodyError::Read(_) => reply::error(StatusCode::BAD_REQUEST, e.to_string()),
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(out);
     }

@@ -66,19 +66,34 @@ impl Charge {
 /// Collects the body, refusing it as soon as it streams past `limit` bytes, or as soon as
 /// its buffer cannot be charged to `budget`. The buffer is charged before it is allocated,
 /// and the charge lasts as long as the returned `Charge`.
+/// How a body is charged to the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserve {
+    /// Its declared length, up front (the caller is known).
+    Declared,
+    /// What arrives, as it arrives (the caller is not known yet).
+    AsSent,
+}
+
 pub async fn read(
     mut body: Incoming,
     limit: u64,
     deadline: Instant,
     budget: &Budget,
+    reserve: Reserve,
 ) -> Result<(Bytes, Charge), BodyError> {
     let mut charge = Charge::default();
-    // A declared length is charged at once: a call that cannot fit is refused unread.
-    let declared = body
-        .size_hint()
-        .exact()
-        .filter(|n| *n <= limit)
-        .unwrap_or(0) as usize;
+    // A known caller's declared length is charged at once: a call that cannot fit is refused
+    // unread. An anonymous one is charged only for what it sends, so that idle connections
+    // which merely declare large bodies cannot take the budget from everyone else.
+    let declared = match reserve {
+        Reserve::Declared => body
+            .size_hint()
+            .exact()
+            .filter(|n| *n <= limit)
+            .unwrap_or(0),
+        Reserve::AsSent => 0,
+    } as usize;
     charge.add(budget, declared)?;
     let mut buf = BytesMut::with_capacity(declared);
     loop {

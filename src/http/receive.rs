@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::State;
-use super::body::{self, BodyError};
+use super::body::{self, BodyError, Reserve};
 use super::multipart;
 use super::reply::{self, Reply};
 use crate::domain::time::now_ms;
@@ -163,7 +163,11 @@ async fn accept(
     }
     let deadline = Instant::now() + state.limits.request_timeout;
     // Held until the call is answered: the budget counts this body as long as it lives.
-    let (bytes, _charge) = body::read(body, limit, deadline, &state.budget)
+    let reserve = match webhook {
+        Some(_) => Reserve::Declared,
+        None => Reserve::AsSent,
+    };
+    let (bytes, _charge) = body::read(body, limit, deadline, &state.budget, reserve)
         .await
         .map_err(|e| match e {
             BodyError::Busy => (

@@ -46,6 +46,10 @@ pub struct TracingLog;
 
 impl LogSink for TracingLog {
     fn log(&self, level: Level, pipeline: &str, message: &str) {
+        // A message often holds what a caller sent: a line break in it must not start a line
+        // of its own in hooktail's log, where it could pass for one hooktail wrote.
+        let message = crate::domain::escape::escape_control(message);
+        let message = message.as_ref();
         match level {
             Level::Trace => tracing::trace!(target: "pipeline", pipeline, "{message}"),
             Level::Debug => tracing::debug!(target: "pipeline", pipeline, "{message}"),
@@ -523,4 +527,44 @@ fn exec_output(done: &exec::Finished) -> Value {
         out.insert("stderrTruncated".into(), Value::Bool(true));
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod log_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A caller's line break cannot forge a line of hooktail's log.
+    #[test]
+    fn log_messages_stay_on_one_line() {
+        let buf: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || SharedWriter(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            TracingLog.log(
+                Level::Info,
+                "p",
+                "got x\n2026-11-28T22:47:00Z  INFO audit: pipeline delete",
+            );
+        });
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("got x^J2026"), "{text}");
+    }
+
+    struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedWriter {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 }
