@@ -22,6 +22,10 @@ use crate::store::{Progress, Store, StoreError};
 const BATCH: usize = 1024;
 /// Longest a batch runs before it is committed, so that progress shows under load.
 const BATCH_TIME: Duration = Duration::from_millis(250);
+/// Batches of runs are committed without a disk sync unless the last sync is this old; the
+/// runs of a crash's last second then run again (at least once), and pipelines do not add a
+/// sync per batch to ingest's.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 /// How long a task waits before trying again after a storage error.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
@@ -97,6 +101,8 @@ struct Inner<E: Execute> {
     shutdown: watch::Receiver<bool>,
     /// Bumped when a run was queued by hand, to wake its pipeline's task.
     kick: watch::Sender<u64>,
+    /// When runs were last committed durably, and whether lazy commits came since.
+    synced: std::sync::Mutex<(Instant, bool)>,
 }
 
 impl<E: Execute> Runner<E> {
@@ -117,6 +123,7 @@ impl<E: Execute> Runner<E> {
             changed: Notify::new(),
             shutdown,
             kick: watch::Sender::new(0),
+            synced: std::sync::Mutex::new((Instant::now(), false)),
         });
         let handle = tokio::spawn(supervise(inner.clone()));
         (Runner { inner }, handle)
@@ -281,7 +288,12 @@ async fn deliver<E: Execute>(
         let wait = match step {
             Ok(Next::Again) => continue,
             Ok(Next::Until(due)) => due,
-            Ok(Next::Idle) => Duration::MAX,
+            Ok(Next::Idle) => {
+                if let Err(e) = sync(&inner).await {
+                    tracing::error!(pipeline = %name, "cannot sync the runs: {e}");
+                }
+                Duration::MAX
+            }
             Err(e) => {
                 tracing::error!(pipeline = %name, "delivery paused by a storage error: {e}");
                 STORE_RETRY
@@ -484,6 +496,16 @@ async fn commit<E: Execute>(
     cursor: Uuid,
     pending: Option<Uuid>,
 ) -> Result<(), StoreError> {
+    let lazy = pending.is_none() && {
+        let mut synced = inner.synced.lock().unwrap_or_else(|e| e.into_inner());
+        let lazy = synced.0.elapsed() < SYNC_EVERY;
+        *synced = if lazy {
+            (synced.0, true)
+        } else {
+            (Instant::now(), false)
+        };
+        lazy
+    };
     let store = inner.store.clone();
     let owned = name.to_string();
     let runs = batch.clone();
@@ -494,6 +516,7 @@ async fn commit<E: Execute>(
             Progress {
                 cursor: Some(cursor),
                 pending: Some(pending),
+                lazy,
                 ..Progress::default()
             },
         )
@@ -503,6 +526,21 @@ async fn commit<E: Execute>(
         inner
             .observe
             .run_finished(&run.pipeline, run.status, &run.steps);
+    }
+    Ok(())
+}
+
+/// Makes lazily committed runs durable, when there are any; called when a task runs out of
+/// work, so that an idle server holds nothing that a crash could take back.
+async fn sync<E: Execute>(inner: &Arc<Inner<E>>) -> Result<(), StoreError> {
+    let dirty = {
+        let mut synced = inner.synced.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut synced.1, false)
+    };
+    if dirty {
+        let store = inner.store.clone();
+        blocking(move || store.sync()).await?;
+        inner.synced.lock().unwrap_or_else(|e| e.into_inner()).0 = Instant::now();
     }
     Ok(())
 }

@@ -53,6 +53,9 @@ pub struct Progress {
     pub queue: Option<Uuid>,
     /// A run taken off that queue.
     pub unqueue: Option<Uuid>,
+    /// Commit without waiting for the disk: the next durable commit (any, ingest's included)
+    /// makes it durable; a crash before that only means these runs run again.
+    pub lazy: bool,
 }
 
 impl Store {
@@ -199,7 +202,10 @@ impl Store {
         progress: Progress,
     ) -> Result<(), StoreError> {
         self.with_db(|db| {
-            let txn = durable_write(db)?;
+            let mut txn = durable_write(db)?;
+            if progress.lazy {
+                txn.set_durability(Durability::None)?;
+            }
             {
                 let mut runs = txn.open_table(RUNS)?;
                 let mut index = txn.open_table(RUNS_BY_EVENT)?;
@@ -245,6 +251,14 @@ impl Store {
                 }
             }
             txn.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Makes every commit before it durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.with_db(|db| {
+            durable_write(db)?.commit()?;
             Ok(())
         })
     }
