@@ -352,3 +352,26 @@ async fn forwarding_to_itself_stops_after_eight_hops() {
     assert_eq!(hops.len(), 8);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_retries_of_one_run_queue_it_once() {
+    let target = http_server().await;
+    target.failing.store(true, Ordering::SeqCst);
+    let s = TestServer::start().await;
+    let token = uuid_of(&s.put("webhook.race").await);
+    let yaml = format!(
+        "pipeline:\n  - event.listen:\n      eventKey: webhook.race\n  - http.post:\n      url: {}\n",
+        target.url("/switch")
+    );
+    assert_eq!(put_pipeline(&s, "race", &yaml).await.status, 200);
+    let event = call(&s, &token, "{}").await;
+    let dead = final_run(&s, &event).await;
+    assert_eq!(dead["status"], "dead");
+    let id = dead["id"].as_str().unwrap().to_string();
+    let query = format!("id={id}");
+    let answers = futures_util::future::join_all((0..20).map(|_| s.cmd("run.retry", &query))).await;
+    let queued = answers.iter().filter(|r| r.status == 200).count();
+    let refused = answers.iter().filter(|r| r.status == 409).count();
+    assert_eq!((queued, refused), (1, 19));
+    s.stop().await;
+}

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::pipeline::{PipelineRecord, Run, RunState, RunStatus, StepLog};
 use crate::domain::time::now_ms;
 use crate::domain::{Event, EventKeyPattern, Record};
-use crate::store::{Progress, Store, StoreError};
+use crate::store::{Progress, Requeue, Store, StoreError};
 
 /// Most events one batch runs before its runs and cursor are committed.
 const BATCH: usize = 1024;
@@ -163,38 +163,15 @@ impl<E: Execute> Runner<E> {
     /// events. The queue is stored with the pipeline, so it survives a restart.
     pub async fn retry(&self, id: Uuid) -> Result<Run, RetryError> {
         let store = self.inner.store.clone();
-        let mut run = blocking(move || store.run(&id))
+        let run = match blocking(move || store.requeue(id))
             .await
             .map_err(RetryError::Store)?
-            .ok_or(RetryError::NotFound)?;
-        if !matches!(run.status, RunStatus::Failed | RunStatus::Dead) {
-            return Err(RetryError::NotRetryable(run.status));
-        }
-        let store = self.inner.store.clone();
-        let name = run.pipeline.clone();
-        let enabled = blocking(move || store.pipeline(&name))
-            .await
-            .map_err(RetryError::Store)?
-            .is_some_and(|p| p.enabled);
-        if !enabled {
-            return Err(RetryError::PipelineGone);
-        }
-        run.status = RunStatus::Queued;
-        run.next_attempt_at = None;
-        let store = self.inner.store.clone();
-        let stored = run.clone();
-        blocking(move || {
-            store.commit_runs(
-                &stored.pipeline.clone(),
-                &[stored],
-                Progress {
-                    queue: Some(id),
-                    ..Progress::default()
-                },
-            )
-        })
-        .await
-        .map_err(RetryError::Store)?;
+        {
+            Requeue::Queued(run) => run,
+            Requeue::NotFound => return Err(RetryError::NotFound),
+            Requeue::NotRetryable(status) => return Err(RetryError::NotRetryable(status)),
+            Requeue::PipelineGone => return Err(RetryError::PipelineGone),
+        };
         self.inner.kick.send_modify(|k| *k += 1);
         Ok(run)
     }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::{EventFilter, Record, Summary, Webhook};
 
 pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
-pub use pipelines::{PipelineInput, Progress, RunQuery};
+pub use pipelines::{PipelineInput, Progress, Requeue, RunQuery};
 pub use writer::{PutError, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.

@@ -21,6 +21,16 @@ pub(super) const RUNS: TableDefinition<u128, &[u8]> = TableDefinition::new("runs
 pub(super) const RUNS_BY_EVENT: TableDefinition<(u128, u128), ()> =
     TableDefinition::new("runs_by_event_v1");
 
+/// What `requeue` did.
+#[derive(Debug)]
+pub enum Requeue {
+    Queued(Run),
+    NotFound,
+    NotRetryable(RunStatus),
+    /// Its pipeline is deleted or disabled.
+    PipelineGone,
+}
+
 /// A pipeline to create or replace.
 #[derive(Debug, Clone)]
 pub struct PipelineInput {
@@ -49,9 +59,7 @@ pub struct Progress {
     pub cursor: Option<Uuid>,
     /// `Some(x)` sets the pending run to x.
     pub pending: Option<Option<Uuid>>,
-    /// A run queued by hand (`run.retry`), to run ahead of new events.
-    pub queue: Option<Uuid>,
-    /// A run taken off that queue.
+    /// A run taken off the queue of runs retried by hand (see [`Store::requeue`]).
     pub unqueue: Option<Uuid>,
     /// Commit without waiting for the disk: the next durable commit (any, ingest's included)
     /// makes it durable; a crash before that only means these runs run again.
@@ -239,11 +247,6 @@ impl Store {
                     if let Some(pending) = progress.pending {
                         p.pending = pending;
                     }
-                    if let Some(id) = progress.queue
-                        && !p.queued.contains(&id)
-                    {
-                        p.queued.push(id);
-                    }
                     if let Some(id) = progress.unqueue {
                         p.queued.retain(|q| *q != id);
                     }
@@ -252,6 +255,46 @@ impl Store {
             }
             txn.commit()?;
             Ok(())
+        })
+    }
+
+    /// Queues a failed or dead run again for its pipeline, checking and writing in one
+    /// transaction, so that concurrent retries of one run queue it once.
+    pub fn requeue(&self, id: Uuid) -> Result<Requeue, StoreError> {
+        self.with_db(|db| {
+            let txn = durable_write(db)?;
+            let answer = {
+                let mut runs = txn.open_table(RUNS)?;
+                let mut pipelines = txn.open_table(PIPELINES)?;
+                let run: Option<Run> = runs
+                    .get(id.as_u128())?
+                    .map(|v| codec::decode_json(v.value()))
+                    .transpose()?;
+                let Some(mut run) = run else {
+                    return Ok(Requeue::NotFound);
+                };
+                if !matches!(run.status, RunStatus::Failed | RunStatus::Dead) {
+                    return Ok(Requeue::NotRetryable(run.status));
+                }
+                let record: Option<PipelineRecord> = pipelines
+                    .get(run.pipeline.as_str())?
+                    .map(|v| codec::decode_json(v.value()))
+                    .transpose()?;
+                let Some(mut p) = record.filter(|p| p.enabled) else {
+                    return Ok(Requeue::PipelineGone);
+                };
+                count(&mut p.stats, run.status, -1);
+                run.status = RunStatus::Queued;
+                run.next_attempt_at = None;
+                if !p.queued.contains(&id) {
+                    p.queued.push(id);
+                }
+                runs.insert(id.as_u128(), codec::encode_json(&run)?.as_slice())?;
+                pipelines.insert(p.name.as_str(), codec::encode_json(&p)?.as_slice())?;
+                Requeue::Queued(run)
+            };
+            txn.commit()?;
+            Ok(answer)
         })
     }
 
