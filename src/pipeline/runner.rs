@@ -167,7 +167,7 @@ impl<E: Execute> Runner<E> {
             .await
             .map_err(RetryError::Store)?
         {
-            Requeue::Queued(run) => run,
+            Requeue::Queued(run) => *run,
             Requeue::NotFound => return Err(RetryError::NotFound),
             Requeue::NotRetryable(status) => return Err(RetryError::NotRetryable(status)),
             Requeue::PipelineGone => return Err(RetryError::PipelineGone),

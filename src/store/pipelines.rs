@@ -24,7 +24,7 @@ pub(super) const RUNS_BY_EVENT: TableDefinition<(u128, u128), ()> =
 /// What `requeue` did.
 #[derive(Debug)]
 pub enum Requeue {
-    Queued(Run),
+    Queued(Box<Run>),
     NotFound,
     NotRetryable(RunStatus),
     /// Its pipeline is deleted or disabled.
@@ -291,7 +291,7 @@ impl Store {
                 }
                 runs.insert(id.as_u128(), codec::encode_json(&run)?.as_slice())?;
                 pipelines.insert(p.name.as_str(), codec::encode_json(&p)?.as_slice())?;
-                Requeue::Queued(run)
+                Requeue::Queued(Box::new(run))
             };
             txn.commit()?;
             Ok(answer)
