@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 
 use crate::app::{self, Core};
 use crate::cli::Options;
-use crate::commands::{self, Params};
+use crate::service::command::{self, Params};
 
 /// How a command ended, for the exit code.
 #[derive(Debug)]
@@ -47,13 +47,13 @@ pub fn parse_params(raw: &[String]) -> Result<Params, Failure> {
 pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failure> {
     let params = parse_params(raw)?;
     if name != "event.listen"
-        && !commands::NAMES.contains(&name)
-        && !crate::pipeline::api::NAMES.contains(&name)
+        && !command::NAMES.contains(&name)
+        && !command::PIPELINE_NAMES.contains(&name)
     {
         return Err(Failure::Usage(format!(
             "unknown command {name:?}; commands are {}, {} and event.listen",
-            commands::NAMES.join(", "),
-            crate::pipeline::api::NAMES.join(", ")
+            command::NAMES.join(", "),
+            command::PIPELINE_NAMES.join(", ")
         )));
     }
     if !opts.insecure && !on_this_host(opts.listen) {
@@ -243,7 +243,7 @@ async fn local(opts: &Options, name: &str, params: &Params) -> Result<(), Failur
             opts.listen
         ))
     })?;
-    let result = commands::run(&core.ctx, name, params).await;
+    let result = command::run(&core.ctx, name, params).await;
     core.close().await;
     match result {
         Ok(v) => {

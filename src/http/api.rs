@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::State;
 use super::body::{self, BodyError};
 use super::reply::{self, Reply};
-use crate::commands::{self, Params};
 use crate::domain::{EventFilter, EventKeyPattern, Record};
+use crate::service::command::{self, Params};
 use crate::store::{Cursor, Encoded, Listener, Next, PageQuery, Status, Store};
 
 /// Most bytes of parameters a command call may send.
@@ -40,7 +40,7 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
     if !bearer_matches(req.headers().get(AUTHORIZATION), &state.admin_key) {
         return reply::unauthorized("admin commands need `Authorization: Bearer <admin.key>`");
     }
-    if state.read_only && commands::WRITES.contains(&name) {
+    if state.read_only && command::WRITES.contains(&name) {
         return reply::error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{name} is refused: this server runs with --read-only"),
@@ -53,7 +53,7 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
     if name == "event.listen" {
         return listen(state, &params);
     }
-    match commands::run(&state.ctx, name, &params).await {
+    match command::run(&state.ctx, name, &params).await {
         Ok(v) => reply::json(StatusCode::OK, &v),
         Err(e) => {
             let status =

@@ -24,8 +24,8 @@ use tokio::sync::{Semaphore, watch};
 
 pub use body::Budget;
 
-use crate::commands::Ctx;
 use crate::metrics::Metrics;
+use crate::service::Service;
 
 /// Protections against slow or greedy clients.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +63,7 @@ impl Default for Limits {
 
 /// What every handler shares.
 pub struct State {
-    pub ctx: Ctx,
+    pub ctx: Service,
     pub metrics: Arc<Metrics>,
     pub admin_key: String,
     pub limits: Limits,

@@ -83,7 +83,7 @@ mod tests {
         let (writer, _thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
         let (_down, shutdown) = tokio::sync::watch::channel(false);
         let state = State {
-            ctx: crate::commands::Ctx {
+            ctx: crate::service::Service {
                 store,
                 writer,
                 public_url: String::new(),
