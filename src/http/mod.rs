@@ -6,6 +6,7 @@ mod body;
 pub mod multipart;
 pub mod receive;
 pub mod reply;
+pub mod routes;
 mod service;
 
 use std::future::Future;

@@ -8,33 +8,28 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
 use super::reply::{self, Reply};
+use super::routes::Route;
 use super::{State, api, receive};
-
-const COMMAND_PREFIX: &str = "/api/v3/command/";
 
 pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAddr) -> Reply {
     let started = Instant::now();
     let path = req.uri().path().to_string();
-    match path.as_str() {
-        "/api/v3/webhook.receive" | "/api/v3/command/webhook.receive" => {
+    match Route::parse(&path) {
+        Route::Receive => {
             let (reply, outcome) = receive::handle(&state, req, remote).await;
             state.metrics.receive(outcome, started.elapsed());
             reply
         }
-        "/healthz" => {
+        Route::Health => {
             only_get(&req).unwrap_or_else(|| reply::text(StatusCode::OK, "text/plain", "ok"))
         }
-        "/metrics" => match only_get(&req) {
+        Route::Metrics => match only_get(&req) {
             Some(refused) => refused,
             None => metrics(&state).await,
         },
-        p => match p.strip_prefix(COMMAND_PREFIX) {
-            Some(name) => {
-                let name = name.to_string();
-                api::handle(&state, &name, req).await
-            }
-            None => reply::error(StatusCode::NOT_FOUND, format!("no such path {p:?}")),
-        },
+        Route::Command(name) => api::handle(&state, Ok(name), req).await,
+        Route::UnknownCommand(name) => api::handle(&state, Err(name), req).await,
+        Route::NotFound => reply::error(StatusCode::NOT_FOUND, format!("no such path {path:?}")),
     }
 }
 

@@ -20,40 +20,105 @@ pub type Params = BTreeMap<String, String>;
 pub const MAX_LIST_LIMIT: usize = 1000;
 const DEFAULT_LIST_LIMIT: usize = 50;
 
-/// The commands answered here.
-pub const NAMES: [&str; 5] = [
-    "webhook.put",
-    "webhook.get",
-    "webhook.delete",
-    "event.list",
-    "event.get",
-];
+/// The admin commands of §2 and §6, by name. `webhook.receive` is not one: it has its own
+/// path and no admin key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandName {
+    WebhookPut,
+    WebhookGet,
+    WebhookDelete,
+    EventList,
+    EventGet,
+    PipelinePut,
+    PipelineGet,
+    PipelineDelete,
+    PipelineRun,
+    RunList,
+    RunGet,
+    RunRetry,
+    EventListen,
+}
 
-/// The pipeline and run commands of §6.
-pub const PIPELINE_NAMES: [&str; 7] = [
-    "pipeline.put",
-    "pipeline.get",
-    "pipeline.delete",
-    "pipeline.run",
-    "run.list",
-    "run.get",
-    "run.retry",
-];
+impl CommandName {
+    /// Every command, in the order help lists them.
+    pub const ALL: [CommandName; 13] = [
+        CommandName::WebhookPut,
+        CommandName::WebhookGet,
+        CommandName::WebhookDelete,
+        CommandName::EventList,
+        CommandName::EventGet,
+        CommandName::PipelinePut,
+        CommandName::PipelineGet,
+        CommandName::PipelineDelete,
+        CommandName::PipelineRun,
+        CommandName::RunList,
+        CommandName::RunGet,
+        CommandName::RunRetry,
+        CommandName::EventListen,
+    ];
 
-/// Commands that change admin data, refused by a `--read-only` server.
-pub const WRITES: [&str; 6] = [
-    "webhook.put",
-    "webhook.delete",
-    "pipeline.put",
-    "pipeline.delete",
-    "pipeline.run",
-    "run.retry",
-];
+    pub fn parse(name: &str) -> Option<CommandName> {
+        CommandName::ALL.into_iter().find(|c| c.name() == name)
+    }
 
-pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, ServiceError> {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommandName::WebhookPut => "webhook.put",
+            CommandName::WebhookGet => "webhook.get",
+            CommandName::WebhookDelete => "webhook.delete",
+            CommandName::EventList => "event.list",
+            CommandName::EventGet => "event.get",
+            CommandName::PipelinePut => "pipeline.put",
+            CommandName::PipelineGet => "pipeline.get",
+            CommandName::PipelineDelete => "pipeline.delete",
+            CommandName::PipelineRun => "pipeline.run",
+            CommandName::RunList => "run.list",
+            CommandName::RunGet => "run.get",
+            CommandName::RunRetry => "run.retry",
+            CommandName::EventListen => "event.listen",
+        }
+    }
+
+    /// Changes admin data: refused by a `--read-only` server.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            CommandName::WebhookPut
+                | CommandName::WebhookDelete
+                | CommandName::PipelinePut
+                | CommandName::PipelineDelete
+                | CommandName::PipelineRun
+                | CommandName::RunRetry
+        )
+    }
+
+    /// An endless stream of events that only a running server serves, not an answer: the
+    /// one place that says `event.listen` is special.
+    pub fn streams(self) -> bool {
+        self == CommandName::EventListen
+    }
+
+    /// The names joined for help: the answering commands, then `last`, then the streams.
+    pub fn listing(last: &str) -> String {
+        let answering: Vec<&str> = CommandName::ALL
+            .into_iter()
+            .filter(|c| !c.streams())
+            .map(CommandName::name)
+            .collect();
+        let streams: Vec<&str> = CommandName::ALL
+            .into_iter()
+            .filter(|c| c.streams())
+            .map(CommandName::name)
+            .collect();
+        format!("{}{last} and {}", answering.join(", "), streams.join(", "))
+    }
+}
+
+/// Runs a command that answers; a stream is refused, as only a server can serve one.
+pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, ServiceError> {
     let get = |k: &str| p.get(k).map(String::as_str);
     match name {
-        "webhook.put" => {
+        CommandName::WebhookPut => {
             let input = WebhookInput::parse(
                 get("uuid"),
                 get("eventKey"),
@@ -65,7 +130,7 @@ pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, Service
             let w = svc.put_webhook(input).await?;
             Ok(w.to_json(&svc.public_url))
         }
-        "webhook.get" => match get("uuid") {
+        CommandName::WebhookGet => match get("uuid") {
             Some(u) => {
                 let uuid = parse_uuid(u)?;
                 let w = svc
@@ -80,12 +145,12 @@ pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, Service
                     .collect(),
             )),
         },
-        "webhook.delete" => {
+        CommandName::WebhookDelete => {
             let uuid = parse_uuid(required(get("uuid"), "uuid")?)?;
             let deleted = svc.delete_webhook(uuid).await?;
             Ok(json!({"uuid": uuid, "deleted": deleted}))
         }
-        "event.list" => {
+        CommandName::EventList => {
             let limit = limit(get("limit"))?;
             let status = match get("status") {
                 None => None,
@@ -116,14 +181,14 @@ pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, Service
                 records.iter().map(|r| r.to_json(false)).collect(),
             ))
         }
-        "event.get" => {
+        CommandName::EventGet => {
             let id = parse_uuid(required(get("id"), "id")?)?;
             svc.event(id)
                 .await?
                 .map(|r| r.to_json(true))
                 .ok_or_else(|| ServiceError::NotFound(format!("no event {id}")))
         }
-        "pipeline.put" => {
+        CommandName::PipelinePut => {
             let name = pipeline_name(get("name"))?;
             let yaml = get("yaml")
                 .filter(|y| !y.trim().is_empty())
@@ -143,7 +208,7 @@ pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, Service
             };
             Ok(svc.put_pipeline(&name, yaml, enabled).await?.to_json())
         }
-        "pipeline.get" => match get("name") {
+        CommandName::PipelineGet => match get("name") {
             Some(n) => Ok(svc.pipeline(n).await?.to_json()),
             None => Ok(Value::Array(
                 svc.pipelines()
@@ -153,18 +218,18 @@ pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, Service
                     .collect(),
             )),
         },
-        "pipeline.delete" => {
+        CommandName::PipelineDelete => {
             let name = pipeline_name(get("name"))?;
             let deleted = svc.delete_pipeline(&name).await?;
             Ok(json!({"name": name, "deleted": deleted}))
         }
-        "pipeline.run" => {
+        CommandName::PipelineRun => {
             let name = pipeline_name(get("name"))?;
             let record = svc.find_pipeline(&name).await?;
             let id = named_uuid(get("eventId"), "eventId")?;
             Ok(svc.run_pipeline(&record, id).await?.to_json())
         }
-        "run.list" => {
+        CommandName::RunList => {
             let q = RunQuery {
                 limit: limit(get("limit"))?,
                 pipeline: get("pipeline").map(str::to_string),
@@ -182,20 +247,27 @@ pub async fn run(svc: &Service, name: &str, p: &Params) -> Result<Value, Service
             let runs = svc.runs(q).await?;
             Ok(Value::Array(runs.iter().map(Run::to_json).collect()))
         }
-        "run.get" => {
+        CommandName::RunGet => {
             let id = named_uuid(get("id"), "id")?;
             Ok(svc.run(id).await?.to_json())
         }
-        "run.retry" => {
+        CommandName::RunRetry => {
             let id = named_uuid(get("id"), "id")?;
             Ok(svc.retry_run(id).await?.to_json())
         }
-        other => Err(ServiceError::NotFound(format!(
-            "unknown command {other:?}; commands are {}, {}, webhook.receive and event.listen",
-            NAMES.join(", "),
-            PIPELINE_NAMES.join(", ")
+        CommandName::EventListen => Err(ServiceError::BadRequest(format!(
+            "{} needs a running server",
+            name.name()
         ))),
     }
+}
+
+/// The error for a command name that is none of `CommandName`.
+pub fn unknown(name: &str) -> ServiceError {
+    ServiceError::NotFound(format!(
+        "unknown command {name:?}; commands are {}",
+        CommandName::listing(", webhook.receive")
+    ))
 }
 
 fn limit(l: Option<&str>) -> Result<usize, ServiceError> {
