@@ -13,8 +13,8 @@ use super::{State, api, receive};
 
 pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAddr) -> Reply {
     let started = Instant::now();
-    let path = req.uri().path().to_string();
-    match Route::parse(&path) {
+    // The route borrows the path; only the rare refusals below copy it.
+    match Route::parse(req.uri().path()) {
         Route::Receive => {
             let (reply, outcome) = receive::handle(&state, req, remote).await;
             state.metrics.receive(outcome, started.elapsed());
@@ -28,8 +28,14 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAdd
             None => metrics(&state).await,
         },
         Route::Command(name) => api::handle(&state, Ok(name), req).await,
-        Route::UnknownCommand(name) => api::handle(&state, Err(name), req).await,
-        Route::NotFound => reply::error(StatusCode::NOT_FOUND, format!("no such path {path:?}")),
+        Route::UnknownCommand(name) => {
+            let name = name.to_string();
+            api::handle(&state, Err(&name), req).await
+        }
+        Route::NotFound => {
+            let path = req.uri().path();
+            reply::error(StatusCode::NOT_FOUND, format!("no such path {path:?}"))
+        }
     }
 }
 
