@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hooktail::commands::Ctx;
+use hooktail::service::Service;
 use hooktail::store::{Store, Writer, WriterConfig};
 use hooktail::tui::backend::Local;
 use hooktail::tui::driver::answer;
@@ -63,7 +63,7 @@ fn measure(path: &Path) -> Figures {
     };
     let (writer, writer_thread) =
         Writer::start(store.clone(), writer_config, Box::new(|_, _| {})).unwrap();
-    let backend = Local::new(Ctx {
+    let backend = Local::new(Service {
         store,
         writer: writer.clone(),
         public_url: "http://127.0.0.1:8080".into(),

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hooktail::app::Running;
 use hooktail::cli::Options;
-use hooktail::commands::Params;
 use hooktail::domain::WebhookInput;
 use hooktail::http::Limits;
+use hooktail::service::command::{CommandName, Params};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -53,14 +53,14 @@ async fn put(running: &Running, name: &str, yaml: &str) {
         ("name".to_string(), name.to_string()),
         ("yaml".to_string(), yaml.to_string()),
     ]);
-    hooktail::commands::run(&running.ctx, "pipeline.put", &params)
+    hooktail::service::command::run(&running.ctx, CommandName::PipelinePut, &params)
         .await
         .unwrap();
 }
 
 async fn lag(running: &Running, name: &str) -> u64 {
     let params: Params = BTreeMap::from([("name".to_string(), name.to_string())]);
-    let p = hooktail::commands::run(&running.ctx, "pipeline.get", &params)
+    let p = hooktail::service::command::run(&running.ctx, CommandName::PipelineGet, &params)
         .await
         .unwrap();
     p["lag"].as_u64().unwrap()

@@ -12,13 +12,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::Options;
-use crate::commands::Ctx;
 use crate::domain::pipeline::Pipeline;
 use crate::http::{self, Limits, State};
 use crate::metrics::Metrics;
 use crate::pipeline::engine::{Engine, Pipelines};
 use crate::pipeline::runner::Runner;
 use crate::pipeline::{Env, HttpClient, Mailer, SmtpConfig, TracingLog};
+use crate::service::Service;
 use crate::store::{PipelineInput, Store, StoreError, Writer, WriterConfig};
 
 pub const STORE_FILE: &str = "hooktail.redb";
@@ -123,7 +123,7 @@ fn create_admin_key(dir: &Path) -> Result<String> {
 
 /// The store, its writer and the metrics: everything but the network.
 pub struct Core {
-    pub ctx: Ctx,
+    pub ctx: Service,
     pub metrics: Arc<Metrics>,
     pub data: PathBuf,
     writer_thread: JoinHandle<()>,
@@ -152,7 +152,7 @@ impl Core {
         )
         .context("cannot start the store's writer thread")?;
         Ok(Core {
-            ctx: Ctx {
+            ctx: Service {
                 store,
                 writer,
                 public_url: opts.public_url(),
@@ -243,7 +243,7 @@ const FORWARD_TO_MARK: &str = "kept by --forward-to";
 /// Starts pipeline delivery for a server, with the steps' environment from the options, and
 /// makes `--forward-to` a visible pipeline (disabled again when a later start drops the flag).
 async fn start_pipelines(
-    ctx: &Ctx,
+    ctx: &Service,
     opts: &Options,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
@@ -334,7 +334,7 @@ pub struct Running {
     /// Where it listens (the real port when `--listen` asked for port 0).
     pub addr: std::net::SocketAddr,
     /// What its handlers run against, with the bound public URL.
-    pub ctx: Ctx,
+    pub ctx: Service,
     pub metrics: Arc<Metrics>,
     stop: tokio::sync::oneshot::Sender<()>,
     done: tokio::task::JoinHandle<()>,

@@ -13,7 +13,8 @@ use tokio::net::TcpStream;
 
 use crate::app::{self, Core};
 use crate::cli::Options;
-use crate::commands::{self, Params};
+use crate::http::routes;
+use crate::service::command::{self, CommandName, Params};
 
 /// How a command ended, for the exit code.
 #[derive(Debug)]
@@ -46,16 +47,12 @@ pub fn parse_params(raw: &[String]) -> Result<Params, Failure> {
 
 pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failure> {
     let params = parse_params(raw)?;
-    if name != "event.listen"
-        && !commands::NAMES.contains(&name)
-        && !crate::pipeline::api::NAMES.contains(&name)
-    {
+    let Some(name) = CommandName::parse(name) else {
         return Err(Failure::Usage(format!(
-            "unknown command {name:?}; commands are {}, {} and event.listen",
-            commands::NAMES.join(", "),
-            crate::pipeline::api::NAMES.join(", ")
+            "unknown command {name:?}; commands are {}",
+            CommandName::listing("")
         )));
-    }
+    };
     if !opts.insecure && !on_this_host(opts.listen) {
         return Err(Failure::Usage(format!(
             "refusing to send the admin key over plain HTTP to {}, which is not this host; \
@@ -80,7 +77,7 @@ fn on_this_host(addr: std::net::SocketAddr) -> bool {
 async fn remote(
     opts: &Options,
     stream: TcpStream,
-    name: &str,
+    name: CommandName,
     params: &Params,
 ) -> Result<(), Failure> {
     let failed =
@@ -99,7 +96,7 @@ async fn remote(
         .map_err(|e| failed(&e))?;
     tokio::spawn(conn);
     let body = serde_json::to_vec(params).map_err(|e| failed(&e))?;
-    let req = Request::post(format!("/api/v3/command/{name}"))
+    let req = Request::post(routes::command_path(name))
         .header(HOST, opts.listen.to_string())
         .header(AUTHORIZATION, format!("Bearer {key}"))
         .header(CONTENT_TYPE, "application/json")
@@ -108,7 +105,7 @@ async fn remote(
     let res = sender.send_request(req).await.map_err(|e| failed(&e))?;
     let status = res.status();
     let mut body = res.into_body();
-    if status.is_success() && name == "event.listen" {
+    if status.is_success() && name.streams() {
         // One JSON event per line as they arrive; lag notices go to stderr.
         let mut out = std::io::stdout();
         let mut sse = Sse::default();
@@ -230,10 +227,11 @@ impl Sse {
     }
 }
 
-async fn local(opts: &Options, name: &str, params: &Params) -> Result<(), Failure> {
-    if name == "event.listen" {
+async fn local(opts: &Options, name: CommandName, params: &Params) -> Result<(), Failure> {
+    if name.streams() {
         return Err(Failure::Failed(format!(
-            "event.listen needs a running server, and none answers at {}",
+            "{} needs a running server, and none answers at {}",
+            name.name(),
             opts.listen
         )));
     }
@@ -243,7 +241,7 @@ async fn local(opts: &Options, name: &str, params: &Params) -> Result<(), Failur
             opts.listen
         ))
     })?;
-    let result = commands::run(&core.ctx, name, params).await;
+    let result = command::run(&core.ctx, name, params).await;
     core.close().await;
     match result {
         Ok(v) => {

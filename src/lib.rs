@@ -4,11 +4,11 @@
 pub mod app;
 pub mod cli;
 pub mod client;
-pub mod commands;
 pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod pipeline;
+pub mod service;
 pub mod store;
 pub mod tui;

@@ -1,5 +1,6 @@
-//! The module rules, checked from the sources so that the shape stays: the domain knows no
-//! IO crate, and the dashboard never reaches into the HTTP server.
+//! The module rules of ARCHITECTURE.md, checked from the sources so that the shape stays:
+//! the domain knows no IO crate, the service layer knows neither front end, and neither
+//! front end (HTTP server, dashboard) reaches into the other.
 
 use std::path::{Path, PathBuf};
 
@@ -188,7 +189,28 @@ fn the_dashboard_never_imports_the_http_server() {
     let found = uses("src/tui", &["http"]);
     assert!(
         found.is_empty(),
-        "the dashboard must not use crate::http (go through commands or a Backend):\n{}",
+        "the dashboard must not use crate::http (go through service or a Backend):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_service_layer_imports_no_front_end() {
+    // `crate::pipeline::http` (outbound steps) would match too; the service needs neither.
+    let found = uses("src/service", &["http", "tui"]);
+    assert!(
+        found.is_empty(),
+        "src/service must not use crate::http or crate::tui (they call it):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_http_server_never_imports_the_dashboard() {
+    let found = uses("src/http", &["tui"]);
+    assert!(
+        found.is_empty(),
+        "src/http must not use crate::tui:\n{}",
         found.join("\n")
     );
 }

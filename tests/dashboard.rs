@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hooktail::domain::pipeline::{PipelineRecord, RunStats, RunStatus, RunSummary};
 use hooktail::domain::{Event, PayloadType, Record, Rejection, Webhook};
-use hooktail::pipeline::api::PipelineView;
+use hooktail::service::PipelineView;
 use hooktail::store::WebhookStats;
 use hooktail::tui::key::{Code, Key};
 use hooktail::tui::list::PageKind;

@@ -13,14 +13,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hooktail::app::Running;
-use hooktail::commands::CommandError;
 use hooktail::domain::pipeline::{
     PipelineRecord, Run, RunStats, RunStatus, RunSummary, StepLog, StepStatus,
 };
 use hooktail::domain::time::now_ms;
 use hooktail::domain::{Event, PayloadType, Record, WebhookInput};
 use hooktail::http::Limits;
-use hooktail::pipeline::api::{self, PipelineView};
+use hooktail::service::PipelineView;
+use hooktail::service::ServiceError;
 use hooktail::tui::backend::{Backend, Local};
 use hooktail::tui::driver::answer;
 use hooktail::tui::key::{Code, Key};
@@ -716,7 +716,7 @@ impl Live {
         self.running.as_ref().unwrap().addr
     }
 
-    fn ctx(&self) -> &hooktail::commands::Ctx {
+    fn ctx(&self) -> &hooktail::service::Service {
         &self.running.as_ref().unwrap().ctx
     }
 
@@ -809,7 +809,7 @@ async fn a_pipeline_made_in_the_editor_is_stored_and_listed() {
     keys(&mut app, "lead-mail");
     live.press(&mut app, Key::ctrl('s')).await;
     assert!(app.popup.is_none(), "saved: the editor closed");
-    let stored = api::pipeline(live.ctx(), "lead-mail").await.unwrap();
+    let stored = live.ctx().pipeline("lead-mail").await.unwrap();
     assert_eq!(stored.record.yaml, REFERENCE);
     assert_eq!(stored.record.event_key, "webhook.lead.created");
     assert!(stored.record.enabled);
@@ -835,20 +835,20 @@ async fn the_editor_and_the_api_refuse_the_same_document_at_the_same_place() {
     live.press(&mut app, Key::ctrl('s')).await;
     let (name, yaml) = editor(&app).texts();
     let shown = editor(&app).error.clone().unwrap();
-    let Err(CommandError::BadRequest(refused)) =
-        api::put_pipeline(live.ctx(), &name, yaml, true).await
+    let Err(ServiceError::BadRequest(refused)) = live.ctx().put_pipeline(&name, yaml, true).await
     else {
         panic!("the API takes it")
     };
     assert_eq!(refused, format!("invalid pipeline: {shown}"));
-    assert!(api::pipelines(live.ctx()).await.unwrap().is_empty());
+    assert!(live.ctx().pipelines().await.unwrap().is_empty());
     live.stop().await;
 }
 
 #[tokio::test]
 async fn delete_through_the_confirm_removes_the_pipeline() {
     let live = Live::start().await;
-    api::put_pipeline(live.ctx(), "lead-mail", REFERENCE.into(), true)
+    live.ctx()
+        .put_pipeline("lead-mail", REFERENCE.into(), true)
         .await
         .unwrap();
     let mut app = live.dashboard().await;
@@ -856,11 +856,11 @@ async fn delete_through_the_confirm_removes_the_pipeline() {
     live.press(&mut app, Key::char('d')).await;
     // Cancel is focused: Enter deletes nothing.
     live.press(&mut app, Key::new(Code::Enter)).await;
-    assert_eq!(api::pipelines(live.ctx()).await.unwrap().len(), 1);
+    assert_eq!(live.ctx().pipelines().await.unwrap().len(), 1);
     live.press(&mut app, Key::char('d')).await;
     live.press(&mut app, Key::new(Code::Tab)).await;
     live.press(&mut app, Key::new(Code::Enter)).await;
-    assert!(api::pipelines(live.ctx()).await.unwrap().is_empty());
+    assert!(live.ctx().pipelines().await.unwrap().is_empty());
     assert!(app.panes.pipelines.list.is_empty());
     assert!(screen(&mut app, 120, 40).contains("Pipeline lead-mail deleted"));
     live.stop().await;
@@ -871,7 +871,8 @@ async fn an_opened_event_shows_its_run_and_step_log() {
     let live = Live::start().await;
     let token = live.webhook("webhook.lead.created").await;
     let yaml = "pipeline:\n  - event.listen:\n      eventKey: webhook.lead.*\n  - log:\n      message: \"lead from #{body.eventKey}\"\n";
-    api::put_pipeline(live.ctx(), "lead-log", yaml.into(), true)
+    live.ctx()
+        .put_pipeline("lead-log", yaml.into(), true)
         .await
         .unwrap();
     let event = live.call(token, r#"{"lead":"ACME"}"#).await;
@@ -904,9 +905,7 @@ async fn a_dead_run_is_retried_from_the_runs_tab() {
         "pipeline:\n  - event.listen:\n      eventKey: webhook.order.paid\n  - http.post:\n      url: {}\n",
         target.url("/switch")
     );
-    api::put_pipeline(live.ctx(), "orders", yaml, true)
-        .await
-        .unwrap();
+    live.ctx().put_pipeline("orders", yaml, true).await.unwrap();
     let event = live.call(token, r#"{"order":17}"#).await;
     let dead = live.run_in(event, RunStatus::Dead).await;
     let mut app = live.dashboard().await;

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hooktail::domain::Record;
-use hooktail::store::{Store, Writer, WriterConfig};
+use hooktail::domain::WebhookInput;
+use hooktail::store::{PutError, Store, StoreError, Writer, WriterConfig};
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
@@ -117,6 +118,41 @@ async fn a_full_disk_refuses_calls_and_recovers() {
     for id in &acked {
         assert!(store.record(id).unwrap().is_some(), "acked event {id} lost");
     }
+    writer.stop().await;
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+}
+
+/// After a failed commit redb refuses every write until the store is reopened, and reopens
+/// are spaced out: an admin write in that window is refused as unavailable (503), not as a
+/// failed commit (500).
+#[tokio::test]
+async fn an_admin_write_before_the_reopen_is_unavailable() {
+    let disk = Disk {
+        data: Arc::new(Mutex::new(Vec::new())),
+        full: Arc::new(AtomicBool::new(false)),
+    };
+    let backend = disk.clone();
+    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: true,
+    };
+    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+    writer.append(event(0), None).await.unwrap();
+    disk.full.store(true, Ordering::SeqCst);
+    // The first failure reopens the store; the second poisons it until the next reopen.
+    assert!(writer.append(event(1), None).await.is_err());
+    assert!(writer.append(event(2), None).await.is_err());
+    let input = WebhookInput::parse(None, Some("shop.order"), None, None, 100).unwrap();
+    let refused = writer.put_webhook(input).await.unwrap_err();
+    assert!(
+        matches!(refused, PutError::Store(StoreError::Unavailable)),
+        "{refused:?}"
+    );
+    disk.full.store(false, Ordering::SeqCst);
     writer.stop().await;
     drop(writer);
     tokio::task::spawn_blocking(move || thread.join().unwrap())

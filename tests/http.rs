@@ -921,7 +921,7 @@ async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
     let addr = listener.local_addr().unwrap();
     let (_down, shutdown) = tokio::sync::watch::channel(false);
     let state = Arc::new(State {
-        ctx: hooktail::commands::Ctx {
+        ctx: hooktail::service::Service {
             store: store.clone(),
             writer,
             public_url: format!("http://{addr}"),

@@ -63,7 +63,9 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Decoded {
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let mime = ct.split(';').next().unwrap_or("").trim();
     let shown = &body[..body.len().min(DISPLAY_LIMIT)];
+    // Only what is shown is decoded: a JSON body past the limit shows as its first bytes.
     if (mime.contains("json") || mime.is_empty() || mime.starts_with("text/"))
+        && body.len() <= DISPLAY_LIMIT
         && let Ok(v) = serde_json::from_slice::<Value>(body)
     {
         return Decoded::Json(json_lines(&v));
@@ -83,7 +85,7 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Decoded {
     if mime == "multipart/form-data"
         && let Some(b) = boundary(&ct, content_type.unwrap_or(""))
     {
-        return Decoded::Multipart(parts(body, &b));
+        return Decoded::Multipart(parts(shown, &b));
     }
     match std::str::from_utf8(shown) {
         Ok(text) => Decoded::Text(text_lines(text)),
@@ -284,6 +286,37 @@ mod tests {
             ]
         );
         assert_eq!(lines[1][1], (Token::Key, "\"b\"".to_string()));
+    }
+
+    #[test]
+    fn only_the_first_256_kib_are_decoded() {
+        let mut json = b"[".to_vec();
+        while json.len() <= DISPLAY_LIMIT {
+            json.extend_from_slice(b"1,");
+        }
+        json.extend_from_slice(b"1]");
+        assert!(matches!(
+            decode(Some("application/json"), &json),
+            Decoded::Text(_)
+        ));
+        let part = |name: &str, len: usize| {
+            format!(
+                "--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{}\r\n",
+                "x".repeat(len)
+            )
+        };
+        let body = format!(
+            "{}{}--b--\r\n",
+            part("first", 10),
+            part("past", DISPLAY_LIMIT)
+        );
+        let Decoded::Multipart(parts) =
+            decode(Some("multipart/form-data; boundary=b"), body.as_bytes())
+        else {
+            panic!("not multipart");
+        };
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].name, "first");
     }
 
     #[test]

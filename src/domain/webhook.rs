@@ -152,9 +152,7 @@ impl WebhookInput {
                 Ok(()) => input.event_key = Some(k.to_string()),
                 Err(e) => errors.event_key = Some(e),
             },
-            None if input.uuid.is_none() => {
-                errors.event_key = Some("eventKey is required".to_string())
-            }
+            None if input.uuid.is_none() => errors.event_key = validate_event_key("").err(),
             None => {}
         }
         if let Some(t) = payload_type.map(str::trim).filter(|t| !t.is_empty()) {
@@ -211,12 +209,11 @@ impl WebhookInput {
                         "uuid {uuid} is not a random (version 4) uuid; leave it out to get one"
                     ));
                 }
+                let event_key = self.event_key.clone().unwrap_or_default();
+                validate_event_key(&event_key)?;
                 Ok(Webhook {
                     uuid,
-                    event_key: self
-                        .event_key
-                        .clone()
-                        .ok_or_else(|| "eventKey is required".to_string())?,
+                    event_key,
                     payload_type: self.payload_type.unwrap_or_default(),
                     max_payload_length: self
                         .max_payload_length
@@ -237,6 +234,7 @@ pub fn is_random_uuid(uuid: &Uuid) -> bool {
 }
 
 /// Lowercase letters, digits, `-` and `_` in non-empty segments joined by `.`, at most 200 chars.
+/// The one place that says an eventKey is required: a missing key is checked as `""`.
 pub fn validate_event_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("eventKey is required".to_string());

@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::State;
 use super::body::{self, BodyError, Reserve};
 use super::reply::{self, Reply};
-use crate::commands::{self, Params};
 use crate::domain::{EventFilter, EventKeyPattern, Record};
+use crate::service::command::{self, CommandName, Params};
 use crate::store::{Cursor, Encoded, Listener, Next, PageQuery, Status, Store};
 
 /// Most bytes of parameters a command call may send.
@@ -30,7 +30,12 @@ const BATCH: usize = 64 * 1024;
 /// as large as `--max-payload`.
 const CATCH_UP_PAGE: usize = 8;
 
-pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply {
+/// `name` is the command, or the unknown name the path held, refused once the key is checked.
+pub async fn handle(
+    state: &State,
+    name: Result<CommandName, &str>,
+    req: Request<Incoming>,
+) -> Reply {
     if req.method() != Method::GET && req.method() != Method::POST {
         return reply::error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -40,20 +45,28 @@ pub async fn handle(state: &State, name: &str, req: Request<Incoming>) -> Reply 
     if !bearer_matches(req.headers().get(AUTHORIZATION), &state.admin_key) {
         return reply::unauthorized("admin commands need `Authorization: Bearer <admin.key>`");
     }
-    if state.read_only && commands::WRITES.contains(&name) {
+    if let Ok(name) = name
+        && state.read_only
+        && name.is_write()
+    {
         return reply::error(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("{name} is refused: this server runs with --read-only"),
+            format!(
+                "{} is refused: this server runs with --read-only",
+                name.name()
+            ),
         );
     }
     let params = match params(state, req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if name == "event.listen" {
-        return listen(state, &params);
-    }
-    match commands::run(&state.ctx, name, &params).await {
+    let result = match name {
+        Ok(name) if name.streams() => return listen(state, &params),
+        Ok(name) => command::run(&state.ctx, name, &params).await,
+        Err(unknown) => Err(command::unknown(unknown)),
+    };
+    match result {
         Ok(v) => reply::json(StatusCode::OK, &v),
         Err(e) => {
             let status =

@@ -6,6 +6,7 @@ mod body;
 pub mod multipart;
 pub mod receive;
 pub mod reply;
+pub mod routes;
 mod service;
 
 use std::future::Future;
@@ -24,8 +25,8 @@ use tokio::sync::{Semaphore, watch};
 
 pub use body::Budget;
 
-use crate::commands::Ctx;
 use crate::metrics::Metrics;
+use crate::service::Service;
 
 /// Protections against slow or greedy clients.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +64,7 @@ impl Default for Limits {
 
 /// What every handler shares.
 pub struct State {
-    pub ctx: Ctx,
+    pub ctx: Service,
     pub metrics: Arc<Metrics>,
     pub admin_key: String,
     pub limits: Limits,

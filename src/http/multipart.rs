@@ -55,13 +55,23 @@ fn unescape(s: &[u8]) -> Vec<u8> {
 pub async fn parse(body: Bytes, boundary: &str) -> Result<ParsedForm, String> {
     check_part_headers(&body, boundary)?;
     let limit = body.len() as u64;
+    let body = futures_util::stream::once(async move { Ok(body) });
+    parse_stream(body, limit, boundary).await
+}
+
+/// multer over a body that arrives as a stream of chunks, at most `limit` bytes in all. The
+/// receiver gives it the whole body as one chunk; the fuzz target checks that any other
+/// split of the same bytes gives the same result.
+pub async fn parse_stream<S>(body: S, limit: u64, boundary: &str) -> Result<ParsedForm, String>
+where
+    S: futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static,
+{
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
             .whole_stream(limit)
             .per_field(limit),
     );
-    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
-    let mut mp = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut mp = multer::Multipart::with_constraints(body, boundary, constraints);
     let mut out = ParsedForm::default();
     while let Some(field) = mp.next_field().await.map_err(|e| e.to_string())? {
         let name = field.name().unwrap_or_default().to_string();

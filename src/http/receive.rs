@@ -29,7 +29,6 @@ struct Refusal {
     status: StatusCode,
     outcome: Outcome,
     reason: String,
-    event_key: Option<String>,
 }
 
 impl Refusal {
@@ -38,13 +37,7 @@ impl Refusal {
             status,
             outcome,
             reason: reason.into(),
-            event_key: None,
         }
-    }
-
-    fn for_webhook(mut self, w: Option<&Webhook>) -> Self {
-        self.event_key = w.map(|w| w.event_key.clone());
-        self
     }
 }
 
@@ -56,6 +49,22 @@ struct Head {
     headers: HeaderMap,
     remote: SocketAddr,
     received_at: i64,
+}
+
+/// One call on its way through the steps of `accept`: what is known so far. A refusal is
+/// recorded with the webhook and the body size known when it happened.
+struct Call<'a> {
+    state: &'a State,
+    head: Head,
+    content_type: Option<String>,
+    /// The `Content-Length`, if any.
+    declared: Option<u64>,
+    /// Bytes of body seen: the declared length until the body is read.
+    size: u64,
+    /// Found by the token outside the body, or once the body is parsed.
+    webhook: Option<Webhook>,
+    /// The most this call may send.
+    limit: u64,
 }
 
 pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -> (Reply, Outcome) {
@@ -77,9 +86,24 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    match accept(state, &head, body, declared).await {
-        Ok((id, webhook)) => {
-            tracing::debug!(event_key = %webhook.event_key, %id, "event stored");
+    let content_type = head
+        .headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut call = Call {
+        state,
+        head,
+        content_type,
+        declared,
+        size: declared.unwrap_or(0),
+        webhook: None,
+        limit: state.ctx.max_payload,
+    };
+    match accept(&mut call, body).await {
+        Ok(id) => {
+            if let Some(w) = &call.webhook {
+                tracing::debug!(event_key = %w.event_key, %id, "event stored");
+            }
             (
                 reply::json(
                     StatusCode::OK,
@@ -88,162 +112,195 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
                 Outcome::Accepted,
             )
         }
-        Err((refusal, size)) => {
-            // Debug, not info: refusals are stored anyway, and a flood must not flood the log.
-            tracing::debug!(
-                status = refusal.status.as_u16(),
-                reason = %refusal.reason,
-                remote = %head.remote,
-                "webhook call refused"
-            );
-            let record = Record::Rejected(Rejection {
-                id: Uuid::now_v7(),
-                reason: refusal.reason.clone(),
-                http_status: refusal.status.as_u16(),
-                received_at: head.received_at,
-                method: head.method.to_string(),
-                remote_addr: head.remote.to_string(),
-                size,
-                event_key: refusal.event_key,
-            });
-            // Answered at once: the record rides in the next commit.
-            if !state.ctx.writer.append_nowait(record) {
-                state.metrics.rejection_dropped();
-            }
-            let reply = match refusal.status {
-                StatusCode::SERVICE_UNAVAILABLE => reply::busy(refusal.reason),
-                status => reply::error(status, refusal.reason),
-            };
-            (reply, refusal.outcome)
-        }
+        Err(refusal) => refuse(call, refusal),
     }
 }
 
-/// Everything up to the durable commit. On refusal, also returns the body size seen.
-async fn accept(
-    state: &State,
-    head: &Head,
-    body: Incoming,
-    declared: Option<u64>,
-) -> Result<(Uuid, Webhook), (Refusal, u64)> {
-    let declared_size = declared.unwrap_or(0);
-    if head.method != Method::GET && head.method != Method::POST {
-        let reason = format!("method {} is not allowed; use GET or POST", head.method);
-        return Err((
-            Refusal::new(StatusCode::METHOD_NOT_ALLOWED, Outcome::BadMethod, reason),
-            declared_size,
+/// Records a refused call (without waiting for the commit) and answers it.
+fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
+    let Call {
+        state,
+        head,
+        size,
+        webhook,
+        ..
+    } = call;
+    // Debug, not info: refusals are stored anyway, and a flood must not flood the log.
+    tracing::debug!(
+        status = refusal.status.as_u16(),
+        reason = %refusal.reason,
+        remote = %head.remote,
+        "webhook call refused"
+    );
+    let record = Record::Rejected(Rejection {
+        id: Uuid::now_v7(),
+        reason: refusal.reason.clone(),
+        http_status: refusal.status.as_u16(),
+        received_at: head.received_at,
+        method: head.method.to_string(),
+        remote_addr: head.remote.to_string(),
+        size,
+        event_key: webhook.map(|w| w.event_key),
+    });
+    // Answered at once: the record rides in the next commit.
+    if !state.ctx.writer.append_nowait(record) {
+        state.metrics.rejection_dropped();
+    }
+    let reply = match refusal.status {
+        StatusCode::SERVICE_UNAVAILABLE => reply::busy(refusal.reason),
+        status => reply::error(status, refusal.reason),
+    };
+    (reply, refusal.outcome)
+}
+
+/// Everything up to the durable commit, as a chain of steps that each may refuse.
+async fn accept(call: &mut Call<'_>, body: Incoming) -> Result<Uuid, Refusal> {
+    check_method(call)?;
+    find_token_outside_body(call)?;
+    check_declared_length(call)?;
+    let deadline = Instant::now() + call.state.limits.request_timeout;
+    // Held until the call is answered: the budget counts this body as long as it lives.
+    let (bytes, _charge) = read_body(call, body, deadline).await?;
+    let parsed = parse(call, &bytes, deadline).await?;
+    find_token_in_body(call, &parsed)?;
+    // The sender verification and deduplication steps of SPEC §7 go here: after the
+    // webhook is known and the body read, before anything is stored.
+    store(call, parsed, bytes).await
+}
+
+fn check_method(call: &Call<'_>) -> Result<(), Refusal> {
+    let method = &call.head.method;
+    if method != Method::GET && method != Method::POST {
+        let reason = format!("method {method} is not allowed; use GET or POST");
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Outcome::BadMethod,
+            reason,
         ));
     }
-    let outside = token_outside_body(&head.headers, &head.query).map_err(|reason| {
-        (
-            Refusal::new(StatusCode::BAD_REQUEST, Outcome::AmbiguousToken, reason),
-            declared_size,
-        )
-    })?;
-    let content_type = head
-        .headers
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let webhook = match &outside {
-        Some(t) => Some(lookup(state, t).map_err(|r| (r, declared_size))?),
-        // Only a form or multipart body can hold the token: refuse any other unread.
-        None if form_kind(content_type.as_deref()).is_none() => {
-            return Err((no_token(), declared_size));
-        }
-        None => None,
-    };
-    let limit = webhook
-        .as_ref()
-        .map_or(state.ctx.max_payload, |w| w.max_payload_length)
-        .min(state.ctx.max_payload);
-    if let Some(n) = declared
-        && n > limit
-    {
-        return Err((too_large(n, limit, webhook.as_ref()), n));
+    Ok(())
+}
+
+/// The webhook of a token in the headers or query; without one, only a form body may still
+/// hold it: any other body is refused unread.
+fn find_token_outside_body(call: &mut Call<'_>) -> Result<(), Refusal> {
+    let outside = token_outside_body(&call.head.headers, &call.head.query)
+        .map_err(|reason| Refusal::new(StatusCode::BAD_REQUEST, Outcome::AmbiguousToken, reason))?;
+    match outside {
+        Some(t) => call.webhook = Some(lookup(call.state, &t)?),
+        None if form_kind(call.content_type.as_deref()).is_none() => return Err(no_token()),
+        None => {}
     }
-    let deadline = Instant::now() + state.limits.request_timeout;
-    // Held until the call is answered: the budget counts this body as long as it lives.
-    let reserve = match webhook {
+    Ok(())
+}
+
+/// The limit is the webhook's, never above the server's; a declared length above it is
+/// refused before the body is read.
+fn check_declared_length(call: &mut Call<'_>) -> Result<(), Refusal> {
+    let max = call.state.ctx.max_payload;
+    call.limit = call
+        .webhook
+        .as_ref()
+        .map_or(max, |w| w.max_payload_length)
+        .min(max);
+    match call.declared {
+        Some(n) if n > call.limit => Err(too_large(n, call.limit)),
+        _ => Ok(()),
+    }
+}
+
+async fn read_body(
+    call: &mut Call<'_>,
+    body: Incoming,
+    deadline: Instant,
+) -> Result<(Bytes, body::Charge), Refusal> {
+    let state = call.state;
+    // A known caller is charged its declared length at once; an anonymous one (its token may
+    // be in the form) only for what it sends.
+    let reserve = match call.webhook {
         Some(_) => Reserve::Declared,
         None => Reserve::AsSent,
     };
-    let (bytes, _charge) = body::read(body, limit, deadline, &state.budget, reserve)
-        .await
-        .map_err(|e| match e {
-            BodyError::Busy => (
-                Refusal::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Outcome::Busy,
-                    e.to_string(),
-                )
-                .for_webhook(webhook.as_ref()),
-                declared_size,
-            ),
-            BodyError::TooLarge { limit, seen } => (too_large(seen, limit, webhook.as_ref()), seen),
-            BodyError::Timeout => (
-                Refusal::new(StatusCode::REQUEST_TIMEOUT, Outcome::Timeout, e.to_string())
-                    .for_webhook(webhook.as_ref()),
-                declared_size,
-            ),
-            BodyError::Read(_) => (
-                Refusal::new(StatusCode::BAD_REQUEST, Outcome::BadBody, e.to_string())
-                    .for_webhook(webhook.as_ref()),
-                declared_size,
-            ),
-        })?;
-    let size = bytes.len() as u64;
+    let read = body::read(body, call.limit, deadline, &state.budget, reserve).await;
+    let (bytes, charge) = read.map_err(|e| match e {
+        BodyError::Busy => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Busy,
+            e.to_string(),
+        ),
+        BodyError::TooLarge { limit, seen } => {
+            call.size = seen;
+            too_large(seen, limit)
+        }
+        BodyError::Timeout => {
+            Refusal::new(StatusCode::REQUEST_TIMEOUT, Outcome::Timeout, e.to_string())
+        }
+        BodyError::Read(_) => {
+            Refusal::new(StatusCode::BAD_REQUEST, Outcome::BadBody, e.to_string())
+        }
+    })?;
+    call.size = bytes.len() as u64;
+    Ok((bytes, charge))
+}
+
+/// The form fields and files, and any `token` fields, of the body.
+async fn parse(call: &Call<'_>, bytes: &Bytes, deadline: Instant) -> Result<ParsedForm, Refusal> {
     // An ignore webhook keeps nothing of the body: no need to parse it.
-    let parse = !webhook
+    let parse = !call
+        .webhook
         .as_ref()
         .is_some_and(|w| w.payload_type == PayloadType::Ignore);
-    let ct = content_type.as_deref().filter(|_| parse);
-    let parsed = tokio::time::timeout_at(deadline, parse_body(ct, &bytes))
+    let ct = call.content_type.as_deref().filter(|_| parse);
+    let parsed = tokio::time::timeout_at(deadline, parse_body(ct, bytes))
         .await
         .map_err(|_| {
-            (
-                Refusal::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    Outcome::Timeout,
-                    "the request took too long",
-                )
-                .for_webhook(webhook.as_ref()),
-                size,
+            Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Outcome::Timeout,
+                "the request took too long",
             )
         })?
-        .map_err(|reason| {
-            (
-                Refusal::new(StatusCode::BAD_REQUEST, Outcome::BadBody, reason)
-                    .for_webhook(webhook.as_ref()),
-                size,
-            )
-        })?;
+        .map_err(|reason| Refusal::new(StatusCode::BAD_REQUEST, Outcome::BadBody, reason))?;
     if parsed.tokens > 1 {
         let reason = "two `token` fields in the body: the token is ambiguous";
-        return Err((
-            Refusal::new(StatusCode::BAD_REQUEST, Outcome::AmbiguousToken, reason)
-                .for_webhook(webhook.as_ref()),
-            size,
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            Outcome::AmbiguousToken,
+            reason,
         ));
     }
-    let webhook = match webhook {
-        Some(w) => w,
-        None => {
-            let token = parsed.token.as_ref().ok_or_else(|| (no_token(), size))?;
-            let w = lookup(state, token).map_err(|r| (r, size))?;
-            if size > w.max_payload_length {
-                return Err((too_large(size, w.max_payload_length, Some(&w)), size));
-            }
-            w
-        }
+    Ok(parsed)
+}
+
+/// The webhook, found by now or by the body's `token` field, whose limit the body must meet.
+fn find_token_in_body(call: &mut Call<'_>, parsed: &ParsedForm) -> Result<(), Refusal> {
+    if call.webhook.is_some() {
+        return Ok(());
+    }
+    let token = parsed.token.as_ref().ok_or_else(no_token)?;
+    let w = lookup(call.state, token)?;
+    let max = w.max_payload_length;
+    call.webhook = Some(w);
+    if call.size > max {
+        return Err(too_large(call.size, max));
+    }
+    Ok(())
+}
+
+/// Stores the event durably; its id is the one the writer gave it.
+async fn store(call: &Call<'_>, parsed: ParsedForm, bytes: Bytes) -> Result<Uuid, Refusal> {
+    // Every earlier step either found the webhook or refused.
+    let Some(webhook) = &call.webhook else {
+        return Err(no_token());
     };
+    let head = &call.head;
     // Nothing of an ignored body is kept: only its size and content type.
     let (form, files) = match webhook.payload_type {
         PayloadType::Ignore => Default::default(),
         _ => (parsed.form, parsed.files),
     };
-    let id = Uuid::now_v7();
     let event = Event {
-        id,
+        id: Uuid::now_v7(),
         event_key: webhook.event_key.clone(),
         received_at: head.received_at,
         method: head.method.to_string(),
@@ -256,8 +313,8 @@ async fn accept(
             .collect(),
         headers: kept_headers(&head.headers),
         remote_addr: head.remote.to_string(),
-        content_type,
-        size,
+        content_type: call.content_type.clone(),
+        size: call.size,
         payload_type: webhook.payload_type,
         files,
         form,
@@ -268,24 +325,19 @@ async fn accept(
         },
     };
     // The stored id may differ from ours: the writer keeps ids in commit order.
-    let id = state
+    call.state
         .ctx
         .writer
         .append(Record::Accepted(event), Some(webhook.uuid))
         .await
         .map_err(|e| {
             tracing::error!("cannot store an event: {e}");
-            (
-                Refusal::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Outcome::Error,
-                    format!("the event could not be stored: {e}"),
-                )
-                .for_webhook(Some(&webhook)),
-                size,
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::Error,
+                format!("the event could not be stored: {e}"),
             )
-        })?;
-    Ok((id, webhook))
+        })
 }
 
 fn lookup(state: &State, token: &str) -> Result<Webhook, Refusal> {
@@ -307,13 +359,12 @@ fn no_token() -> Refusal {
     Refusal::new(StatusCode::UNAUTHORIZED, Outcome::NoToken, reason)
 }
 
-fn too_large(size: u64, limit: u64, w: Option<&Webhook>) -> Refusal {
+fn too_large(size: u64, limit: u64) -> Refusal {
     Refusal::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         Outcome::TooLarge,
         format!("body of {size} bytes exceeds the limit of {limit} bytes"),
     )
-    .for_webhook(w)
 }
 
 /// The token from where it may come before the body, in §2's order: the `token` header, the

@@ -8,33 +8,34 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
 use super::reply::{self, Reply};
+use super::routes::Route;
 use super::{State, api, receive};
-
-const COMMAND_PREFIX: &str = "/api/v3/command/";
 
 pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAddr) -> Reply {
     let started = Instant::now();
-    let path = req.uri().path().to_string();
-    match path.as_str() {
-        "/api/v3/webhook.receive" | "/api/v3/command/webhook.receive" => {
+    // The route borrows the path; only the rare refusals below copy it.
+    match Route::parse(req.uri().path()) {
+        Route::Receive => {
             let (reply, outcome) = receive::handle(&state, req, remote).await;
             state.metrics.receive(outcome, started.elapsed());
             reply
         }
-        "/healthz" => {
+        Route::Health => {
             only_get(&req).unwrap_or_else(|| reply::text(StatusCode::OK, "text/plain", "ok"))
         }
-        "/metrics" => match only_get(&req) {
+        Route::Metrics => match only_get(&req) {
             Some(refused) => refused,
             None => metrics(&state).await,
         },
-        p => match p.strip_prefix(COMMAND_PREFIX) {
-            Some(name) => {
-                let name = name.to_string();
-                api::handle(&state, &name, req).await
-            }
-            None => reply::error(StatusCode::NOT_FOUND, format!("no such path {p:?}")),
-        },
+        Route::Command(name) => api::handle(&state, Ok(name), req).await,
+        Route::UnknownCommand(name) => {
+            let name = name.to_string();
+            api::handle(&state, Err(&name), req).await
+        }
+        Route::NotFound => {
+            let path = req.uri().path();
+            reply::error(StatusCode::NOT_FOUND, format!("no such path {path:?}"))
+        }
     }
 }
 
@@ -83,7 +84,7 @@ mod tests {
         let (writer, _thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
         let (_down, shutdown) = tokio::sync::watch::channel(false);
         let state = State {
-            ctx: crate::commands::Ctx {
+            ctx: crate::service::Service {
                 store,
                 writer,
                 public_url: String::new(),

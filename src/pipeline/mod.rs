@@ -3,7 +3,6 @@
 //! with a durable store can retry that step later, after a restart too, without running the
 //! earlier steps again.
 
-pub mod api;
 pub mod engine;
 pub mod exec;
 pub mod http;

@@ -459,3 +459,23 @@ async fn event_ids_follow_commit_order() {
         third_id
     );
 }
+
+/// An admin write while the store is closed for a reopen (after a failed commit) is refused
+/// as unavailable, which the API answers 503, not as a failed commit (500).
+#[tokio::test]
+async fn a_put_while_the_store_reopens_is_unavailable() {
+    let (_dir, store, writer, thread) = open(0);
+    // What `reopen` does between closing the database and opening it again.
+    drop(store.db.write().unwrap().take());
+    let input = WebhookInput::parse(None, Some("shop.order"), None, None, 100).unwrap();
+    let refused = writer.put_webhook(input).await.unwrap_err();
+    assert!(
+        matches!(refused, PutError::Store(StoreError::Unavailable)),
+        "{refused:?}"
+    );
+    let status = crate::service::ServiceError::from(StoreError::Unavailable).status();
+    assert_eq!(status, 503);
+    writer.stop().await;
+    drop(writer);
+    thread.join().unwrap();
+}

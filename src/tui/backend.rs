@@ -11,10 +11,10 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::commands::{self, CommandError, Ctx};
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
-use crate::pipeline::api::{self, PipelineView};
+use crate::service::PipelineView;
+use crate::service::{Service, ServiceError};
 use crate::store::{PageQuery, RunQuery, WebhookStats};
 
 /// Most runs Detail lists for one event: one per pipeline that matched it, plus the runs by
@@ -46,24 +46,24 @@ pub enum Live {
 pub trait Backend: Clone + Send + Sync + 'static {
     type Feed: LiveFeed;
 
-    fn webhooks(&self) -> impl Future<Output = Result<WebhookList, CommandError>> + Send;
-    fn counts(&self) -> impl Future<Output = Result<Counts, CommandError>> + Send;
+    fn webhooks(&self) -> impl Future<Output = Result<WebhookList, ServiceError>> + Send;
+    fn counts(&self) -> impl Future<Output = Result<Counts, ServiceError>> + Send;
     /// A page of records, without bodies.
     fn page(
         &self,
         query: PageQuery,
-    ) -> impl Future<Output = Result<Vec<Record>, CommandError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Record>, ServiceError>> + Send;
     /// One record with its body; `None` when it is no longer stored.
-    fn event(&self, id: Uuid) -> impl Future<Output = Result<Option<Record>, CommandError>> + Send;
+    fn event(&self, id: Uuid) -> impl Future<Output = Result<Option<Record>, ServiceError>> + Send;
     fn put_webhook(
         &self,
         input: WebhookInput,
-    ) -> impl Future<Output = Result<Webhook, CommandError>> + Send;
+    ) -> impl Future<Output = Result<Webhook, ServiceError>> + Send;
     /// Whether there was such a webhook.
     fn delete_webhook(&self, uuid: Uuid)
-    -> impl Future<Output = Result<bool, CommandError>> + Send;
+    -> impl Future<Output = Result<bool, ServiceError>> + Send;
     /// Every pipeline, by name, with its lag.
-    fn pipelines(&self) -> impl Future<Output = Result<Vec<PipelineView>, CommandError>> + Send;
+    fn pipelines(&self) -> impl Future<Output = Result<Vec<PipelineView>, ServiceError>> + Send;
     /// Creates or replaces a pipeline; an invalid document is a `BadRequest` that names its
     /// line and column.
     fn put_pipeline(
@@ -71,16 +71,16 @@ pub trait Backend: Clone + Send + Sync + 'static {
         name: String,
         yaml: String,
         enabled: bool,
-    ) -> impl Future<Output = Result<PipelineView, CommandError>> + Send;
+    ) -> impl Future<Output = Result<PipelineView, ServiceError>> + Send;
     /// Whether there was such a pipeline.
     fn delete_pipeline(
         &self,
         name: String,
-    ) -> impl Future<Output = Result<bool, CommandError>> + Send;
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send;
     /// The runs an event caused, newest first, with their step logs.
-    fn runs_of(&self, event: Uuid) -> impl Future<Output = Result<Vec<Run>, CommandError>> + Send;
+    fn runs_of(&self, event: Uuid) -> impl Future<Output = Result<Vec<Run>, ServiceError>> + Send;
     /// Queues a failed or dead run again.
-    fn retry_run(&self, id: Uuid) -> impl Future<Output = Result<Run, CommandError>> + Send;
+    fn retry_run(&self, id: Uuid) -> impl Future<Output = Result<Run, ServiceError>> + Send;
     /// Starts watching.
     fn live(&self) -> Self::Feed;
 }
@@ -94,55 +94,57 @@ pub trait LiveFeed: Send {
 /// The store and writer of this process.
 #[derive(Clone)]
 pub struct Local {
-    ctx: Ctx,
+    service: Service,
 }
 
 impl Local {
-    pub fn new(ctx: Ctx) -> Local {
-        Local { ctx }
+    pub fn new(service: Service) -> Local {
+        Local { service }
     }
 }
 
 impl Backend for Local {
     type Feed = LocalFeed;
 
-    async fn webhooks(&self) -> Result<WebhookList, CommandError> {
-        commands::blocking(&self.ctx.store, |store| {
-            let stats = store.webhook_stats()?;
-            Ok(WebhookList {
-                webhooks: store.webhooks(),
-                stats,
+    async fn webhooks(&self) -> Result<WebhookList, ServiceError> {
+        self.service
+            .blocking(|store| {
+                let stats = store.webhook_stats()?;
+                Ok(WebhookList {
+                    webhooks: store.webhooks(),
+                    stats,
+                })
             })
-        })
-        .await
+            .await
     }
 
-    async fn counts(&self) -> Result<Counts, CommandError> {
-        commands::blocking(&self.ctx.store, |store| {
-            let (accepted, rejected) = store.counts()?;
-            Ok(Counts { accepted, rejected })
-        })
-        .await
+    async fn counts(&self) -> Result<Counts, ServiceError> {
+        self.service
+            .blocking(|store| {
+                let (accepted, rejected) = store.counts()?;
+                Ok(Counts { accepted, rejected })
+            })
+            .await
     }
 
-    async fn page(&self, query: PageQuery) -> Result<Vec<Record>, CommandError> {
-        commands::blocking(&self.ctx.store, move |store| store.page(&query)).await
+    async fn page(&self, query: PageQuery) -> Result<Vec<Record>, ServiceError> {
+        self.service.events(query).await
     }
 
-    async fn event(&self, id: Uuid) -> Result<Option<Record>, CommandError> {
-        commands::blocking(&self.ctx.store, move |store| store.record(&id)).await
+    async fn event(&self, id: Uuid) -> Result<Option<Record>, ServiceError> {
+        self.service.event(id).await
     }
 
-    async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, CommandError> {
-        commands::put_webhook(&self.ctx, input).await
+    async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
+        self.service.put_webhook(input).await
     }
 
-    async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, CommandError> {
-        commands::delete_webhook(&self.ctx, uuid).await
+    async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, ServiceError> {
+        self.service.delete_webhook(uuid).await
     }
 
-    async fn pipelines(&self) -> Result<Vec<PipelineView>, CommandError> {
-        api::pipelines(&self.ctx).await
+    async fn pipelines(&self) -> Result<Vec<PipelineView>, ServiceError> {
+        self.service.pipelines().await
     }
 
     async fn put_pipeline(
@@ -150,21 +152,21 @@ impl Backend for Local {
         name: String,
         yaml: String,
         enabled: bool,
-    ) -> Result<PipelineView, CommandError> {
-        api::put_pipeline(&self.ctx, &name, yaml, enabled).await
+    ) -> Result<PipelineView, ServiceError> {
+        self.service.put_pipeline(&name, yaml, enabled).await
     }
 
-    async fn delete_pipeline(&self, name: String) -> Result<bool, CommandError> {
-        api::delete_pipeline(&self.ctx, &name).await
+    async fn delete_pipeline(&self, name: String) -> Result<bool, ServiceError> {
+        self.service.delete_pipeline(&name).await
     }
 
-    async fn runs_of(&self, event: Uuid) -> Result<Vec<Run>, CommandError> {
+    async fn runs_of(&self, event: Uuid) -> Result<Vec<Run>, ServiceError> {
         let q = RunQuery {
             event_id: Some(event),
             limit: RUNS_PER_EVENT,
             ..RunQuery::default()
         };
-        let mut runs = api::runs(&self.ctx, q).await?;
+        let mut runs = self.service.runs(q).await?;
         // The state a retry resumes from holds the event's whole body: Detail needs none of it.
         for r in &mut runs {
             r.resume = None;
@@ -172,14 +174,14 @@ impl Backend for Local {
         Ok(runs)
     }
 
-    async fn retry_run(&self, id: Uuid) -> Result<Run, CommandError> {
-        api::retry_run(&self.ctx, id).await
+    async fn retry_run(&self, id: Uuid) -> Result<Run, ServiceError> {
+        self.service.retry_run(id).await
     }
 
     fn live(&self) -> LocalFeed {
         LocalFeed {
-            bus: self.ctx.writer.subscribe(),
-            webhooks_changed: self.ctx.writer.watch_webhooks(),
+            bus: self.service.writer.subscribe(),
+            webhooks_changed: self.service.writer.watch_webhooks(),
         }
     }
 }

@@ -17,8 +17,8 @@ use super::msg::{Config, Effect, Msg, Opened, PutFailure};
 use super::state::Dashboard;
 use crate::app::{LOG_FILE, Running, prepare_data_dir, shutdown_signal};
 use crate::cli::Options;
-use crate::commands::CommandError;
 use crate::domain::time::now_ms;
+use crate::service::ServiceError;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
@@ -145,7 +145,7 @@ fn perform<B: Backend>(
 /// its answer; `None` for effects the driver performs itself (copy, quit). Bodies are
 /// decoded here, on a blocking thread, so that the UI loop never does it.
 pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
-    let failed = |e: CommandError| Msg::Error(e.to_string());
+    let failed = |e: ServiceError| Msg::Error(e.to_string());
     let msg = match effect {
         Effect::LoadWebhooks => match backend.webhooks().await {
             Ok(list) => Msg::Webhooks(list.webhooks, list.stats),
@@ -178,7 +178,7 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
             Err(e) => failed(e),
         },
         Effect::Put(input) => Msg::PutDone(backend.put_webhook(input).await.map_err(|e| match e {
-            CommandError::Conflict(m) => PutFailure::Conflict(m),
+            ServiceError::Conflict(m) => PutFailure::Conflict(m),
             e => PutFailure::Other(e.to_string()),
         })),
         Effect::Delete(uuid) => Msg::DeleteDone(
@@ -212,7 +212,7 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
     Some(msg)
 }
 
-fn text(e: CommandError) -> String {
+fn text(e: ServiceError) -> String {
     e.to_string()
 }
 

@@ -12,7 +12,7 @@ use super::list::PageKind;
 use crate::domain::decode::{self, Decoded};
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
-use crate::pipeline::api::PipelineView;
+use crate::service::PipelineView;
 use crate::store::{PageQuery, WebhookStats};
 
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use super::msg::{Config, Effect, Msg, PutFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
 use super::popups::{Form, Help, Popup};
 use crate::domain::{Record, Webhook};
-use crate::pipeline::api::PipelineView;
+use crate::service::PipelineView;
 
 /// Seconds the events/s figure averages over.
 const RATE_SECONDS: usize = 5;

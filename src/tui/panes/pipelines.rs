@@ -13,7 +13,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{Cx, DrawCx, Pane, Reply};
 use crate::domain::escape::escape_control as esc;
 use crate::domain::pipeline::RunStatus;
-use crate::pipeline::api::PipelineView;
+use crate::service::PipelineView;
 use crate::tui::keymap::{Access, Action};
 use crate::tui::list::PagedList;
 use crate::tui::msg::Effect;

@@ -9,24 +9,27 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use redb::{Durability, ReadableTable};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
+mod ops;
+mod prune;
+
+#[cfg(test)]
+pub use prune::MAX_REJECTIONS;
+
 use super::listen::{Encoded, Listener, Listeners};
-use super::{EVENTS, REJECTIONS, Store, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec};
+use super::{Store, StoreError, codec};
 use crate::domain::EventKeyPattern;
-use crate::domain::time::now_ms;
 use crate::domain::{Record, Webhook, WebhookInput};
+use ops::{PutAnswer, Tables};
+use prune::prune_step;
 
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 1024;
-/// Most rows one pruning transaction removes, so that ingest never waits long behind it.
-const PRUNE_STEP: u64 = 1000;
 /// Least time between two reopen attempts after failed commits.
 const REOPEN_EVERY: Duration = Duration::from_millis(250);
-/// Rejections kept, newest first (§4).
-pub const MAX_REJECTIONS: u64 = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
@@ -208,18 +211,13 @@ impl Writer {
     }
 }
 
-/// What a batch did, to be answered and published after its commit.
-enum Done {
-    Record {
-        ack: Option<oneshot::Sender<Result<Uuid, StoreError>>>,
-        record: Arc<Record>,
-        encoded: Option<Arc<Encoded>>,
-    },
-    Put(
-        oneshot::Sender<Result<Webhook, PutError>>,
-        Result<Webhook, PutError>,
-    ),
-    Delete(oneshot::Sender<Result<bool, StoreError>>, Option<Uuid>),
+/// What one op of a batch did, answered after the commit.
+enum Answer {
+    /// A record written (or the stop, which writes nothing).
+    Stored,
+    Put(PutAnswer),
+    /// Whether the webhook existed.
+    Deleted(bool),
 }
 
 /// Where the writer announces what it committed.
@@ -259,8 +257,7 @@ fn run(
         }
         if !batch.is_empty() {
             let ops = batch.drain(..).map(|op| in_commit_order(op, &mut newest));
-            let ops: Vec<Op> = ops.collect();
-            let ok = commit_batch(&store, &config, ops.into_iter(), &out, &observe_batch);
+            let ok = commit_batch(&store, &config, ops.collect(), &out, &observe_batch);
             if !ok {
                 recover(&store, &mut last_reopen);
             }
@@ -366,13 +363,15 @@ fn recover(store: &Store, last_reopen: &mut Option<Instant>) {
 fn commit_batch(
     store: &Store,
     config: &WriterConfig,
-    ops: impl ExactSizeIterator<Item = Op>,
+    ops: Vec<Op>,
     out: &Outputs,
     observe_batch: &BatchObserver,
 ) -> bool {
     let size = ops.len();
     let started = Instant::now();
-    let mut done = Vec::with_capacity(size);
+    // One answer per op, in order; the ops keep their acks until the commit is decided, so
+    // that a failure anywhere answers every caller of the batch with it.
+    let mut answers = Vec::with_capacity(size);
     let result = store.with_db(|db| {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
@@ -380,37 +379,27 @@ fn commit_batch(
         let mut t = Tables::open(&txn)?;
         // Per-webhook stats are summed over the batch and written once per webhook.
         let mut stats: HashMap<Uuid, (u64, i64)> = HashMap::new();
-        for op in ops {
-            match op {
+        for op in &ops {
+            let answer = match op {
                 Op::Record {
                     record,
                     value,
                     webhook,
-                    encoded,
-                    ack,
+                    ..
                 } => {
-                    write_record(&mut t, &record, &value)?;
+                    ops::write_record(&mut t, record, value)?;
                     if let (Some(w), Record::Accepted(e)) = (webhook, record.as_ref()) {
-                        let s = stats.entry(w).or_insert((0, e.received_at));
+                        let s = stats.entry(*w).or_insert((0, e.received_at));
                         s.0 += 1;
                         s.1 = s.1.max(e.received_at);
                     }
-                    done.push(Done::Record {
-                        ack,
-                        record,
-                        encoded,
-                    });
+                    Answer::Stored
                 }
-                Op::Put { input, ack } => {
-                    let r = put(&mut t, &input);
-                    done.push(Done::Put(ack, r));
-                }
-                Op::Delete { uuid, ack } => {
-                    let existed = delete(&mut t, uuid)?;
-                    done.push(Done::Delete(ack, existed.then_some(uuid)));
-                }
-                Op::Stop => {}
-            }
+                Op::Put { input, .. } => Answer::Put(ops::put(&mut t, input)?),
+                Op::Delete { uuid, .. } => Answer::Deleted(ops::delete(&mut t, *uuid)?),
+                Op::Stop => Answer::Stored,
+            };
+            answers.push(answer);
         }
         for (w, (n, last)) in stats {
             // A webhook deleted in this batch keeps no stats.
@@ -426,53 +415,63 @@ fn commit_batch(
     });
     // Observed before any caller hears back, so that /metrics agrees with what they saw.
     observe_batch(size, started.elapsed());
-    // Answer only now: after a successful commit everything is on disk.
-    let failed = result.err().map(|e| e.to_string());
-    if let Some(e) = &failed {
+    if let Err(e) = result {
         tracing::error!("commit failed: {e}");
-    }
-    let fail = || StoreError::CommitFailed(failed.clone().unwrap_or_default());
-    if failed.is_none() {
-        // Update the webhook cache and announce the change before any caller hears back,
-        // so that whoever reacts to an answer already sees the new state.
-        let mut webhooks_changed = false;
-        for d in &done {
-            match d {
-                Done::Put(_, Ok(w)) => {
-                    store.webhooks_mut().insert(w.uuid, w.clone());
-                    webhooks_changed = true;
-                }
-                Done::Delete(_, Some(uuid)) => {
-                    store.webhooks_mut().remove(uuid);
-                    webhooks_changed = true;
-                }
-                _ => {}
-            }
-        }
-        if webhooks_changed {
-            out.webhooks_changed.send_modify(|v| *v += 1);
-        }
-        let stored_events = done
-            .iter()
-            .any(|d| matches!(d, Done::Record { record, .. } if matches!(record.as_ref(), Record::Accepted(_))));
-        if stored_events {
-            out.events_committed.send_modify(|v| *v += 1);
-        }
-    }
-    for d in done {
-        match (d, failed.is_some()) {
-            (Done::Record { ack, .. }, true) => {
-                if let Some(ack) = ack {
+        let answer = answer_for(&e);
+        for op in ops {
+            let fail = || StoreError::from(&answer);
+            match op {
+                Op::Record { ack: Some(ack), .. } => {
                     let _ = ack.send(Err(fail()));
                 }
+                Op::Put { ack, .. } => {
+                    let _ = ack.send(Err(PutError::Store(fail())));
+                }
+                Op::Delete { ack, .. } => {
+                    let _ = ack.send(Err(fail()));
+                }
+                Op::Record { ack: None, .. } | Op::Stop => {}
             }
+        }
+        return false;
+    }
+    // Update the webhook cache and announce the change before any caller hears back, so
+    // that whoever reacts to an answer already sees the new state.
+    let mut webhooks_changed = false;
+    let mut stored_events = false;
+    for (op, answer) in ops.iter().zip(&answers) {
+        match (op, answer) {
+            (_, Answer::Put(Ok(w))) => {
+                store.webhooks_mut().insert(w.uuid, w.clone());
+                webhooks_changed = true;
+            }
+            (Op::Delete { uuid, .. }, Answer::Deleted(true)) => {
+                store.webhooks_mut().remove(uuid);
+                webhooks_changed = true;
+            }
+            (Op::Record { record, .. }, _) if matches!(record.as_ref(), Record::Accepted(_)) => {
+                stored_events = true;
+            }
+            _ => {}
+        }
+    }
+    if webhooks_changed {
+        out.webhooks_changed.send_modify(|v| *v += 1);
+    }
+    if stored_events {
+        out.events_committed.send_modify(|v| *v += 1);
+    }
+    // Answer only now: after a successful commit everything is on disk.
+    for (op, answer) in ops.into_iter().zip(answers) {
+        match (op, answer) {
             (
-                Done::Record {
+                Op::Record {
                     ack,
                     record,
                     encoded,
+                    ..
                 },
-                false,
+                _,
             ) => {
                 if let Some(ack) = ack {
                     let _ = ack.send(Ok(record.id()));
@@ -482,129 +481,41 @@ fn commit_batch(
                     out.listeners.publish(&e);
                 }
             }
-            (Done::Put(ack, _), true) => {
-                let _ = ack.send(Err(PutError::Store(fail())));
-            }
-            (Done::Put(ack, r), false) => {
+            (Op::Put { ack, .. }, Answer::Put(r)) => {
                 let _ = ack.send(r);
             }
-            (Done::Delete(ack, _), true) => {
-                let _ = ack.send(Err(fail()));
+            (Op::Delete { ack, .. }, Answer::Deleted(existed)) => {
+                let _ = ack.send(Ok(existed));
             }
-            (Done::Delete(ack, removed), false) => {
-                let _ = ack.send(Ok(removed.is_some()));
-            }
+            _ => {}
         }
     }
-    failed.is_none()
+    true
 }
 
-/// Every table a batch writes, opened once per transaction.
-struct Tables<'t> {
-    events: Table<'t, u128, &'static [u8]>,
-    rejections: Table<'t, u128, &'static [u8]>,
-    webhooks: Table<'t, u128, &'static [u8]>,
-    keys: Table<'t, &'static str, u128>,
-    stats: Table<'t, u128, (u64, i64)>,
+/// Why a batch failed, as each of its callers hears it.
+enum Failure {
+    /// The store is closed for a reopen, or refuses writes until one (redb after an I/O
+    /// error): an admin write answers 503, as for any store unavailable.
+    Unavailable,
+    Closed,
+    Commit(String),
 }
 
-impl<'t> Tables<'t> {
-    fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
-        Ok(Tables {
-            events: txn.open_table(EVENTS)?,
-            rejections: txn.open_table(REJECTIONS)?,
-            webhooks: txn.open_table(WEBHOOKS)?,
-            keys: txn.open_table(WEBHOOK_KEYS)?,
-            stats: txn.open_table(WEBHOOK_STATS)?,
-        })
+fn answer_for(e: &StoreError) -> Failure {
+    match e {
+        StoreError::Closed => Failure::Closed,
+        StoreError::Unavailable => Failure::Unavailable,
+        e => Failure::Commit(e.to_string()),
     }
 }
 
-fn write_record(t: &mut Tables, record: &Record, value: &[u8]) -> Result<(), StoreError> {
-    match record {
-        Record::Accepted(e) => t.events.insert(e.id.as_u128(), value)?,
-        Record::Rejected(r) => t.rejections.insert(r.id.as_u128(), value)?,
-    };
-    Ok(())
-}
-
-/// Creates or edits a webhook inside the batch's transaction. Refusals are answers, not
-/// transaction failures, so they never abort the other operations of the batch.
-fn put(t: &mut Tables, input: &WebhookInput) -> Result<Webhook, PutError> {
-    let uuid = input.uuid.unwrap_or_else(Uuid::new_v4);
-    // Read from the table, not the cache: an earlier op of this batch may have changed it.
-    let existing: Option<Webhook> =
-        match t.webhooks.get(uuid.as_u128()).map_err(StoreError::from)? {
-            Some(v) => Some(codec::decode_json(v.value())?),
-            None => None,
-        };
-    let webhook = input
-        .apply(existing.as_ref(), uuid, now_ms())
-        .map_err(PutError::Invalid)?;
-    let owner = t
-        .keys
-        .get(webhook.event_key.as_str())
-        .map_err(StoreError::from)?
-        .map(|v| v.value());
-    if owner.is_some_and(|o| o != uuid.as_u128()) {
-        return Err(PutError::Conflict(webhook.event_key));
-    }
-    if let Some(old) = &existing
-        && old.event_key != webhook.event_key
-    {
-        t.keys
-            .remove(old.event_key.as_str())
-            .map_err(StoreError::from)?;
-    }
-    t.keys
-        .insert(webhook.event_key.as_str(), uuid.as_u128())
-        .map_err(StoreError::from)?;
-    t.webhooks
-        .insert(uuid.as_u128(), codec::encode_json(&webhook)?.as_slice())
-        .map_err(StoreError::from)?;
-    Ok(webhook)
-}
-
-fn delete(t: &mut Tables, uuid: Uuid) -> Result<bool, StoreError> {
-    let removed = t
-        .webhooks
-        .remove(uuid.as_u128())?
-        .map(|v| v.value().to_vec());
-    let Some(bytes) = removed else {
-        return Ok(false);
-    };
-    let webhook: Webhook = codec::decode_json(&bytes)?;
-    t.keys.remove(webhook.event_key.as_str())?;
-    t.stats.remove(uuid.as_u128())?;
-    Ok(true)
-}
-
-/// Removes one bounded step of surplus events and rejections. Returns whether it removed any.
-fn prune_step(store: &Store, config: &WriterConfig) -> Result<bool, StoreError> {
-    let (events, rejections) = store.counts()?;
-    let surplus_events = if config.retain_events == 0 {
-        0
-    } else {
-        events.saturating_sub(config.retain_events)
-    };
-    let surplus_rejections = rejections.saturating_sub(MAX_REJECTIONS);
-    if surplus_events == 0 && surplus_rejections == 0 {
-        return Ok(false);
-    }
-    store.with_db(|db| {
-        let mut txn = db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        for (def, surplus) in [(EVENTS, surplus_events), (REJECTIONS, surplus_rejections)] {
-            let mut table = txn.open_table(def)?;
-            for _ in 0..surplus.min(PRUNE_STEP) {
-                if table.pop_first()?.is_none() {
-                    break;
-                }
-            }
+impl From<&Failure> for StoreError {
+    fn from(f: &Failure) -> Self {
+        match f {
+            Failure::Unavailable => StoreError::Unavailable,
+            Failure::Closed => StoreError::Closed,
+            Failure::Commit(e) => StoreError::CommitFailed(e.clone()),
         }
-        // Runs go with their events.
-        super::pipelines::prune_runs(&txn, PRUNE_STEP)?;
-        txn.commit()?;
-        Ok(true)
-    })
+    }
 }

@@ -1,0 +1,90 @@
+//! The operations of a batch, inside its one write transaction. Each answers with a typed
+//! result: `Ok` is the answer its caller gets after the commit (a refusal included), `Err`
+//! a storage error that aborts the whole batch's transaction.
+
+use redb::{ReadableTable, Table, WriteTransaction};
+use uuid::Uuid;
+
+use super::super::{EVENTS, REJECTIONS, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec};
+use super::PutError;
+use crate::domain::time::now_ms;
+use crate::domain::{Record, Webhook, WebhookInput};
+
+/// What a webhook put answers: the webhook, or why it was refused (`Invalid`, `Conflict`).
+pub(super) type PutAnswer = Result<Webhook, PutError>;
+
+/// Every table a batch writes, opened once per transaction.
+pub(super) struct Tables<'t> {
+    pub(super) events: Table<'t, u128, &'static [u8]>,
+    pub(super) rejections: Table<'t, u128, &'static [u8]>,
+    pub(super) webhooks: Table<'t, u128, &'static [u8]>,
+    pub(super) keys: Table<'t, &'static str, u128>,
+    pub(super) stats: Table<'t, u128, (u64, i64)>,
+}
+
+impl<'t> Tables<'t> {
+    pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Tables {
+            events: txn.open_table(EVENTS)?,
+            rejections: txn.open_table(REJECTIONS)?,
+            webhooks: txn.open_table(WEBHOOKS)?,
+            keys: txn.open_table(WEBHOOK_KEYS)?,
+            stats: txn.open_table(WEBHOOK_STATS)?,
+        })
+    }
+}
+
+pub(super) fn write_record(
+    t: &mut Tables,
+    record: &Record,
+    value: &[u8],
+) -> Result<(), StoreError> {
+    match record {
+        Record::Accepted(e) => t.events.insert(e.id.as_u128(), value)?,
+        Record::Rejected(r) => t.rejections.insert(r.id.as_u128(), value)?,
+    };
+    Ok(())
+}
+
+/// Creates or edits a webhook inside the batch's transaction. A refusal is an answer that
+/// leaves the other operations of the batch alone; a storage error aborts the batch.
+pub(super) fn put(t: &mut Tables, input: &WebhookInput) -> Result<PutAnswer, StoreError> {
+    let uuid = input.uuid.unwrap_or_else(Uuid::new_v4);
+    // Read from the table, not the cache: an earlier op of this batch may have changed it.
+    let existing: Option<Webhook> = match t.webhooks.get(uuid.as_u128())? {
+        Some(v) => Some(codec::decode_json(v.value())?),
+        None => None,
+    };
+    let webhook = match input.apply(existing.as_ref(), uuid, now_ms()) {
+        Ok(w) => w,
+        Err(e) => return Ok(Err(PutError::Invalid(e))),
+    };
+    let owner = t.keys.get(webhook.event_key.as_str())?.map(|v| v.value());
+    if owner.is_some_and(|o| o != uuid.as_u128()) {
+        return Ok(Err(PutError::Conflict(webhook.event_key)));
+    }
+    // Inserts first, the old key's removal last: nothing is removed for an insert that fails.
+    t.webhooks
+        .insert(uuid.as_u128(), codec::encode_json(&webhook)?.as_slice())?;
+    t.keys.insert(webhook.event_key.as_str(), uuid.as_u128())?;
+    if let Some(old) = &existing
+        && old.event_key != webhook.event_key
+    {
+        t.keys.remove(old.event_key.as_str())?;
+    }
+    Ok(Ok(webhook))
+}
+
+pub(super) fn delete(t: &mut Tables, uuid: Uuid) -> Result<bool, StoreError> {
+    let removed = t
+        .webhooks
+        .remove(uuid.as_u128())?
+        .map(|v| v.value().to_vec());
+    let Some(bytes) = removed else {
+        return Ok(false);
+    };
+    let webhook: Webhook = codec::decode_json(&bytes)?;
+    t.keys.remove(webhook.event_key.as_str())?;
+    t.stats.remove(uuid.as_u128())?;
+    Ok(true)
+}
