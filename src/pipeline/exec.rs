@@ -59,6 +59,10 @@ pub async fn run(inv: &Invocation) -> Result<Finished, String> {
         .spawn()
         .map_err(|e| format!("cannot start {:?}: {e}", inv.command))?;
     let pid = child.id();
+    // A run cut off mid-step (a stop, an edited pipeline) drops this future: take the whole
+    // group down with it, or programs the step started would outlive the run and, after a
+    // restart, run beside its repetition.
+    let mut group = GroupGuard(pid);
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -76,6 +80,8 @@ pub async fn run(inv: &Invocation) -> Result<Finished, String> {
     };
     let result = tokio::time::timeout(inv.timeout, work).await;
     writer.abort();
+    // Finished or timed out: handled below, while the child is known to be ours.
+    group.0 = None;
     match result {
         Ok(Ok((status, stdout, stderr))) => Ok(Finished {
             code: status.code(),
@@ -120,6 +126,17 @@ async fn capture(mut r: impl AsyncRead + Unpin) -> Captured {
     }
 }
 
+/// Kills the child's process group when dropped while still armed.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            kill_group(pid);
+        }
+    }
+}
+
 /// Kills the process group the child leads (it was started with `process_group(0)`), so that
 /// programs it started die with it.
 fn kill_group(pid: u32) {
@@ -128,6 +145,61 @@ fn kill_group(pid: u32) {
         // the process group, which is the child's own.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running, not a zombie waiting to be reaped (here, maybe by nobody).
+    fn alive(pid: libc::pid_t) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| Some(stat.rsplit_once(')')?.1.trim_start().starts_with('Z')))
+            .is_some_and(|zombie| !zombie)
+    }
+
+    /// A run dropped mid-step (as a stop does) takes the programs its step started with it.
+    #[tokio::test]
+    async fn a_dropped_run_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let inv = Invocation {
+            command: "/bin/sh".into(),
+            args: vec![
+                "-c".into(),
+                format!("sleep 30 & echo $! > {}; wait", pidfile.display()),
+            ],
+            stdin: Vec::new(),
+            env: Vec::new(),
+            timeout: Duration::from_secs(60),
+        };
+        let mut run = Box::pin(run(&inv));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let pid: libc::pid_t = loop {
+            tokio::select! {
+                _ = &mut run => panic!("the program ended early"),
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+            if let Some(pid) = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "sleep did not start");
+        };
+        assert!(alive(pid));
+        drop(run);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while alive(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the grandchild outlived the run"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
