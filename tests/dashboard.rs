@@ -1,16 +1,20 @@
 //! The dashboard through its keymap and its pure drawing: insta snapshots of the whole
 //! screen at 80x24 and 120x40 on ratatui's TestBackend, and update tests.
 
+#[path = "common/tui.rs"]
+mod fixtures;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use hooktail::domain::pipeline::{PipelineRecord, RunStats, RunStatus, RunSummary};
+use fixtures::{NOW, config, pipeline};
+use hooktail::domain::pipeline::RunStatus;
 use hooktail::domain::{Event, PayloadType, Record, Rejection, Webhook};
 use hooktail::service::PipelineView;
 use hooktail::store::WebhookStats;
 use hooktail::tui::key::{Code, Key};
 use hooktail::tui::list::PageKind;
-use hooktail::tui::msg::{Config, Effect, Msg, Opened};
+use hooktail::tui::msg::{Effect, Msg, Opened};
 use hooktail::tui::popups::Popup;
 use hooktail::tui::state::Dashboard;
 use hooktail::tui::{layout, view};
@@ -18,19 +22,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use uuid::Uuid;
-
-/// 2026-11-28T15:00:00Z
-const NOW: i64 = 1_795_878_000_000;
-
-fn config(read_only: bool, color: bool) -> Config {
-    Config {
-        listen_url: "http://127.0.0.1:8080".into(),
-        public_url: "http://127.0.0.1:8080".into(),
-        read_only,
-        max_payload: 4_194_304,
-        color,
-    }
-}
 
 fn webhook(n: u128, key: &str) -> Webhook {
     Webhook {
@@ -85,39 +76,6 @@ fn app_with(read_only: bool, color: bool) -> Dashboard {
     assert!(fx.iter().any(|e| matches!(e, Effect::LoadPipelines)));
     app.update(Msg::Pipelines(Ok(vec![])));
     app
-}
-
-/// A stored pipeline as the backend lists it.
-fn pipeline(
-    name: &str,
-    pattern: &str,
-    enabled: bool,
-    lag: u64,
-    (ok, failed, dead): (u64, u64, u64),
-    last: Option<RunStatus>,
-) -> PipelineView {
-    PipelineView {
-        record: PipelineRecord {
-            name: name.into(),
-            yaml: format!(
-                "pipeline:\n  - event.listen:\n      eventKey: {pattern}\n  - log:\n      message: hi\n"
-            ),
-            event_key: pattern.into(),
-            enabled,
-            created_at: NOW - 3_600_000,
-            updated_at: NOW - 3_600_000,
-            cursor: Uuid::nil(),
-            pending: None,
-            queued: vec![],
-            stats: RunStats { ok, failed, dead },
-            last_run: last.map(|status| RunSummary {
-                id: Uuid::from_u128(7),
-                status,
-                finished_at: Some(NOW - 10_000),
-            }),
-        },
-        lag,
-    }
 }
 
 /// The pipelines `populated` lists, by name as the store answers.

@@ -5,6 +5,8 @@
 //! backend, performing effects with the driver's own `answer`.
 
 mod common;
+#[path = "common/tui.rs"]
+mod fixtures;
 #[path = "common/peers.rs"]
 mod peers;
 
@@ -12,10 +14,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use fixtures::{NOW, config};
 use hooktail::app::Running;
-use hooktail::domain::pipeline::{
-    PipelineRecord, Run, RunStats, RunStatus, RunSummary, StepLog, StepStatus,
-};
+use hooktail::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use hooktail::domain::time::now_ms;
 use hooktail::domain::{Event, PayloadType, Record, WebhookInput};
 use hooktail::http::Limits;
@@ -25,7 +26,7 @@ use hooktail::tui::backend::{Backend, Local};
 use hooktail::tui::driver::answer;
 use hooktail::tui::key::{Code, Key};
 use hooktail::tui::keymap::PaneId;
-use hooktail::tui::msg::{Config, Effect, Msg, Opened};
+use hooktail::tui::msg::{Effect, Msg, Opened};
 use hooktail::tui::panes::Tab;
 use hooktail::tui::popups::{EditorField, Popup, REFERENCE};
 use hooktail::tui::state::Dashboard;
@@ -35,46 +36,9 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use uuid::Uuid;
 
-/// 2026-11-28T15:00:00Z
-const NOW: i64 = 1_795_878_000_000;
-
-fn config(read_only: bool, color: bool) -> Config {
-    Config {
-        listen_url: "http://127.0.0.1:8080".into(),
-        public_url: "http://127.0.0.1:8080".into(),
-        read_only,
-        max_payload: 4_194_304,
-        color,
-    }
-}
-
+/// A listed pipeline with 12 ok, 1 failed and 2 dead runs.
 fn pipeline(name: &str, pattern: &str, enabled: bool, lag: u64, last: RunStatus) -> PipelineView {
-    PipelineView {
-        record: PipelineRecord {
-            name: name.into(),
-            yaml: format!(
-                "pipeline:\n  - event.listen:\n      eventKey: {pattern}\n  - log:\n      message: hi\n"
-            ),
-            event_key: pattern.into(),
-            enabled,
-            created_at: NOW - 3_600_000,
-            updated_at: NOW - 3_600_000,
-            cursor: Uuid::nil(),
-            pending: None,
-            queued: vec![],
-            stats: RunStats {
-                ok: 12,
-                failed: 1,
-                dead: 2,
-            },
-            last_run: Some(RunSummary {
-                id: Uuid::from_u128(7),
-                status: last,
-                finished_at: Some(NOW - 10_000),
-            }),
-        },
-        lag,
-    }
+    fixtures::pipeline(name, pattern, enabled, lag, (12, 1, 2), Some(last))
 }
 
 fn pipelines() -> Vec<PipelineView> {
