@@ -5,8 +5,13 @@
 //! same HTTP/1.1 keep-alive load generator posting a 1 KiB JSON body with the token in the
 //! `token` header, for a fixed time at 1, 32 and 256 connections.
 //!
+//! (c) adnanh/webhook, the reference self-hosted receiver, when its `webhook` binary is on PATH
+//! (`apt-get install webhook`), with two hooks: one whose trigger rule never matches the token
+//! (it stores nothing and runs nothing) and one that runs `/bin/true`.
+//!
 //! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
-//! `256` runs only that row. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
+//! `256` runs only that row. `--2pc` adds hooktail with redb's two-phase commit (two syncs per
+//! commit rather than one); `--only-hooktail` runs hooktail alone, for profiling. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
 //! on hooktail meanwhile, each read as fast as it comes.
 
 #[path = "common/load.rs"]
@@ -25,7 +30,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use load::{Load, run as load};
+use load::{Load, run as load, run_at};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -67,6 +72,73 @@ fn bare(conns: usize, secs: Duration) -> Load {
     result
 }
 
+/// adnanh/webhook, started with two hooks on a free port; `None` when it is not installed.
+struct Peer {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+/// The token both hooks look for in the `token` header: `mismatch` wants another one.
+const PEER_TOKEN: &str = "bench-token";
+
+impl Peer {
+    fn start() -> Option<Peer> {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = dir.path().join("hooks.json");
+        let rule = |value: &str| {
+            serde_json::json!({"match": {"type": "value", "value": value,
+                "parameter": {"source": "header", "name": "token"}}})
+        };
+        let config = serde_json::json!([
+            {"id": "mismatch", "execute-command": "/bin/true", "trigger-rule": rule("never-this")},
+            {"id": "true", "execute-command": "/bin/true", "trigger-rule": rule(PEER_TOKEN)},
+        ]);
+        std::fs::write(&hooks, config.to_string()).unwrap();
+        // A free port: bound, read and released for the peer to take.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("webhook")
+            .arg("-hooks")
+            .arg(&hooks)
+            .args(["-ip", "127.0.0.1", "-port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // Ready once it accepts connections.
+        while std::net::TcpStream::connect(addr).is_err() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Some(Peer {
+            child,
+            addr,
+            _dir: dir,
+        })
+    }
+
+    fn load(&self, hook: &str, conns: usize, secs: Duration) -> Load {
+        run_at(
+            self.addr,
+            &format!("/hooks/{hook}"),
+            PEER_TOKEN,
+            conns,
+            secs,
+        )
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Opens `n` event.listen streams that read and discard everything, until the runtime ends.
 async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     for _ in 0..n {
@@ -88,12 +160,15 @@ async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     }
 }
 
-/// hooktail's real receiver. Returns the load and the mean commit batch during it.
-fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
+/// hooktail's real receiver, with redb's one-phase commit (the default) or its two-phase one.
+/// Returns the load and the mean commit batch during it.
+fn hooktail(conns: usize, secs: Duration, two_phase_commit: bool) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
-    let opts = Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut opts =
+        Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
+    opts.two_phase_commit = two_phase_commit;
     let (running, token) = rt.block_on(async {
         let running = Running::start(&opts, Limits::default()).await.unwrap();
         let input =
@@ -134,54 +209,62 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
+    let flag = |f: &str| std::env::args().any(|a| a == f);
     println!(
         "# hooktail ingest benchmark: {}s per row, 1 KiB JSON, {} cores",
         secs.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("| conns | server | req/s | p50 | p99 | hooktail/bare | mean batch | errors |");
+    let peer = if flag("--only-hooktail") {
+        None
+    } else {
+        let peer = Peer::start();
+        if peer.is_none() {
+            println!(
+                "# adnanh/webhook skipped: no `webhook` binary on PATH (apt-get install webhook)"
+            );
+        }
+        peer
+    };
+    println!("| conns | server | req/s | p50 | p99 | hooktail/server | mean batch | errors |");
     println!("|---|---|---|---|---|---|---|---|");
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     for conns in [1, 32, 256] {
         if !only.is_empty() && !only.contains(&conns) {
             continue;
         }
-        // `--only-bare` and `--skip-bare` run one server alone, for profiling.
-        if std::env::args().any(|a| a == "--only-bare") {
-            let b = bare(conns, secs);
-            println!(
-                "| {conns} | bare hyper | {:.0} | - | - | - | - | {} |",
-                b.rps(),
-                b.errors
-            );
-            continue;
+        let (h, batch) = hooktail(conns, secs, false);
+        let mut rows = vec![];
+        if flag("--2pc") {
+            let (h2, batch2) = hooktail(conns, secs, true);
+            rows.push((format!("hooktail, 2PC (batch {batch2:.1})"), h2));
         }
-        if std::env::args().any(|a| a == "--skip-bare") {
-            let (h, batch) = hooktail(conns, secs);
-            println!(
-                "| {conns} | hooktail | {:.0} | - | - | - | {batch:.1} | {} |",
-                h.rps(),
-                h.errors
-            );
-            continue;
+        if let Some(peer) = &peer {
+            rows.push((
+                "webhook, rule mismatch".into(),
+                peer.load("mismatch", conns, secs),
+            ));
+            rows.push(("webhook, /bin/true".into(), peer.load("true", conns, secs)));
         }
-        let b = bare(conns, secs);
-        let (h, batch) = hooktail(conns, secs);
-        let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+        if !flag("--only-hooktail") {
+            rows.push(("bare hyper".into(), bare(conns, secs)));
+        }
         println!(
-            "| {conns} | bare hyper | {:.0} | {} | {} | 1.00x | - | {} |",
-            b.rps(),
-            ms(b.pct(0.5)),
-            ms(b.pct(0.99)),
-            b.errors
-        );
-        println!(
-            "| {conns} | hooktail | {:.0} | {} | {} | {:.2}x | {:.1} | {} |",
+            "| {conns} | hooktail | {:.0} | {} | {} | 1.00x | {batch:.1} | {} |",
             h.rps(),
             ms(h.pct(0.5)),
             ms(h.pct(0.99)),
-            h.rps() / b.rps(),
-            batch,
             h.errors
         );
+        for (name, l) in rows {
+            println!(
+                "| {conns} | {name} | {:.0} | {} | {} | {:.2}x | - | {} |",
+                l.rps(),
+                ms(l.pct(0.5)),
+                ms(l.pct(0.99)),
+                h.rps() / l.rps(),
+                l.errors
+            );
+        }
     }
 }

@@ -146,7 +146,7 @@ impl Core {
             store.clone(),
             WriterConfig {
                 retain_events: opts.retain_events,
-                two_phase_commit: true,
+                two_phase_commit: opts.two_phase_commit,
             },
             Box::new(move |n, took| m.commit(n, took)),
         )

@@ -103,6 +103,10 @@ pub struct Options {
     /// Let `hooktail command` send the admin key over plain HTTP to a server on another host.
     #[arg(long, global = true)]
     pub insecure: bool,
+    /// redb's two-phase commit (two syncs per commit) instead of one-phase with checksums
+    /// (one sync). Not a command-line option: the benches compare the two.
+    #[arg(skip = false)]
+    pub two_phase_commit: bool,
 }
 
 impl Options {

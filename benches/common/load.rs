@@ -40,10 +40,13 @@ fn body() -> Vec<u8> {
     b.into_bytes()
 }
 
-fn request(token: &str) -> Vec<u8> {
+/// hooktail's receive path.
+pub const RECEIVE: &str = "/api/v3/command/webhook.receive";
+
+fn request(path: &str, token: &str) -> Vec<u8> {
     let body = body();
     let mut r = format!(
-        "POST /api/v3/command/webhook.receive HTTP/1.1\r\nHost: bench\r\ntoken: {token}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: bench\r\ntoken: {token}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
@@ -85,14 +88,19 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     }
 }
 
-/// Keep-alive load from `conns` connections for `secs`.
+/// Keep-alive load on hooktail's receive path from `conns` connections for `secs`.
 pub fn run(addr: SocketAddr, token: &str, conns: usize, secs: Duration) -> Load {
+    run_at(addr, RECEIVE, token, conns, secs)
+}
+
+/// Keep-alive load on `path` from `conns` connections for `secs`.
+pub fn run_at(addr: SocketAddr, path: &str, token: &str, conns: usize, secs: Duration) -> Load {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let req = Arc::new(request(token));
+    let req = Arc::new(request(path, token));
     rt.block_on(async move {
         let start = Instant::now();
         let deadline = start + secs;

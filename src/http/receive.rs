@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -44,7 +45,8 @@ impl Refusal {
 /// What the request line and headers tell before the body is read.
 struct Head {
     method: Method,
-    path: String,
+    /// Kept as hyper parsed it: only a stored event copies its path.
+    uri: hyper::Uri,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     remote: SocketAddr,
@@ -62,21 +64,22 @@ struct Call<'a> {
     /// Bytes of body seen: the declared length until the body is read.
     size: u64,
     /// Found by the token outside the body, or once the body is parsed.
-    webhook: Option<Webhook>,
+    webhook: Option<Arc<Webhook>>,
     /// The most this call may send.
     limit: u64,
 }
 
 pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -> (Reply, Outcome) {
     let (parts, body) = req.into_parts();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
     let head = Head {
         method: parts.method,
-        path: parts.uri.path().to_string(),
-        query: parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default(),
+        uri: parts.uri,
+        query,
         headers: parts.headers,
         remote,
         received_at: now_ms(),
@@ -140,7 +143,7 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
         method: head.method.to_string(),
         remote_addr: head.remote.to_string(),
         size,
-        event_key: webhook.map(|w| w.event_key),
+        event_key: webhook.map(|w| w.event_key.clone()),
     });
     // Answered at once: the record rides in the next commit.
     if !state.ctx.writer.append_nowait(record) {
@@ -304,7 +307,7 @@ async fn store(call: &Call<'_>, parsed: ParsedForm, bytes: Bytes) -> Result<Uuid
         event_key: webhook.event_key.clone(),
         received_at: head.received_at,
         method: head.method.to_string(),
-        path: head.path.clone(),
+        path: head.uri.path().to_string(),
         query: head
             .query
             .iter()
@@ -340,7 +343,7 @@ async fn store(call: &Call<'_>, parsed: ParsedForm, bytes: Bytes) -> Result<Uuid
         })
 }
 
-fn lookup(state: &State, token: &str) -> Result<Webhook, Refusal> {
+fn lookup(state: &State, token: &str) -> Result<Arc<Webhook>, Refusal> {
     Uuid::parse_str(token.trim())
         .ok()
         .and_then(|u| state.ctx.store.webhook(&u))

@@ -90,7 +90,7 @@ impl Service {
 
     /// One webhook; `None` when there is none.
     pub fn webhook(&self, uuid: &Uuid) -> Option<Webhook> {
-        self.store.webhook(uuid)
+        self.store.webhook(uuid).map(Arc::unwrap_or_clone)
     }
 
     /// Every webhook.

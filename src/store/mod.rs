@@ -125,7 +125,7 @@ pub struct Store {
     db: RwLock<Option<Database>>,
     opener: Opener,
     /// Every webhook by uuid, so that the receive path never opens a transaction to find one.
-    webhooks: RwLock<HashMap<Uuid, Webhook>>,
+    webhooks: RwLock<HashMap<Uuid, Arc<Webhook>>>,
 }
 
 impl Store {
@@ -171,7 +171,7 @@ impl Store {
             webhooks: RwLock::new(HashMap::new()),
         };
         let all = store.load_webhooks()?;
-        *store.webhooks_mut() = all.into_iter().map(|w| (w.uuid, w)).collect();
+        *store.webhooks_mut() = all.into_iter().map(|w| (w.uuid, Arc::new(w))).collect();
         Ok(Arc::new(store))
     }
 
@@ -210,23 +210,28 @@ impl Store {
         })
     }
 
-    fn webhooks_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, Webhook>> {
+    fn webhooks_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, Arc<Webhook>>> {
         // A poisoned lock only means a panic elsewhere; the map itself is always whole.
         self.webhooks.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn webhooks_ref(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, Webhook>> {
+    fn webhooks_ref(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, Arc<Webhook>>> {
         self.webhooks.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The webhook whose token this is, from memory.
-    pub fn webhook(&self, uuid: &Uuid) -> Option<Webhook> {
+    /// The webhook whose token this is, from memory, shared rather than copied: every
+    /// webhook call looks one up.
+    pub fn webhook(&self, uuid: &Uuid) -> Option<Arc<Webhook>> {
         self.webhooks_ref().get(uuid).cloned()
     }
 
     /// All webhooks, sorted by eventKey.
     pub fn webhooks(&self) -> Vec<Webhook> {
-        let mut all: Vec<Webhook> = self.webhooks_ref().values().cloned().collect();
+        let mut all: Vec<Webhook> = self
+            .webhooks_ref()
+            .values()
+            .map(|w| (**w).clone())
+            .collect();
         all.sort_by(|a, b| a.event_key.cmp(&b.event_key));
         all
     }

@@ -442,7 +442,7 @@ fn commit_batch(
     for (op, answer) in ops.iter().zip(&answers) {
         match (op, answer) {
             (_, Answer::Put(Ok(w))) => {
-                store.webhooks_mut().insert(w.uuid, w.clone());
+                store.webhooks_mut().insert(w.uuid, Arc::new(w.clone()));
                 webhooks_changed = true;
             }
             (Op::Delete { uuid, .. }, Answer::Deleted(true)) => {
