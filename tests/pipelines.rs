@@ -368,6 +368,13 @@ async fn concurrent_retries_of_one_run_queue_it_once() {
     let dead = final_run(&s, &event).await;
     assert_eq!(dead["status"], "dead");
     let id = dead["id"].as_str().unwrap().to_string();
+    // The retried attempt hangs, so that it cannot fail again (and be retryable again) while
+    // the retries are still arriving: with fast commits it did.
+    let hang = format!(
+        "pipeline:\n  - event.listen:\n      eventKey: webhook.race\n  - http.post:\n      url: {}\n      timeout: 3600\n",
+        target.url("/hang")
+    );
+    assert_eq!(put_pipeline(&s, "race", &hang).await.status, 200);
     let query = format!("id={id}");
     let answers = futures_util::future::join_all((0..20).map(|_| s.cmd("run.retry", &query))).await;
     let queued = answers.iter().filter(|r| r.status == 200).count();
