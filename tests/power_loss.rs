@@ -1,7 +1,7 @@
 //! Simulated power loss. A test-only redb `StorageBackend` keeps a "durable" image that only
 //! `sync_data` updates. After a random number of syncs the power fails: that sync and all I/O
 //! after it fail, and the disk keeps the last synced image plus a random subset of the writes
-//! since, in order, some of them torn (only a prefix of their 4 KiB pages landed). The store
+//! since, in order, some of them torn (only their first 512-byte sectors landed). The store
 //! must reopen from that image without a panic, and every event acked before the crash must be
 //! in it. Both of redb's commit modes are run: one-phase with checksums (what hooktail uses)
 //! and two-phase.
@@ -56,8 +56,9 @@ impl std::fmt::Debug for Disk {
     }
 }
 
-/// The unit a torn write keeps or loses whole.
-const PAGE: usize = 4096;
+/// The unit a torn write keeps or loses whole: a disk sector. (redb writes whole 4 KiB pages, so
+/// a torn write is a page whose first sectors are new and the rest old.)
+const SECTOR: usize = 512;
 
 fn power_is_out() -> io::Error {
     io::Error::other("power failure")
@@ -85,10 +86,10 @@ impl Disk {
             }
             match op {
                 Unsynced::Write(offset, data) => {
-                    // One write in four is torn: only its first pages landed.
-                    let pages = data.len().div_ceil(PAGE) as u64;
-                    let data = if pages > 1 && rng.below(4) == 0 {
-                        &data[..(1 + rng.below(pages - 1)) as usize * PAGE]
+                    // One write in four is torn: only its first sectors landed.
+                    let sectors = data.len().div_ceil(SECTOR) as u64;
+                    let data = if sectors > 1 && rng.below(4) == 0 {
+                        &data[..(1 + rng.below(sectors - 1)) as usize * SECTOR]
                     } else {
                         &data[..]
                     };
