@@ -57,6 +57,7 @@ async fn event_loop<B: Backend>(
     backend: B,
 ) -> Result<()> {
     let mut dashboard = Dashboard::new(config, now_ms());
+    dashboard.utc_offset_s = local_offset_s();
     let size = terminal.size()?;
     dashboard.update(Msg::Resize(size.width, size.height));
     let (tx, mut results) = mpsc::unbounded_channel::<Msg>();
@@ -210,6 +211,21 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
         Effect::Copy(_) | Effect::Quit => return None,
     };
     Some(msg)
+}
+
+/// This machine's offset from UTC now, in seconds east, for `t`'s local times; 0 when the
+/// C library cannot tell.
+fn local_offset_s() -> i32 {
+    // SAFETY: localtime_r writes only into the tm we pass, and is thread-safe.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            0
+        } else {
+            i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+        }
+    }
 }
 
 fn text(e: ServiceError) -> String {

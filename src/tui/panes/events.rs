@@ -11,13 +11,13 @@ use ratatui::widgets::Paragraph;
 
 use super::{Cx, DrawCx, Notice, Pane, Reply};
 use crate::domain::escape::escape_control as esc;
-use crate::domain::{EventFilter, EventKeyPattern, Record};
+use crate::domain::{EventFilter, EventKeyPattern, Record, content_kind};
 use crate::store::{Cursor, PageQuery};
 use crate::tui::keymap::{Action, PaneId};
 use crate::tui::list::{PageKind, PagedList};
 use crate::tui::msg::Effect;
 use crate::tui::popups::{Filter, Popup};
-use crate::tui::text::{clock, filter_title, fit, size_label};
+use crate::tui::text::{filter_title, fit, fit_end, group, size_label};
 use crate::tui::theme::Theme;
 
 /// Most records held in memory.
@@ -36,6 +36,8 @@ pub struct Events {
     pub filter: String,
     /// Only this webhook's events (Enter on a webhook), by its eventKey.
     pub event_key: Option<String>,
+    /// Records stored, accepted and rejected: the length of the unfiltered stream.
+    pub stored: u64,
 }
 
 impl Default for Events {
@@ -46,6 +48,7 @@ impl Default for Events {
             missed: 0,
             filter: String::new(),
             event_key: None,
+            stored: 0,
         }
     }
 }
@@ -218,14 +221,19 @@ impl Pane for Events {
 
     fn draw(&self, f: &mut Frame, area: Rect, cx: &DrawCx) {
         let theme = cx.theme;
-        let title = filter_title("2 Events (UTC)", &self.filter, self.event_key.as_deref());
+        let unfiltered = self.filter.is_empty() && self.event_key.is_none();
+        let base = format!("2 Events ({})", cx.times.label());
+        let mut title = filter_title(&base, &self.filter, self.event_key.as_deref());
+        if let Some((pos, total)) = self.list.position(unfiltered.then_some(self.stored)) {
+            title.push_str(&format!("· {}/{} ", group(pos), group(total)));
+        }
         let block = theme.pane_block(Line::from(title), cx.focused);
         let inner = block.inner(area);
         f.render_widget(block, area);
         if self.list.is_empty() {
             let msg = if self.list.is_loading() {
                 "Loading…"
-            } else if self.filter.is_empty() && self.event_key.is_none() {
+            } else if unfiltered {
                 "No events yet. Send one to a webhook's URL."
             } else {
                 "No event matches."
@@ -234,44 +242,35 @@ impl Pane for Events {
             return;
         }
         let w = inner.width as usize;
-        self.list
-            .render(f, inner, theme, |r| event_line(r, theme, w));
+        self.list.render(f, inner, theme, cx.focused, |r| {
+            event_line(r, theme, w, |ms| cx.times.stamp(ms, cx.now_ms))
+        });
     }
 }
 
-fn short_type(ct: Option<&str>) -> &'static str {
-    let Some(ct) = ct else { return "-" };
-    let ct = ct.to_ascii_lowercase();
-    if ct.contains("json") {
-        "json"
-    } else if ct.contains("x-www-form-urlencoded") {
-        "form"
-    } else if ct.contains("multipart") {
-        "multi"
-    } else if ct.contains("xml") {
-        "xml"
-    } else if ct.starts_with("text/") {
-        "text"
-    } else {
-        "bin"
-    }
-}
+/// Below this width rows leave out size and type, so the eventKey keeps its room.
+const NARROW: usize = 60;
 
-fn event_line(r: &Record, theme: Theme, w: usize) -> Line<'static> {
+fn event_line(r: &Record, theme: Theme, w: usize, stamp: impl Fn(i64) -> String) -> Line<'static> {
+    let narrow = w < NARROW;
     match r {
         Record::Accepted(e) => {
-            let fixed = 8 + 4 + 5 + 7 + 6;
-            Line::from(vec![
-                Span::styled(clock(e.received_at), theme.dim()),
+            let mut spans = vec![
+                Span::styled(stamp(e.received_at), theme.dim()),
                 Span::styled(" ok ", theme.fg(Color::Green)),
                 Span::raw(format!("{:<4} ", fit(&e.method, 4))),
-                Span::raw(format!("{:>6} ", size_label(e.size))),
-                Span::styled(
-                    format!("{:<5} ", short_type(e.content_type.as_deref())),
+            ];
+            let mut fixed = 8 + 4 + 5;
+            if !narrow {
+                spans.push(Span::raw(format!("{:>6} ", size_label(e.size))));
+                spans.push(Span::styled(
+                    format!("{:<5} ", content_kind(e.content_type.as_deref())),
                     theme.dim(),
-                ),
-                Span::raw(fit(&e.event_key, w.saturating_sub(fixed))),
-            ])
+                ));
+                fixed += 7 + 6;
+            }
+            spans.push(Span::raw(fit_end(&e.event_key, w.saturating_sub(fixed))));
+            Line::from(spans)
         }
         Record::Rejected(x) => {
             let fixed = 8 + 4 + 4 + 5;
@@ -280,7 +279,7 @@ fn event_line(r: &Record, theme: Theme, w: usize) -> Line<'static> {
                 None => x.reason.clone(),
             };
             Line::from(vec![
-                Span::styled(clock(x.received_at), theme.dim()),
+                Span::styled(stamp(x.received_at), theme.dim()),
                 Span::styled(" REJ", theme.error()),
                 Span::styled(format!(" {} ", x.http_status), theme.error()),
                 Span::raw(format!("{:<4} ", fit(&x.method, 4))),
