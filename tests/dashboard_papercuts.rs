@@ -14,7 +14,7 @@ use hooktail::store::WebhookStats;
 use hooktail::tui::key::{Code, Key};
 use hooktail::tui::keymap::PaneId;
 use hooktail::tui::list::PageKind;
-use hooktail::tui::msg::{Effect, Msg, Opened, PutFailure};
+use hooktail::tui::msg::{Effect, Msg, Opened, PutFailure, SearchStep};
 use hooktail::tui::popups::Popup;
 use hooktail::tui::state::Dashboard;
 use hooktail::tui::view;
@@ -512,4 +512,105 @@ fn the_hint_bar_at_80_columns_keeps_n() {
     let text = screen(&mut app, 80, 24);
     let hints = text.lines().last().unwrap();
     assert!(hints.contains("n new webhook"), "{hints}");
+}
+
+/// `n` JSON events, every `every`-th with "ACME" in its body.
+fn bodies(range: std::ops::Range<u128>, every: u128) -> Vec<Record> {
+    range
+        .rev()
+        .map(|n| {
+            let body = if n % every == 0 {
+                format!(r#"{{"lead":"AcMe {n}"}}"#)
+            } else {
+                format!(r#"{{"lead":"other {n}"}}"#)
+            };
+            event(n, "webhook.a", body.as_bytes(), "application/json")
+        })
+        .collect()
+}
+
+#[test]
+fn g_b_searches_bodies_in_bounded_steps_with_progress_and_esc_stops() {
+    let mut app = populated();
+    app.update(Msg::Counts(1_000_000, 0));
+    key(&mut app, Key::char('2'));
+    key(&mut app, Key::char('b'));
+    keys(&mut app, "acme");
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let [
+        Effect::SearchBodies {
+            generation,
+            text,
+            before: None,
+            limit,
+        },
+    ] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!((text.as_str(), *limit), ("acme", 16));
+    let generation = *generation;
+    // The driver's step: 16 events read, 2 match, bodies dropped.
+    let step = SearchStep::run(generation, bodies(100..116, 8), "acme", 16);
+    assert_eq!((step.scanned, step.found.len(), step.done), (16, 2, false));
+    assert!(
+        step.found
+            .iter()
+            .all(|r| matches!(r, Record::Accepted(e) if e.body.is_empty()))
+    );
+    let last = step.last;
+    let fx = app.update(Msg::SearchStep(step));
+    // Small bodies: the next step reads more, from before the oldest read.
+    let [Effect::SearchBodies { before, limit, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*before, last);
+    assert!(*limit > 16 && *limit <= 1024, "{limit}");
+    assert_eq!(app.panes.events.list.len(), 2);
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("body ~ acme: searching… 16/1,000,000, 2 found"),
+        "{text}"
+    );
+    // Esc stops it: back to the stream, and a late answer is dropped.
+    let fx = key(&mut app, Key::new(Code::Esc));
+    assert!(matches!(fx.as_slice(), [Effect::LoadPage { .. }]), "{fx:?}");
+    assert!(app.panes.events.search.is_none());
+    let late = SearchStep::run(generation, bodies(50..60, 1), "acme", 16);
+    assert!(app.update(Msg::SearchStep(late)).is_empty());
+}
+
+#[test]
+fn g_a_body_search_ends_at_the_oldest_and_keeps_at_most_a_window() {
+    let mut app = populated();
+    key(&mut app, Key::char('b'));
+    keys(&mut app, "acme");
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let [Effect::SearchBodies { generation, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let generation = *generation;
+    // Big bodies keep steps small.
+    let mut big = bodies(0..16, 1);
+    for r in &mut big {
+        if let Record::Accepted(e) = r {
+            e.body.extend(std::iter::repeat_n(b' ', 4 << 20));
+        }
+    }
+    let fx = app.update(Msg::SearchStep(SearchStep::run(
+        generation, big, "acme", 16,
+    )));
+    let [Effect::SearchBodies { limit, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*limit, 16);
+    // Everything matches: the search stops once a window is full.
+    let many = bodies(1000..2000, 1);
+    let fx = app.update(Msg::SearchStep(SearchStep::run(
+        generation, many, "acme", 1000,
+    )));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(app.panes.events.list.len(), hooktail::tui::panes::WINDOW);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("searched"), "{text}");
 }

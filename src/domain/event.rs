@@ -292,6 +292,11 @@ impl Summary<'_> {
 }
 
 impl Event {
+    /// Whether the body holds `needle`, ignoring ASCII case; `needle` is lowercased already.
+    pub fn body_contains(&self, needle: &[u8]) -> bool {
+        needle.is_empty() || memchr::memmem::find(&self.body.to_ascii_lowercase(), needle).is_some()
+    }
+
     /// What the filters look at.
     pub fn summary(&self) -> Summary<'_> {
         Summary {

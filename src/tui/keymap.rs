@@ -94,6 +94,8 @@ pub enum Action {
     CloseHelp,
     /// Empties the filter's text (Ctrl-U).
     ClearInput,
+    /// Looks for text in the stored events' bodies.
+    SearchBodies,
 }
 
 /// Where a binding applies: everywhere when no popup is open, in one pane, or in one popup.
@@ -211,7 +213,8 @@ pub const KEYMAP: &[Binding] = &[
     b(WEBHOOKS, &[Key::char('y')], A::Copy, "copy URL", true),
     b(EVENTS, &[Key::new(Code::Enter)], A::Open, "open in Detail", true),
     b(EVENTS, &[Key::char('/')], A::Filter, "filter", true),
-    b(EVENTS, &[Key::new(Code::Esc)], A::Clear, "clear filter", false),
+    b(EVENTS, &[Key::new(Code::Esc)], A::Clear, "clear filter; stop a search", false),
+    b(EVENTS, &[Key::char('b')], A::SearchBodies, "search bodies", false),
     b(DETAIL, &[Key::char('[')], A::PrevTab, "previous tab", true),
     b(DETAIL, &[Key::char(']')], A::NextTab, "next tab", true),
     b(DETAIL, &[Key::new(Code::Esc)], A::Clear, "close, back to Events", false),

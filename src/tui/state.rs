@@ -172,6 +172,7 @@ impl Dashboard {
                     vec![]
                 }
             },
+            Msg::SearchStep(step) => self.panes.events.search_step(step),
             Msg::Retried(result) => {
                 match result {
                     Ok(run) => self.toast(&format!("Run of {} queued again", run.pipeline)),
@@ -287,15 +288,21 @@ impl Dashboard {
             Some(popup) => {
                 let reply = popup.key(key, action, &self.config);
                 let filtered = match popup {
-                    Popup::Filter(fl) => Some(fl.pane),
+                    Popup::Filter(fl) => Some((fl.pane, fl.bodies)),
                     _ => None,
                 };
                 if reply.close {
                     self.popup = None;
                 }
                 let mut fx = reply.effects;
-                if let (Some(pane), Some(text)) = (filtered, reply.filter) {
-                    fx.extend(self.panes.get_mut(pane).set_filter(text));
+                match (filtered, reply.filter) {
+                    (Some((_, true)), Some(text)) if !text.is_empty() => {
+                        fx.extend(self.panes.events.search_bodies(&text));
+                    }
+                    (Some((pane, false)), Some(text)) => {
+                        fx.extend(self.panes.get_mut(pane).set_filter(text));
+                    }
+                    _ => {}
                 }
                 fx
             }

@@ -21,6 +21,8 @@ pub struct Filter {
     /// Applied at each key (a list held in memory) rather than on Enter (one paged from the
     /// store).
     as_you_type: bool,
+    /// Starts a search of the events' bodies rather than filtering the pane.
+    pub bodies: bool,
 }
 
 impl Filter {
@@ -37,6 +39,20 @@ impl Filter {
             input,
             label,
             as_you_type,
+            bodies: false,
+        }
+    }
+
+    /// The input for a search of the events' bodies.
+    pub fn bodies() -> Filter {
+        Filter {
+            bodies: true,
+            ..Filter::new(
+                PaneId::Events,
+                "",
+                " Search bodies (Enter starts; Esc in Events stops): ",
+                false,
+            )
         }
     }
 
