@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,6 +17,30 @@ pub struct Cli {
     pub options: Options,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Options only a server or the dashboard reads: `hooktail command --help` leaves them out
+/// (they are still accepted there, like every global option).
+const SERVER_ONLY: [&str; 5] = [
+    "max_body_memory",
+    "read_only",
+    "smtp_url",
+    "allow_exec",
+    "forward_to",
+];
+
+/// The command line, with each subcommand's help listing the options that apply to it.
+pub fn parse() -> Cli {
+    let cli = Cli::command();
+    // Hidden copies in `command`: global options are copied into a subcommand only where
+    // it has none of that name, so these stay hidden there and are still accepted.
+    let hidden: Vec<clap::Arg> = cli
+        .get_arguments()
+        .filter(|a| SERVER_ONLY.contains(&a.get_id().as_str()))
+        .map(|a| a.clone().hide(true))
+        .collect();
+    let cli = cli.mut_subcommand("command", |sub| sub.args(hidden));
+    Cli::from_arg_matches(&cli.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,13 +1,12 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use hooktail::cli::{Cli, Command};
+use hooktail::cli::Command;
 use hooktail::client::{self, Failure};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = hooktail::cli::parse();
     match cli.command {
         Some(Command::Serve) => report(hooktail::app::serve(&cli.options).await),
         Some(Command::Command { name, params }) => {

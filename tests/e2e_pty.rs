@@ -106,8 +106,8 @@ fn dashboard_shows_calls_creates_webhooks_and_quits_cleanly() {
     let text = screen.wait_for("ok POST");
     assert!(text.contains("1 events") || text.contains("1 ev"), "{text}");
 
-    // Open it in Detail.
-    keys.write_all(b"\r").unwrap();
+    // Open it in Detail (saving the webhook left the focus on Webhooks, with it selected).
+    keys.write_all(b"2\r").unwrap();
     screen.wait_for("\"hello\": \"pty\"");
 
     // Delete the webhook: focus Webhooks, d, Tab to Delete, Enter.

@@ -178,6 +178,25 @@ pub struct Rejection {
     pub event_key: Option<String>,
 }
 
+/// The short word the Events pane shows for a content type.
+pub fn content_kind(ct: Option<&str>) -> &'static str {
+    let Some(ct) = ct else { return "-" };
+    let ct = ct.to_ascii_lowercase();
+    if ct.contains("json") {
+        "json"
+    } else if ct.contains("x-www-form-urlencoded") {
+        "form"
+    } else if ct.contains("multipart") {
+        "multi"
+    } else if ct.contains("xml") {
+        "xml"
+    } else if ct.starts_with("text/") {
+        "text"
+    } else {
+        "bin"
+    }
+}
+
 /// One entry of the stream: an accepted event or a rejection.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -200,14 +219,11 @@ impl Record {
     /// What the filters look at, without the rest of the record.
     pub fn summary(&self) -> Summary<'_> {
         match self {
-            Record::Accepted(e) => Summary {
-                event_key: Some(&e.event_key),
-                method: &e.method,
-                rejection: None,
-            },
+            Record::Accepted(e) => e.summary(),
             Record::Rejected(r) => Summary {
                 event_key: r.event_key.as_deref(),
                 method: &r.method,
+                content_type: None,
                 rejection: Some((&r.reason, r.http_status)),
             },
         }
@@ -233,13 +249,17 @@ impl Record {
 pub struct Summary<'a> {
     pub event_key: Option<&'a str>,
     pub method: &'a str,
+    /// An accepted event's content type; `None` when the reader left it out (the store's
+    /// scan reads it only when the rest does not match).
+    pub content_type: Option<&'a str>,
     /// A rejection's reason and HTTP status.
     pub rejection: Option<(&'a str, u16)>,
 }
 
 impl Summary<'_> {
-    /// The dashboard's Events filter: case-insensitive text in the eventKey, the status word,
-    /// the method, or a rejection's reason or HTTP status.
+    /// The dashboard's Events filter: case-insensitive text in what a row shows: the
+    /// eventKey, the status word, the method, the content type (`json`, or the full type),
+    /// or a rejection's reason or HTTP status.
     pub fn matches_text(&self, text: &str) -> bool {
         self.matches_lowercase(&text.to_lowercase())
     }
@@ -251,6 +271,11 @@ impl Summary<'_> {
             return true;
         }
         if self.event_key.is_some_and(|k| k.contains(t)) || self.method.eq_ignore_ascii_case(t) {
+            return true;
+        }
+        if let Some(ct) = self.content_type
+            && (content_kind(Some(ct)).contains(t) || ct.to_lowercase().contains(t))
+        {
             return true;
         }
         // The words the stream shows (`ok`, `REJ`) work as well as the full ones.
@@ -267,6 +292,21 @@ impl Summary<'_> {
 }
 
 impl Event {
+    /// Whether the body holds `needle`, ignoring ASCII case; `needle` is lowercased already.
+    pub fn body_contains(&self, needle: &[u8]) -> bool {
+        needle.is_empty() || memchr::memmem::find(&self.body.to_ascii_lowercase(), needle).is_some()
+    }
+
+    /// What the filters look at.
+    pub fn summary(&self) -> Summary<'_> {
+        Summary {
+            event_key: Some(&self.event_key),
+            method: &self.method,
+            content_type: self.content_type.as_deref(),
+            rejection: None,
+        }
+    }
+
     pub fn to_json(&self, with_body: bool) -> Value {
         let mut v = json!({
             "id": self.id,

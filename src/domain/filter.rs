@@ -34,6 +34,12 @@ impl EventFilter {
         self
     }
 
+    /// Whether a record whose summary lacks its content type must be read whole to know:
+    /// when there is text to look for.
+    pub fn needs_content_type(&self) -> bool {
+        !self.text.is_empty()
+    }
+
     /// Whether records of this status can match at all (the store skips a table if not).
     pub fn wants(&self, status: Status) -> bool {
         self.status.is_none_or(|s| s == status)
@@ -62,6 +68,7 @@ mod tests {
         Summary {
             event_key: key,
             method: "POST",
+            content_type: key.map(|_| "application/json"),
             rejection,
         }
     }
@@ -87,5 +94,9 @@ mod tests {
         let rej = EventFilter::default().with_text("REJ");
         assert!(rej.matches(rejected) && !rej.matches(ok));
         assert!(EventFilter::default().with_text("ok").matches(ok));
+        // What each row shows: its content type, short or full.
+        assert!(EventFilter::default().with_text("JSON").matches(ok));
+        assert!(EventFilter::default().with_text("application/").matches(ok));
+        assert!(!EventFilter::default().with_text("json").matches(rejected));
     }
 }

@@ -9,6 +9,6 @@ pub mod pipeline;
 pub mod time;
 pub mod webhook;
 
-pub use event::{Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary};
+pub use event::{Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary, content_kind};
 pub use filter::{EventFilter, Status};
 pub use webhook::{EventKeyPattern, PayloadType, Webhook, WebhookInput};

@@ -6,6 +6,7 @@ mod body;
 pub mod multipart;
 pub mod receive;
 pub mod reply;
+mod request_line;
 pub mod routes;
 mod service;
 
@@ -307,6 +308,7 @@ async fn serve_connection(
             }))
         }
     });
+    let stream = request_line::FirstLine::new(stream);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     let (mut closing, mut shutting_down) = (false, false);

@@ -15,8 +15,11 @@ pub fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into()).boxed_unsync()
 }
 
+/// A JSON answer, ending with a newline so that answers printed in a row (curl in a
+/// shell) stay on lines of their own.
 pub fn json(status: StatusCode, v: &Value) -> Reply {
-    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut body = serde_json::to_vec(v).unwrap_or_default();
+    body.push(b'\n');
     with_type(status, "application/json", full(body))
 }
 

@@ -64,6 +64,8 @@ pub fn event_summary(bytes: &[u8]) -> Result<Summary<'_>, StoreError> {
     Ok(Summary {
         event_key: Some(p.event_key),
         method: p.method,
+        // In the JSON after them: read only when the leading fields do not match.
+        content_type: None,
         rejection: None,
     })
 }

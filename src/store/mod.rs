@@ -364,9 +364,15 @@ impl Store {
                     let Some(Ok((k, v))) = acc.next() else { break };
                     // Filter on the value's leading fields; decode only what is kept.
                     let decoded = codec::event_summary(v.value()).and_then(|s| {
-                        keep(s)
-                            .then(|| codec::decode_event(v.value(), q.with_body))
-                            .transpose()
+                        if keep(s) {
+                            codec::decode_event(v.value(), q.with_body).map(Some)
+                        } else if q.filter.needs_content_type() {
+                            // The content type is in the JSON: read it to match the row.
+                            let e = codec::decode_event(v.value(), q.with_body)?;
+                            Ok(keep(e.summary()).then_some(e))
+                        } else {
+                            Ok(None)
+                        }
                     });
                     match decoded {
                         Ok(Some(e)) => out.push(Record::Accepted(e)),

@@ -13,12 +13,14 @@ use tokio::sync::mpsc;
 
 use super::backend::{Backend, Live, LiveFeed, Local};
 use super::key::Key;
-use super::msg::{Config, Effect, Msg, Opened, PutFailure};
+use super::msg::{Config, Effect, Msg, Opened, PutFailure, SearchStep};
 use super::state::Dashboard;
 use crate::app::{LOG_FILE, Running, prepare_data_dir, shutdown_signal};
 use crate::cli::Options;
 use crate::domain::time::now_ms;
+use crate::domain::{EventFilter, Status};
 use crate::service::ServiceError;
+use crate::store::{Cursor, PageQuery};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
@@ -57,6 +59,7 @@ async fn event_loop<B: Backend>(
     backend: B,
 ) -> Result<()> {
     let mut dashboard = Dashboard::new(config, now_ms());
+    dashboard.utc_offset_s = local_offset_s();
     let size = terminal.size()?;
     dashboard.update(Msg::Resize(size.width, size.height));
     let (tx, mut results) = mpsc::unbounded_channel::<Msg>();
@@ -207,9 +210,47 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
         ),
         Effect::LoadRuns(event) => Msg::Runs(event, backend.runs_of(event).await.map_err(text)),
         Effect::RetryRun(id) => Msg::Retried(backend.retry_run(id).await.map_err(text)),
+        Effect::SearchBodies {
+            generation,
+            text,
+            before,
+            limit,
+        } => {
+            let query = PageQuery {
+                cursor: before.map_or(Cursor::Newest, Cursor::Before),
+                filter: EventFilter::new(Some(Status::Accepted), None),
+                limit,
+                with_body: true,
+            };
+            match backend.page(query).await {
+                Ok(records) => {
+                    let step = move || SearchStep::run(generation, records, &text, limit);
+                    match tokio::task::spawn_blocking(step).await {
+                        Ok(step) => Msg::SearchStep(step),
+                        Err(e) => Msg::Error(format!("cannot search the bodies: {e}")),
+                    }
+                }
+                Err(e) => failed(e),
+            }
+        }
         Effect::Copy(_) | Effect::Quit => return None,
     };
     Some(msg)
+}
+
+/// This machine's offset from UTC now, in seconds east, for `t`'s local times; 0 when the
+/// C library cannot tell.
+fn local_offset_s() -> i32 {
+    // SAFETY: localtime_r writes only into the tm we pass, and is thread-safe.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            0
+        } else {
+            i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+        }
+    }
 }
 
 fn text(e: ServiceError) -> String {

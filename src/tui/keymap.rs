@@ -74,6 +74,8 @@ pub enum Action {
     Filter,
     Clear,
     Follow,
+    /// Times in UTC, local time or as ages.
+    Times,
     New,
     Edit,
     Delete,
@@ -90,6 +92,10 @@ pub enum Action {
     SwitchButton,
     Press,
     CloseHelp,
+    /// Empties the filter's text (Ctrl-U).
+    ClearInput,
+    /// Looks for text in the stored events' bodies.
+    SearchBodies,
 }
 
 /// Where a binding applies: everywhere when no popup is open, in one pane, or in one popup.
@@ -195,6 +201,7 @@ pub const KEYMAP: &[Binding] = &[
     b(S::Global, &[Key::new(Code::PageUp)], A::PageUp, "page up", false),
     b(S::Global, &[Key::new(Code::PageDown)], A::PageDown, "page down", false),
     b(S::Global, &[Key::char('f')], A::Follow, "follow / pause", true),
+    b(S::Global, &[Key::char('t')], A::Times, "times: UTC / local / age", false),
     w(S::Global, &[Key::char('n')], A::New, "new webhook"),
     b(S::Global, &[Key::char('[')], A::PrevTab, "Detail: previous tab", false),
     b(S::Global, &[Key::char(']')], A::NextTab, "Detail: next tab", false),
@@ -206,10 +213,11 @@ pub const KEYMAP: &[Binding] = &[
     b(WEBHOOKS, &[Key::char('y')], A::Copy, "copy URL", true),
     b(EVENTS, &[Key::new(Code::Enter)], A::Open, "open in Detail", true),
     b(EVENTS, &[Key::char('/')], A::Filter, "filter", true),
-    b(EVENTS, &[Key::new(Code::Esc)], A::Clear, "clear filter", false),
+    b(EVENTS, &[Key::new(Code::Esc)], A::Clear, "clear filter; stop a search", false),
+    b(EVENTS, &[Key::char('b')], A::SearchBodies, "search bodies", false),
     b(DETAIL, &[Key::char('[')], A::PrevTab, "previous tab", true),
     b(DETAIL, &[Key::char(']')], A::NextTab, "next tab", true),
-    b(DETAIL, &[Key::new(Code::Esc)], A::Clear, "close", false),
+    b(DETAIL, &[Key::new(Code::Esc)], A::Clear, "close, back to Events", false),
     // Hinted only on the Runs tab with a failed or dead run selected.
     w(DETAIL, &[Key::char('R')], A::Retry, "retry run"),
     w(PIPELINES, &[Key::char('n')], A::New, "new pipeline"),
@@ -217,6 +225,7 @@ pub const KEYMAP: &[Binding] = &[
     w(PIPELINES, &[Key::char('d')], A::Delete, "delete"),
     b(S::FilterInput, &[Key::new(Code::Enter)], A::Submit, "keep filter", true),
     b(S::FilterInput, &[Key::new(Code::Esc)], A::Cancel, "clear filter", true),
+    b(S::FilterInput, &[Key::ctrl('u')], A::ClearInput, "erase the text (Ctrl-W: a word)", false),
     // Ctrl-c quits from anywhere, popups included.
     b(S::FilterInput, &[Key::ctrl('c')], A::Quit, "quit", false),
     b(S::Form, &[Key::new(Code::Enter), Key::ctrl('s')], A::Submit, "save", true),

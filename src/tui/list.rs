@@ -2,6 +2,7 @@
 //! longer sequence, filled page by page. A generation number makes the answer to an older
 //! load stale once a newer one has been asked for.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 use ratatui::Frame;
@@ -38,6 +39,13 @@ pub struct PagedList<T> {
     generation: u64,
     /// Most items held.
     capacity: usize,
+    /// How many items of the whole sequence lie before the window, and after it, when
+    /// known: for the `812/21,553` position.
+    before: Option<u64>,
+    after: Option<u64>,
+    /// The first row drawn last time: the view moves only when the selection would leave
+    /// it, so that stepping moves the highlight rather than the rows.
+    top: Cell<usize>,
 }
 
 impl<T> PagedList<T> {
@@ -51,6 +59,9 @@ impl<T> PagedList<T> {
             loading: false,
             generation: 0,
             capacity,
+            before: None,
+            after: Some(0),
+            top: Cell::new(0),
         }
     }
 
@@ -103,12 +114,18 @@ impl<T> PagedList<T> {
         match kind {
             PageKind::Newest => {
                 self.items = page.into_iter().rev().collect();
+                self.top.set(usize::MAX);
+                self.after = Some(0);
+                self.before = (!full).then_some(0);
                 self.at_newest = true;
                 self.at_oldest = !full;
                 self.selected = self.items.len().saturating_sub(1);
             }
             PageKind::Oldest => {
                 self.items = page.into();
+                self.top.set(0);
+                self.before = Some(0);
+                self.after = (!full).then_some(0);
                 self.at_oldest = true;
                 self.at_newest = !full;
                 self.selected = 0;
@@ -119,23 +136,36 @@ impl<T> PagedList<T> {
                     self.items.push_front(item);
                 }
                 self.selected += n;
+                self.top.set(self.top.get().saturating_add(n));
                 self.at_oldest = !full;
+                self.before = match full {
+                    false => Some(0),
+                    true => self.before.map(|b| b.saturating_sub(n as u64)),
+                };
                 while self.items.len() > self.capacity {
                     self.items.pop_back();
+                    self.after = self.after.map(|a| a + 1);
                     self.at_newest = false;
                 }
                 self.selected = self.selected.saturating_sub(1);
             }
             PageKind::Newer => {
+                let n = page.len() as u64;
                 self.items.extend(page);
                 self.at_newest = !full;
+                self.after = match full {
+                    false => Some(0),
+                    true => self.after.map(|a| a.saturating_sub(n)),
+                };
                 let mut dropped = 0;
                 while self.items.len() > self.capacity {
                     self.items.pop_front();
                     self.at_oldest = false;
+                    self.before = self.before.map(|b| b + 1);
                     dropped += 1;
                 }
                 self.selected = (self.selected + 1).saturating_sub(dropped);
+                self.top.set(self.top.get().saturating_sub(dropped));
             }
         }
         self.clamp();
@@ -146,6 +176,8 @@ impl<T> PagedList<T> {
         self.items.push_back(item);
         while self.items.len() > self.capacity {
             self.items.pop_front();
+            self.top.set(self.top.get().saturating_sub(1));
+            self.before = self.before.map(|b| b + 1);
             self.at_oldest = false;
         }
         self.selected = self.items.len() - 1;
@@ -157,7 +189,30 @@ impl<T> PagedList<T> {
         self.items = items.into_iter().collect();
         self.at_oldest = true;
         self.at_newest = true;
+        self.before = Some(0);
+        self.after = Some(0);
         self.clamp();
+    }
+
+    /// The selection's place in the whole sequence, from 1, and the sequence's length:
+    /// counted from the window's ends when they are known, else from `total`, the length
+    /// the caller knows (the stored count of an unfiltered stream).
+    pub fn position(&self, total: Option<u64>) -> Option<(u64, u64)> {
+        let len = self.items.len() as u64;
+        let sel = self.selected as u64;
+        if len == 0 {
+            return None;
+        }
+        let total = match (self.before, self.after) {
+            (Some(b), Some(a)) => b + len + a,
+            _ => total?,
+        };
+        let pos = match (self.before, self.after) {
+            (Some(b), _) => b + sel + 1,
+            (None, Some(a)) => total.checked_sub(a + len - 1 - sel)?,
+            (None, None) => return None,
+        };
+        Some((pos.max(1), total.max(pos)))
     }
 
     /// Selects the item at `i`, or the last when there are fewer.
@@ -175,11 +230,24 @@ impl<T> PagedList<T> {
         self.selected = self.selected.min(self.items.len().saturating_sub(1));
     }
 
-    /// Draws the rows that fit in `area`, scrolled so that the selection shows, in reverse
-    /// video.
-    pub fn render(&self, f: &mut Frame, area: Rect, theme: Theme, line: impl Fn(&T) -> Line) {
-        let rows = area.height as usize;
-        let start = (self.selected + 1).saturating_sub(rows.max(1));
+    /// Draws the rows that fit in `area`, scrolled so that the selection shows, marked as
+    /// `Theme::selection` says.
+    pub fn render(
+        &self,
+        f: &mut Frame,
+        area: Rect,
+        theme: Theme,
+        focused: bool,
+        line: impl Fn(&T) -> Line,
+    ) {
+        let rows = (area.height as usize).max(1);
+        let start = self
+            .top
+            .get()
+            .min(self.selected)
+            .max((self.selected + 1).saturating_sub(rows))
+            .min(self.items.len().saturating_sub(rows));
+        self.top.set(start);
         let lines: Vec<Line> = self
             .items
             .iter()
@@ -189,7 +257,7 @@ impl<T> PagedList<T> {
             .map(|(i, item)| {
                 let l = line(item);
                 if i == self.selected {
-                    l.style(theme.selected())
+                    l.style(theme.selection(focused))
                 } else {
                     l
                 }
@@ -246,6 +314,62 @@ mod tests {
         assert_eq!(l.items(), &[9, 10, 11, 12, 13]);
         assert_eq!(l.selected_item(), Some(&12));
         assert!(l.at_newest);
+    }
+
+    #[test]
+    fn the_position_counts_from_the_known_end() {
+        let mut l = PagedList::new(5);
+        l.fill(PageKind::Newest, vec![9, 8, 7], true);
+        // Only the newest end is known: the caller's total places it.
+        assert_eq!(l.position(None), None);
+        assert_eq!(l.position(Some(100)), Some((100, 100)));
+        l.step(Action::Up, 1);
+        assert_eq!(l.position(Some(100)), Some((99, 100)));
+        l.fill(PageKind::Oldest, vec![0, 1, 2], true);
+        assert_eq!(l.position(Some(100)), Some((1, 100)));
+        l.step(Action::Bottom, 1);
+        l.fill(PageKind::Newer, vec![3, 4, 5], true);
+        // 0 dropped to keep 5: the selection is the fourth of the sequence.
+        assert_eq!(l.items(), &[1, 2, 3, 4, 5]);
+        assert_eq!(l.position(Some(100)), Some((4, 100)));
+        l.fill(PageKind::Newest, vec![2, 1], false);
+        assert_eq!(
+            l.position(Some(100)),
+            Some((2, 2)),
+            "a short page is the whole"
+        );
+    }
+
+    #[test]
+    fn stepping_moves_the_highlight_not_the_rows() {
+        let mut l = PagedList::new(100);
+        l.fill(PageKind::Newest, (0..10u32).rev().collect(), false);
+        let area = Rect::new(0, 0, 10, 4);
+        let first_row = |l: &PagedList<u32>| {
+            let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(10, 4)).unwrap();
+            t.draw(|f| {
+                l.render(f, area, Theme { color: false }, true, |n| {
+                    Line::raw(n.to_string())
+                })
+            })
+            .unwrap();
+            t.backend().buffer()[(0, 0)].symbol().to_string()
+        };
+        assert_eq!(first_row(&l), "6");
+        l.step(Action::Up, 1);
+        assert_eq!(
+            first_row(&l),
+            "6",
+            "k from the newest row keeps the rows still"
+        );
+        for _ in 0..3 {
+            l.step(Action::Up, 1);
+        }
+        assert_eq!(
+            first_row(&l),
+            "5",
+            "the view moves once the highlight reaches its top"
+        );
     }
 
     #[test]

@@ -59,6 +59,14 @@ pub enum Effect {
     /// The runs an event caused.
     LoadRuns(Uuid),
     RetryRun(Uuid),
+    /// One bounded step of a body search: up to `limit` accepted events before `before`
+    /// (from the newest when `None`), read with their bodies.
+    SearchBodies {
+        generation: u64,
+        text: String,
+        before: Option<Uuid>,
+        limit: usize,
+    },
     Copy(String),
     Quit,
 }
@@ -94,7 +102,49 @@ pub enum Msg {
     /// The runs of this event, newest first.
     Runs(Uuid, Result<Vec<Run>, String>),
     Retried(Result<Run, String>),
+    SearchStep(SearchStep),
     Error(String),
+}
+
+/// What one step of a body search found. The driver builds it off the UI loop; the bodies
+/// it read are dropped here, so a search holds only the matches' summaries.
+#[derive(Debug, Clone)]
+pub struct SearchStep {
+    pub generation: u64,
+    /// Events read, and their bodies' bytes.
+    pub scanned: usize,
+    pub bytes: u64,
+    /// The oldest event read: the next step starts before it.
+    pub last: Option<Uuid>,
+    /// The matches, newest first, without their bodies.
+    pub found: Vec<Record>,
+    /// Fewer events than asked for: the oldest is reached.
+    pub done: bool,
+}
+
+impl SearchStep {
+    /// Looks for `text` (lowercased) in the bodies of `records`, read newest first.
+    pub fn run(generation: u64, records: Vec<Record>, text: &str, limit: usize) -> SearchStep {
+        let needle = text.as_bytes();
+        let mut step = SearchStep {
+            generation,
+            scanned: records.len(),
+            bytes: 0,
+            last: records.last().map(Record::id),
+            found: Vec::new(),
+            done: records.len() < limit,
+        };
+        for r in records {
+            if let Record::Accepted(mut e) = r {
+                step.bytes += e.body.len() as u64;
+                if e.body_contains(needle) {
+                    e.body = Vec::new();
+                    step.found.push(Record::Accepted(e));
+                }
+            }
+        }
+        step
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -4,21 +4,19 @@
 //! pane's own, else to the core's global actions, which hand movement and the rest on to the
 //! focused pane.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::key::Key;
-use super::keymap::{self, Action, PaneId, Scope};
+use super::keymap::{self, Access, Action, PaneId, Scope};
 use super::layout;
 use super::list::PageKind;
 use super::msg::{Config, Effect, Msg, PutFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
 use super::popups::{Form, Help, Popup};
+use super::text::Times;
 use crate::domain::{Record, Webhook};
 use crate::service::PipelineView;
 
-/// Seconds the events/s figure averages over.
-const RATE_SECONDS: usize = 5;
 /// Seconds between reloads of the stored counts.
 const COUNTS_EVERY_S: i64 = 10;
 /// How long a toast stays, in ms.
@@ -33,9 +31,14 @@ pub struct Dashboard {
     pub panes: Panes,
     /// Accepted and rejected records stored.
     pub counts: (u64, u64),
-    /// Arrivals per second, newest last; the current second is `arrivals_now`.
-    rate: VecDeque<u64>,
+    /// Arrivals since the last tick, and when that tick was, in ms.
     arrivals_now: u64,
+    last_tick_ms: i64,
+    /// Events per second over the last tick's interval.
+    rate: f64,
+    /// How times show, and the local offset from UTC in seconds (the driver reads it).
+    pub times: Times,
+    pub utc_offset_s: i32,
     /// A short message and when it goes, in ms.
     pub toast: Option<(String, i64)>,
 }
@@ -50,8 +53,11 @@ impl Dashboard {
             popup: None,
             panes: Panes::default(),
             counts: (0, 0),
-            rate: VecDeque::from(vec![0; RATE_SECONDS]),
             arrivals_now: 0,
+            last_tick_ms: now_ms,
+            rate: 0.0,
+            times: Times::Utc,
+            utc_offset_s: 0,
             toast: None,
         }
     }
@@ -67,9 +73,10 @@ impl Dashboard {
         fx
     }
 
-    /// Events per second over the last few seconds.
+    /// Events per second over the last second: it follows a burst within a tick and is 0
+    /// one tick after calls stop (a longer average lagged and lingered).
     pub fn rate(&self) -> f64 {
-        self.rate.iter().sum::<u64>() as f64 / RATE_SECONDS as f64
+        self.rate
     }
 
     /// Scopes whose keys apply now, most specific first.
@@ -117,6 +124,7 @@ impl Dashboard {
             }
             Msg::Counts(a, r) => {
                 self.counts = (a, r);
+                self.panes.events.stored = a + r;
                 vec![]
             }
             Msg::Page {
@@ -164,6 +172,7 @@ impl Dashboard {
                     vec![]
                 }
             },
+            Msg::SearchStep(step) => self.panes.events.search_step(step),
             Msg::Retried(result) => {
                 match result {
                     Ok(run) => self.toast(&format!("Run of {} queued again", run.pipeline)),
@@ -185,11 +194,11 @@ impl Dashboard {
 
     fn tick(&mut self, now: i64) -> Vec<Effect> {
         self.now_ms = now;
-        self.rate.push_back(self.arrivals_now);
+        // Ticks come about once a second; a late one divides by the time it really took.
+        let seconds = (now - self.last_tick_ms).max(1000) as f64 / 1000.0;
+        self.rate = self.arrivals_now as f64 / seconds;
         self.arrivals_now = 0;
-        while self.rate.len() > RATE_SECONDS {
-            self.rate.pop_front();
-        }
+        self.last_tick_ms = now;
         if self.toast.as_ref().is_some_and(|(_, until)| *until <= now) {
             self.toast = None;
         }
@@ -205,6 +214,7 @@ impl Dashboard {
 
     fn arrived(&mut self, r: Arc<Record>) {
         self.arrivals_now += 1;
+        self.panes.events.stored += 1;
         match r.as_ref() {
             Record::Accepted(e) => {
                 self.counts.0 += 1;
@@ -226,6 +236,9 @@ impl Dashboard {
                     self.popup = None;
                 }
                 self.toast(&format!("Saved {}", w.event_key));
+                // The new or edited webhook is selected, its URL and token shown whole.
+                self.panes.webhooks.select_next = Some(w.uuid);
+                self.focus = PaneId::Webhooks;
                 vec![Effect::LoadWebhooks]
             }
             Err(failure) => {
@@ -275,15 +288,21 @@ impl Dashboard {
             Some(popup) => {
                 let reply = popup.key(key, action, &self.config);
                 let filtered = match popup {
-                    Popup::Filter(fl) => Some(fl.pane),
+                    Popup::Filter(fl) => Some((fl.pane, fl.bodies)),
                     _ => None,
                 };
                 if reply.close {
                     self.popup = None;
                 }
                 let mut fx = reply.effects;
-                if let (Some(pane), Some(text)) = (filtered, reply.filter) {
-                    fx.extend(self.panes.get_mut(pane).set_filter(text));
+                match (filtered, reply.filter) {
+                    (Some((_, true)), Some(text)) if !text.is_empty() => {
+                        fx.extend(self.panes.events.search_bodies(&text));
+                    }
+                    (Some((pane, false)), Some(text)) => {
+                        fx.extend(self.panes.get_mut(pane).set_filter(text));
+                    }
+                    _ => {}
                 }
                 fx
             }
@@ -291,7 +310,12 @@ impl Dashboard {
                 // A pane's own binding goes to it, even where a global one has its key.
                 Some(b) if matches!(b.scope, Scope::Pane(_)) => self.pane_act(b.action),
                 Some(b) => self.act(b.action),
-                None => vec![],
+                None => {
+                    if let Some(b) = keymap::find(&self.scopes(), key, Access::ReadWrite) {
+                        self.toast(&format!("Read-only (--read-only): {} is off", b.label));
+                    }
+                    vec![]
+                }
             },
         }
     }
@@ -306,6 +330,7 @@ impl Dashboard {
             A::FocusPrev => self.focus = self.focus.step(-1),
             A::Focus(p) => self.focus = p,
             A::Follow => return self.panes.events.toggle_follow(),
+            A::Times => self.times = self.times.next(self.utc_offset_s),
             A::New => self.popup = Some(Popup::Form(Box::new(Form::new(None)))),
             // Bound everywhere: the tabs are Detail's wherever the focus is.
             A::PrevTab => return self.panes.detail.step_tab(-1),
@@ -346,6 +371,7 @@ impl Dashboard {
                 effects.extend(self.panes.events.show_only(key));
             }
             Some(Notice::OpenEvent(id)) => effects.extend(self.panes.detail.open(id)),
+            Some(Notice::Focus(pane)) => self.focus = pane,
             None => {}
         }
         effects

@@ -47,6 +47,50 @@ pub fn ago(now: i64, then: Option<i64>) -> String {
     }
 }
 
+/// How the dashboard shows times; `t` switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Times {
+    #[default]
+    Utc,
+    /// Local time, this many seconds east of UTC.
+    Local(i32),
+    /// How long ago.
+    Ago,
+}
+
+impl Times {
+    /// The next mode; `offset_s` is the local offset, read by the driver.
+    pub fn next(self, offset_s: i32) -> Times {
+        match self {
+            Times::Utc => Times::Local(offset_s),
+            Times::Local(_) => Times::Ago,
+            Times::Ago => Times::Utc,
+        }
+    }
+
+    /// For a pane's title: `UTC`, `UTC+01:00`, `age`.
+    pub fn label(self) -> String {
+        match self {
+            Times::Utc => "UTC".into(),
+            Times::Local(s) => {
+                let sign = if s < 0 { '-' } else { '+' };
+                let m = s.unsigned_abs() / 60;
+                format!("local, UTC{sign}{:02}:{:02}", m / 60, m % 60)
+            }
+            Times::Ago => "age".into(),
+        }
+    }
+
+    /// `ms` in eight columns: `hh:mm:ss`, or its age right-aligned.
+    pub fn stamp(self, ms: i64, now_ms: i64) -> String {
+        match self {
+            Times::Utc => clock(ms),
+            Times::Local(s) => clock(ms + i64::from(s) * 1000),
+            Times::Ago => format!("{:>8}", format!("{} ago", ago(now_ms, Some(ms)))),
+        }
+    }
+}
+
 /// The UTC time of day, `hh:mm:ss`.
 pub fn clock(ms: i64) -> String {
     rfc3339_ms(ms).get(11..19).unwrap_or("--:--:--").to_string()
@@ -63,6 +107,56 @@ pub fn fit(s: &str, w: usize) -> String {
     let mut out: String = s.chars().take(w - 1).collect();
     out.push('…');
     out
+}
+
+/// Fits `s` into `w` columns keeping its end, which tells eventKeys apart
+/// (`…lead.created`), and marking the cut with `…`.
+pub fn fit_end(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        return format!("{s:<w$}");
+    }
+    if w == 0 {
+        return String::new();
+    }
+    let mut out = String::from('…');
+    out.extend(s.chars().skip(n - (w - 1)));
+    out
+}
+
+/// `1 webhook`, `3 webhooks`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `s` in lines of at most `width` characters, broken after spaces where it can be and
+/// inside long words (tokens, signatures) where it cannot; at least one line.
+pub fn wrap_words(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in s.split_inclusive(' ') {
+        let wlen = word.chars().count();
+        if len + wlen > width && len > 0 {
+            lines.push(std::mem::take(&mut line).trim_end().to_string());
+            len = 0;
+        }
+        for c in word.chars() {
+            if len == width {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            line.push(c);
+            len += 1;
+        }
+    }
+    lines.push(line.trim_end().to_string());
+    lines
 }
 
 /// A list pane's title with what narrows it.
@@ -110,5 +204,20 @@ mod tests {
         assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
         assert_eq!(wrap("", 3), [""]);
         assert_eq!(wrap("ab", 0), ["a", "b"]);
+        assert_eq!(
+            wrap_words("exceeds the server's limit", 12),
+            ["exceeds the", "server's", "limit"]
+        );
+        assert_eq!(wrap_words("eyJhbGciOi", 4), ["eyJh", "bGci", "Oi"]);
+        assert_eq!(wrap_words("", 4), [""]);
+        assert_eq!(fit_end("webhook.lead.created", 8), "…created");
+        assert_eq!(fit_end("short", 8), "short   ");
+        assert_eq!(plural(1, "webhook"), "1 webhook");
+        let t = 1_795_878_000_000; // 15:00:00 UTC
+        assert_eq!(Times::Utc.stamp(t, t), "15:00:00");
+        assert_eq!(Times::Local(3600).stamp(t, t), "16:00:00");
+        assert_eq!(Times::Local(-5400).label(), "local, UTC-01:30");
+        assert_eq!(Times::Ago.stamp(t - 90_000, t), "  1m ago");
+        assert_eq!(plural(0, "webhook"), "0 webhooks");
     }
 }

@@ -12,7 +12,7 @@ use super::keymap::{self, PaneId};
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, areas};
 use super::panes::DrawCx;
 use super::state::Dashboard;
-use super::text::{compact, group};
+use super::text::{compact, group, plural};
 use super::theme::Theme;
 use crate::domain::escape::escape_control as esc;
 
@@ -37,8 +37,14 @@ pub fn draw(f: &mut Frame, d: &Dashboard) {
             theme,
             focused: d.focus == id,
             now_ms: d.now_ms,
+            times: d.times,
         };
-        d.panes.get(id).draw(f, a.pane(id), &cx);
+        // While Webhooks has focus, Detail's place shows the selected webhook whole.
+        if id == PaneId::Detail && d.focus == PaneId::Webhooks {
+            d.panes.webhooks.draw_selected(f, a.pane(id), &cx);
+        } else {
+            d.panes.get(id).draw(f, a.pane(id), &cx);
+        }
     }
     if !d.popup.as_ref().is_some_and(|p| p.covers_hints()) {
         hints(f, d, theme, a.hints);
@@ -68,58 +74,78 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
         )
     };
-    // Long labels when they fit, short ones on narrow terminals; the state always shows.
+    // Long labels when they fit, short ones on narrow terminals, then fewer: the state and
+    // the rate always show.
     let (a, r) = d.counts;
     let n = d.panes.webhooks.count();
+    let rate = d.rate();
+    let url = d.config.listen_url.clone();
     let long = [
-        format!("{n} webhooks"),
+        url.clone(),
+        plural(n, "webhook"),
         format!("{} events", group(a)),
         format!("{} rejected", group(r)),
-        format!("{:.1} ev/s", d.rate()),
+        format!("{rate:.1} ev/s"),
     ];
     let short = [
+        url,
         format!("{n} wh"),
         format!("{} ev", compact(a)),
         format!("{} rej", compact(r)),
-        format!("{:.1}/s", d.rate()),
+        format!("{rate:.1}/s"),
     ];
     let read_only = if d.config.read_only { " RO" } else { "" };
-    let fixed = 10 + status.width() + d.config.listen_url.len() + 3 + read_only.len();
-    let width = |parts: &[String]| parts.iter().map(|p| p.chars().count() + 3).sum::<usize>();
-    let parts = if fixed + width(&long) <= area.width as usize {
-        long
-    } else {
-        short
+    let fixed = 10 + status.width() + read_only.len();
+    let width = |parts: &[String]| {
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.chars().count() + 3)
+            .sum::<usize>()
     };
+    let mut parts = if fixed + width(&long) <= area.width as usize {
+        long.to_vec()
+    } else {
+        short.to_vec()
+    };
+    // Dropped first: the URL (in the help and README), the webhook count (in its pane's
+    // title), the rejected count, the event count.
+    for drop in [0, 1, 3, 2] {
+        if fixed + width(&parts) <= area.width as usize {
+            break;
+        }
+        parts[drop].clear();
+    }
     let sep = Span::styled(" │ ", theme.dim());
     let mut spans = vec![
         Span::styled(" hooktail ", Style::new().add_modifier(Modifier::BOLD)),
         status,
         Span::styled(read_only, theme.fg(Color::Magenta)),
-        sep.clone(),
-        Span::raw(d.config.listen_url.clone()),
     ];
-    for p in parts {
+    for p in parts.into_iter().filter(|p| !p.is_empty()) {
         spans.push(sep.clone());
         spans.push(Span::raw(p));
     }
     f.render_widget(Line::from(spans), area);
 }
 
-/// The keys of the current scopes that fit, read from the keymap.
+/// The keys of the current scopes that fit, read from the keymap: each with its first key
+/// only, and a later short one still shown when a long one does not fit.
 fn hints(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
     let mut spans = Vec::new();
     let mut used = 0;
     let width = area.width as usize;
     let offered = keymap::effective(&d.scopes(), d.config.access());
     for b in offered.iter().filter(|b| b.hint && d.applies(b.action)) {
-        let keys = keymap::keys_label(b);
-        let len = keys.chars().count() + b.label.chars().count() + 3;
+        let Some(key) = b.keys.first() else { continue };
+        let key = key.to_string();
+        // " key label", and a space before the next.
+        let len = key.chars().count() + b.label.chars().count() + 2;
         if used + len > width {
-            break;
+            continue;
         }
-        used += len;
-        spans.push(Span::styled(format!(" {keys}"), theme.key()));
+        used += len + 1;
+        spans.push(Span::styled(format!(" {key}"), theme.key()));
         spans.push(Span::raw(format!(" {} ", b.label)));
     }
     f.render_widget(Line::from(spans), area);

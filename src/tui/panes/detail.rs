@@ -13,18 +13,20 @@ use ratatui::widgets::Paragraph;
 use uuid::Uuid;
 
 use super::pipelines::status_style;
-use super::{Cx, DrawCx, Pane, Reply};
+use super::{Cx, DrawCx, Notice, Pane, Reply};
 use crate::domain::decode::Decoded;
 use crate::domain::escape::escape_control as esc;
 use crate::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use crate::domain::time::rfc3339_ms;
 use crate::domain::{PayloadType, Record};
-use crate::tui::keymap::{Action, cycle};
+use crate::tui::keymap::{Action, PaneId, cycle};
 use crate::tui::list::PagedList;
 use crate::tui::msg::{Effect, Opened};
 use crate::tui::text::{clock, duration, fit, wrap};
 use crate::tui::theme::Theme;
 
+/// Bodies of at most this many lines wrap; longer ones are cut at the pane's edge.
+const WRAP_MAX: usize = 2000;
 /// Most base64 characters the Raw tab shows.
 const RAW_LIMIT: usize = 64 * 1024;
 
@@ -269,10 +271,15 @@ impl Pane for Detail {
                     };
                 }
             }
+            // Closing hands the focus back to the list it was opened from.
             Action::Clear => {
                 self.shown = None;
                 self.wanted = None;
                 self.runs = None;
+                return Reply {
+                    notice: Some(Notice::Focus(PaneId::Events)),
+                    ..Reply::default()
+                };
             }
             // Not bound in this pane's scope.
             _ => {}
@@ -291,7 +298,7 @@ impl Pane for Detail {
         if let Some(d) = &self.shown {
             for t in Tab::ALL {
                 let style = if t == d.tab {
-                    theme.selected().add_modifier(Modifier::BOLD)
+                    theme.selection(cx.focused).add_modifier(Modifier::BOLD)
                 } else {
                     theme.dim()
                 };
@@ -345,6 +352,37 @@ fn kv(theme: Theme, k: &str, v: &str) -> Line<'static> {
     ])
 }
 
+/// Lines longer than `width` go on over the next rows, indented by `indent`, so that long
+/// values (JWTs, signatures) show whole.
+fn wrap_lines(lines: Vec<Line<'static>>, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let width = width.max(indent + 1);
+    let mut out = Vec::new();
+    for line in lines {
+        let mut row: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for span in line.spans {
+            let mut chunk = String::new();
+            for c in span.content.chars() {
+                if used == width {
+                    if !chunk.is_empty() {
+                        row.push(Span::styled(std::mem::take(&mut chunk), span.style));
+                    }
+                    out.push(Line::from(std::mem::take(&mut row)).style(line.style));
+                    row.push(Span::raw(" ".repeat(indent)));
+                    used = indent;
+                }
+                chunk.push(c);
+                used += 1;
+            }
+            if !chunk.is_empty() {
+                row.push(Span::styled(chunk, span.style));
+            }
+        }
+        out.push(Line::from(row).style(line.style));
+    }
+    out
+}
+
 /// The detail's line count, and its lines in `range`.
 fn detail_lines(
     d: &Shown,
@@ -372,13 +410,24 @@ fn detail_lines(
                     x.event_key.as_deref().unwrap_or("(unknown token)"),
                 ),
             ];
+            let lines = wrap_lines(lines, width, 14);
             return (lines.len(), window(&lines, &range).to_vec());
         }
     };
     match d.tab {
         // Drawn from Detail's runs by `runs_lines`.
         Tab::Runs => (0, Vec::new()),
-        Tab::Body => body_lines(d, e, theme, range),
+        Tab::Body => {
+            // A body of a few screens wraps; a long one is cut at the edge, so that a frame
+            // still builds only the lines on screen.
+            let (total, _) = body_lines(d, e, theme, 0..0);
+            if total > WRAP_MAX {
+                return body_lines(d, e, theme, range);
+            }
+            let (_, all) = body_lines(d, e, theme, 0..total);
+            let lines = wrap_lines(all, width, 2);
+            (lines.len(), window(&lines, &range).to_vec())
+        }
         Tab::Headers => {
             let lines: Vec<Line> = e
                 .headers
@@ -390,6 +439,7 @@ fn detail_lines(
                     ])
                 })
                 .collect();
+            let lines = wrap_lines(lines, width, 2);
             (lines.len(), window(&lines, &range).to_vec())
         }
         Tab::Raw => raw_lines(&e.body, theme, width, range),
@@ -422,6 +472,7 @@ fn detail_lines(
                     &format!("{} {} ({} bytes)", file.field, file.filename, file.size),
                 ));
             }
+            let lines = wrap_lines(lines, width, 14);
             (lines.len(), window(&lines, &range).to_vec())
         }
     }
@@ -486,15 +537,16 @@ fn body_lines(
         }
         Decoded::Multipart(parts) => {
             lines.extend(window(parts, &items).iter().map(|p| match &p.filename {
+                // The file's name first; the form field it came in is secondary.
                 Some(name) => Line::from(vec![
                     Span::styled("file  ", theme.fg(Color::Yellow)),
-                    Span::styled(format!("{} ", p.name), theme.fg(Color::Cyan)),
                     Span::raw(format!("{name}  ")),
                     Span::styled(
                         format!(
-                            "{}  {} bytes",
+                            "{}, {} bytes, field {}",
                             p.content_type.as_deref().unwrap_or("-"),
-                            p.size
+                            p.size,
+                            p.name
                         ),
                         theme.dim(),
                     ),
@@ -595,7 +647,7 @@ fn run_lines(run: &Run, selected: bool, theme: Theme, width: usize, out: &mut Ve
         Span::styled(clock(started), theme.dim()),
     ]);
     if selected {
-        header = header.style(theme.selected());
+        header = header.style(theme.selection(true));
     }
     out.push(header);
     let indented = |text: &str, indent: usize, style| {

@@ -11,19 +11,40 @@ use ratatui::widgets::Paragraph;
 
 use super::{Cx, DrawCx, Notice, Pane, Reply};
 use crate::domain::escape::escape_control as esc;
-use crate::domain::{EventFilter, EventKeyPattern, Record};
+use crate::domain::{EventFilter, EventKeyPattern, Record, content_kind};
 use crate::store::{Cursor, PageQuery};
 use crate::tui::keymap::{Action, PaneId};
 use crate::tui::list::{PageKind, PagedList};
-use crate::tui::msg::Effect;
+use crate::tui::msg::{Effect, SearchStep};
 use crate::tui::popups::{Filter, Popup};
-use crate::tui::text::{clock, filter_title, fit, size_label};
+use crate::tui::text::{filter_title, fit, fit_end, group, size_label};
 use crate::tui::theme::Theme;
 
 /// Most records held in memory.
 pub const WINDOW: usize = 600;
 /// Records fetched per page from the store.
 pub const PAGE: usize = 200;
+/// A body search's first step reads this many events, then as many as make about
+/// `SEARCH_BYTES` of bodies (within `SEARCH_STEPS`), so a step holds a bounded amount.
+const SEARCH_FIRST: usize = 16;
+const SEARCH_STEPS: std::ops::RangeInclusive<usize> = 16..=1024;
+const SEARCH_BYTES: u64 = 8 << 20;
+
+/// A search of the stored bodies, newest first, in bounded steps off the UI loop. Its
+/// matches (at most `WINDOW`, without bodies) replace the stream until Esc or G.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// Lowercased.
+    pub text: String,
+    generation: u64,
+    pub scanned: u64,
+    pub done: bool,
+    /// The oldest event read so far.
+    last: Option<uuid::Uuid>,
+    limit: usize,
+    /// Newest first.
+    found: Vec<Arc<Record>>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Events {
@@ -36,6 +57,11 @@ pub struct Events {
     pub filter: String,
     /// Only this webhook's events (Enter on a webhook), by its eventKey.
     pub event_key: Option<String>,
+    /// Records stored, accepted and rejected: the length of the unfiltered stream.
+    pub stored: u64,
+    pub search: Option<Search>,
+    /// Makes the answers of a stopped search stale.
+    search_generation: u64,
 }
 
 impl Default for Events {
@@ -46,6 +72,9 @@ impl Default for Events {
             missed: 0,
             filter: String::new(),
             event_key: None,
+            stored: 0,
+            search: None,
+            search_generation: 0,
         }
     }
 }
@@ -121,8 +150,63 @@ impl Events {
         }
     }
 
+    /// `b`: looks for `text` in the bodies, from the newest event back.
+    pub fn search_bodies(&mut self, text: &str) -> Vec<Effect> {
+        self.search_generation += 1;
+        self.follow = false;
+        self.list.replace(Vec::new());
+        self.search = Some(Search {
+            text: text.to_lowercase(),
+            generation: self.search_generation,
+            scanned: 0,
+            done: false,
+            last: None,
+            limit: SEARCH_FIRST,
+            found: Vec::new(),
+        });
+        self.next_search_step()
+    }
+
+    fn next_search_step(&self) -> Vec<Effect> {
+        match &self.search {
+            Some(s) if !s.done => vec![Effect::SearchBodies {
+                generation: s.generation,
+                text: s.text.clone(),
+                before: s.last,
+                limit: s.limit,
+            }],
+            _ => vec![],
+        }
+    }
+
+    /// One step of the search came back: show what it found and ask for the next.
+    pub fn search_step(&mut self, step: SearchStep) -> Vec<Effect> {
+        let Some(s) = &mut self.search else {
+            return vec![];
+        };
+        if step.generation != s.generation {
+            return vec![];
+        }
+        s.scanned += step.scanned as u64;
+        let first = s.found.is_empty();
+        s.found.extend(step.found.into_iter().map(Arc::new));
+        s.found.truncate(WINDOW);
+        s.done = step.done || step.last.is_none() || s.found.len() >= WINDOW;
+        s.last = step.last;
+        s.limit = (s.limit as u64 * SEARCH_BYTES / step.bytes.max(1))
+            .clamp(*SEARCH_STEPS.start() as u64, *SEARCH_STEPS.end() as u64)
+            as usize;
+        let items: Vec<Arc<Record>> = s.found.iter().rev().cloned().collect();
+        self.list.replace(items);
+        if first {
+            self.list.select(usize::MAX);
+        }
+        self.next_search_step()
+    }
+
     /// Follow again from the newest record.
     pub fn resume(&mut self) -> Vec<Effect> {
+        self.search = None;
         self.follow = true;
         self.missed = 0;
         vec![self.load(PageKind::Newest)]
@@ -146,6 +230,11 @@ impl Events {
 
     fn movement(&mut self, action: Action, page: usize) -> Vec<Effect> {
         let n = self.list.len();
+        if self.search.is_some() {
+            // The matches are all there is to move through.
+            self.list.step(action, page);
+            return vec![];
+        }
         match action {
             Action::Top => {
                 self.follow = false;
@@ -195,8 +284,9 @@ impl Pane for Events {
                 let filter = Filter::new(PaneId::Events, &self.filter, label, false);
                 Reply::popup(Popup::Filter(Box::new(filter)))
             }
+            Action::SearchBodies => Reply::popup(Popup::Filter(Box::new(Filter::bodies()))),
             Action::Clear => {
-                if self.filter.is_empty() && self.event_key.is_none() {
+                if self.filter.is_empty() && self.event_key.is_none() && self.search.is_none() {
                     return Reply::default();
                 }
                 self.filter.clear();
@@ -218,14 +308,31 @@ impl Pane for Events {
 
     fn draw(&self, f: &mut Frame, area: Rect, cx: &DrawCx) {
         let theme = cx.theme;
-        let title = filter_title("2 Events (UTC)", &self.filter, self.event_key.as_deref());
+        let unfiltered = self.filter.is_empty() && self.event_key.is_none();
+        let base = format!("2 Events ({})", cx.times.label());
+        let mut title = filter_title(&base, &self.filter, self.event_key.as_deref());
+        if let Some(s) = &self.search {
+            let state = if s.done { "searched" } else { "searching…" };
+            title.push_str(&format!(
+                "· body ~ {}: {state} {}/{}, {} found ",
+                esc(&s.text),
+                group(s.scanned),
+                group(self.stored.max(s.scanned)),
+                s.found.len()
+            ));
+        }
+        if let Some((pos, total)) = self.list.position(unfiltered.then_some(self.stored)) {
+            title.push_str(&format!("· {}/{} ", group(pos), group(total)));
+        }
         let block = theme.pane_block(Line::from(title), cx.focused);
         let inner = block.inner(area);
         f.render_widget(block, area);
         if self.list.is_empty() {
             let msg = if self.list.is_loading() {
                 "Loading…"
-            } else if self.filter.is_empty() && self.event_key.is_none() {
+            } else if self.search.as_ref().is_some_and(|s| !s.done) {
+                "Searching…"
+            } else if unfiltered {
                 "No events yet. Send one to a webhook's URL."
             } else {
                 "No event matches."
@@ -234,44 +341,35 @@ impl Pane for Events {
             return;
         }
         let w = inner.width as usize;
-        self.list
-            .render(f, inner, theme, |r| event_line(r, theme, w));
+        self.list.render(f, inner, theme, cx.focused, |r| {
+            event_line(r, theme, w, |ms| cx.times.stamp(ms, cx.now_ms))
+        });
     }
 }
 
-fn short_type(ct: Option<&str>) -> &'static str {
-    let Some(ct) = ct else { return "-" };
-    let ct = ct.to_ascii_lowercase();
-    if ct.contains("json") {
-        "json"
-    } else if ct.contains("x-www-form-urlencoded") {
-        "form"
-    } else if ct.contains("multipart") {
-        "multi"
-    } else if ct.contains("xml") {
-        "xml"
-    } else if ct.starts_with("text/") {
-        "text"
-    } else {
-        "bin"
-    }
-}
+/// Below this width rows leave out size and type, so the eventKey keeps its room.
+const NARROW: usize = 60;
 
-fn event_line(r: &Record, theme: Theme, w: usize) -> Line<'static> {
+fn event_line(r: &Record, theme: Theme, w: usize, stamp: impl Fn(i64) -> String) -> Line<'static> {
+    let narrow = w < NARROW;
     match r {
         Record::Accepted(e) => {
-            let fixed = 8 + 4 + 5 + 7 + 6;
-            Line::from(vec![
-                Span::styled(clock(e.received_at), theme.dim()),
+            let mut spans = vec![
+                Span::styled(stamp(e.received_at), theme.dim()),
                 Span::styled(" ok ", theme.fg(Color::Green)),
                 Span::raw(format!("{:<4} ", fit(&e.method, 4))),
-                Span::raw(format!("{:>6} ", size_label(e.size))),
-                Span::styled(
-                    format!("{:<5} ", short_type(e.content_type.as_deref())),
+            ];
+            let mut fixed = 8 + 4 + 5;
+            if !narrow {
+                spans.push(Span::raw(format!("{:>6} ", size_label(e.size))));
+                spans.push(Span::styled(
+                    format!("{:<5} ", content_kind(e.content_type.as_deref())),
                     theme.dim(),
-                ),
-                Span::raw(fit(&e.event_key, w.saturating_sub(fixed))),
-            ])
+                ));
+                fixed += 7 + 6;
+            }
+            spans.push(Span::raw(fit_end(&e.event_key, w.saturating_sub(fixed))));
+            Line::from(spans)
         }
         Record::Rejected(x) => {
             let fixed = 8 + 4 + 4 + 5;
@@ -280,7 +378,7 @@ fn event_line(r: &Record, theme: Theme, w: usize) -> Line<'static> {
                 None => x.reason.clone(),
             };
             Line::from(vec![
-                Span::styled(clock(x.received_at), theme.dim()),
+                Span::styled(stamp(x.received_at), theme.dim()),
                 Span::styled(" REJ", theme.error()),
                 Span::styled(format!(" {} ", x.http_status), theme.error()),
                 Span::raw(format!("{:<4} ", fit(&x.method, 4))),

@@ -7,7 +7,7 @@ mod pipelines;
 mod webhooks;
 
 pub use detail::{Detail, Runs, Shown, Tab};
-pub use events::{Events, WINDOW};
+pub use events::{Events, PAGE, WINDOW};
 pub use pipelines::Pipelines;
 pub use webhooks::{WebhookRow, Webhooks};
 
@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::keymap::{Action, PaneId};
 use super::msg::{Config, Effect};
 use super::popups::Popup;
+use super::text::Times;
 use super::theme::Theme;
 
 pub trait Pane {
@@ -43,6 +44,8 @@ pub struct DrawCx<'a> {
     pub theme: Theme,
     pub focused: bool,
     pub now_ms: i64,
+    /// How times show (`t`).
+    pub times: Times,
 }
 
 /// What a pane's action asks of the rest of the dashboard.
@@ -77,6 +80,8 @@ pub enum Notice {
     ShowEventsOf(String),
     /// Open this event in Detail.
     OpenEvent(Uuid),
+    /// Move the focus to this pane.
+    Focus(PaneId),
 }
 
 /// Every pane, by id.

@@ -18,19 +18,21 @@ use crate::tui::keymap::{Access, Action};
 use crate::tui::list::PagedList;
 use crate::tui::msg::Effect;
 use crate::tui::popups::{Confirm, Editor, Popup};
-use crate::tui::text::{compact, fit};
+use crate::tui::text::{compact as short, fit};
 use crate::tui::theme::Theme;
 
 /// Columns after the name (and pattern): on, lag, ok, fail, dead, last.
 const FIXED: usize = 4 + 5 + 5 + 5 + 5 + 8;
+/// The same without the counts (lag, ok, fail, dead), when names would be cut otherwise.
+const FIXED_COMPACT: usize = 4 + 8;
 /// Time between two reads of the list, at the least.
 const REFRESH_MS: i64 = 1000;
 /// A read that took t waits SLOW_FACTOR × t before the next, so reading stays under a fifth
 /// of the time however long lag takes to count.
 const SLOW_FACTOR: i64 = 4;
-/// From this inner width on, the pattern has a column; below, the selected pipeline's
-/// pattern is in the bottom border.
-const PATTERN_COLUMN: usize = 60;
+/// The pattern gets a column only when it has this many cells beside whole names; else the
+/// selected pipeline's pattern is in the bottom border, and names keep the room.
+const PATTERN_MIN: usize = 12;
 
 #[derive(Debug, Clone)]
 pub struct Pipelines {
@@ -138,7 +140,18 @@ impl Pane for Pipelines {
         let title = format!(" 4 Pipelines ({}) ", self.list.len());
         let mut block = theme.pane_block(Line::from(title), cx.focused);
         let inner_w = area.width.saturating_sub(2) as usize;
-        let pattern_column = inner_w >= PATTERN_COLUMN;
+        let longest = self
+            .list
+            .items()
+            .iter()
+            .map(|p| p.record.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        // Names stay whole: the counts go before a name is cut.
+        let compact = inner_w < FIXED + longest.min(20);
+        let flex = inner_w.saturating_sub(if compact { FIXED_COMPACT } else { FIXED });
+        let pattern_column = flex >= longest + 1 + PATTERN_MIN;
         if !pattern_column && let Some(p) = self.selected() {
             let pattern = fit(&p.record.event_key, inner_w.saturating_sub(12));
             block = block.title_bottom(Line::styled(
@@ -165,18 +178,8 @@ impl Pane for Pipelines {
             );
             return;
         }
-        let w = inner.width as usize;
-        let flex = w.saturating_sub(FIXED);
         let (name_w, pattern_w) = if pattern_column {
-            let longest = self
-                .list
-                .items()
-                .iter()
-                .map(|p| p.record.name.chars().count())
-                .max()
-                .unwrap_or(0);
-            let name_w = longest.clamp(4, flex / 2);
-            (name_w, flex.saturating_sub(name_w + 1))
+            (longest, flex.saturating_sub(longest + 1))
         } else {
             (flex, 0)
         };
@@ -187,23 +190,39 @@ impl Pane for Pipelines {
             header.push(' ');
             header.push_str(&fit("pattern", pattern_w));
         }
-        header.push_str(&format!(
-            " {:<3} {:>4} {:>4} {:>4} {:>4} {:<7}",
-            "on", "lag", "ok", "fail", "dead", "last"
-        ));
+        if compact {
+            header.push_str(&format!(" {:<3} {:<7}", "on", "last"));
+        } else {
+            header.push_str(&format!(
+                " {:<3} {:>4} {:>4} {:>4} {:>4} {:<7}",
+                "on", "lag", "ok", "fail", "dead", "last"
+            ));
+        }
         f.render_widget(Span::styled(header, theme.dim()), head);
-        self.list.render(f, rows, theme, |p| {
-            row(p, theme, name_w, pattern_column.then_some(pattern_w))
+        self.list.render(f, rows, theme, cx.focused, |p| {
+            row(
+                p,
+                theme,
+                name_w,
+                pattern_column.then_some(pattern_w),
+                compact,
+            )
         });
     }
 }
 
 /// One pipeline's row: words for every state, so that it reads without colour.
-fn row(p: &PipelineView, theme: Theme, name_w: usize, pattern_w: Option<usize>) -> Line<'static> {
+fn row(
+    p: &PipelineView,
+    theme: Theme,
+    name_w: usize,
+    pattern_w: Option<usize>,
+    compact: bool,
+) -> Line<'static> {
     let r = &p.record;
     let count = |n: u64, c: Color| {
         let style = if n > 0 { theme.fg(c) } else { Style::new() };
-        Span::styled(format!(" {:>4}", compact(n)), style)
+        Span::styled(format!(" {:>4}", short(n)), style)
     };
     let mut spans = vec![Span::raw(fit(&esc(&r.name), name_w))];
     if let Some(w) = pattern_w {
@@ -217,10 +236,12 @@ fn row(p: &PipelineView, theme: Theme, name_w: usize, pattern_w: Option<usize>) 
     } else {
         Span::styled(" off", theme.fg(Color::Yellow))
     });
-    spans.push(Span::raw(format!(" {:>4}", compact(p.lag))));
-    spans.push(count(r.stats.ok, Color::Green));
-    spans.push(count(r.stats.failed, Color::Yellow));
-    spans.push(count(r.stats.dead, Color::Red));
+    if !compact {
+        spans.push(Span::raw(format!(" {:>4}", short(p.lag))));
+        spans.push(count(r.stats.ok, Color::Green));
+        spans.push(count(r.stats.failed, Color::Yellow));
+        spans.push(count(r.stats.dead, Color::Red));
+    }
     spans.push(match &r.last_run {
         Some(last) => Span::styled(
             format!(" {:<7}", last.status.as_str()),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use uuid::Uuid;
@@ -16,7 +17,7 @@ use crate::tui::keymap::{Access, Action, PaneId};
 use crate::tui::list::PagedList;
 use crate::tui::msg::Effect;
 use crate::tui::popups::{Confirm, Filter, Form, Popup};
-use crate::tui::text::{ago, compact, filter_title, fit};
+use crate::tui::text::{ago, compact, filter_title, fit_end, wrap};
 
 #[derive(Debug, Clone)]
 pub struct WebhookRow {
@@ -32,6 +33,8 @@ pub struct Webhooks {
     /// so the window is all of it.
     visible: PagedList<usize>,
     pub filter: String,
+    /// A webhook just created: selected once the reloaded list has it.
+    pub select_next: Option<Uuid>,
 }
 
 impl Default for Webhooks {
@@ -40,6 +43,7 @@ impl Default for Webhooks {
             rows: Vec::new(),
             visible: PagedList::new(usize::MAX),
             filter: String::new(),
+            select_next: None,
         }
     }
 }
@@ -73,6 +77,62 @@ impl Webhooks {
             })
             .collect();
         self.refilter();
+        if let Some(uuid) = self.select_next {
+            let visible = self.visible.items().iter();
+            if let Some(i) = visible
+                .map(|&i| &self.rows[i])
+                .position(|r| r.webhook.uuid == uuid)
+            {
+                self.visible.select(i);
+                self.select_next = None;
+            }
+        }
+    }
+
+    /// The selected webhook in full, for Detail's place while Webhooks has focus: its URL
+    /// and token whole, wrapped, where they can be read and copied.
+    pub fn draw_selected(&self, f: &mut Frame, area: Rect, cx: &DrawCx) {
+        let theme = cx.theme;
+        let block = theme.pane_block(Line::from(" 3 Detail · webhook "), false);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let Some(row) = self.selected() else {
+            f.render_widget(
+                Paragraph::new("No webhook selected.").style(theme.dim()),
+                inner,
+            );
+            return;
+        };
+        let w = &row.webhook;
+        let width = (inner.width as usize).saturating_sub(12).max(1);
+        let mut lines = Vec::new();
+        let mut field = |name: &str, value: &str| {
+            for (i, part) in wrap(value, width).into_iter().enumerate() {
+                let label = if i == 0 { name } else { "" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{label:<12}"), theme.fg(Color::Cyan)),
+                    Span::raw(part),
+                ]));
+            }
+        };
+        field("eventKey", &w.event_key);
+        field("URL", &w.url(&cx.config.public_url));
+        field("token", &w.uuid.to_string());
+        field("payload", w.payload_type.as_str());
+        field("max bytes", &w.max_payload_length.to_string());
+        field(
+            "events",
+            &format!(
+                "{}, last {}",
+                row.stats.events,
+                ago(cx.now_ms, row.stats.last_at)
+            ),
+        );
+        lines.push(Line::styled(
+            "y copies the URL; Enter shows its events.",
+            theme.dim(),
+        ));
+        f.render_widget(Paragraph::new(lines), inner);
     }
 
     /// Counts an accepted event in its webhook's figures.
@@ -180,19 +240,16 @@ impl Pane for Webhooks {
             return;
         }
         let w = inner.width as usize;
-        // The token column goes first when eventKeys would be cut.
-        let longest = list
-            .iter()
-            .map(|r| r.webhook.event_key.chars().count())
-            .max()
-            .unwrap_or(0);
-        let wide = w >= longest + 20;
+        // The token column stays while eventKeys keep KEY_MIN columns: a long key is cut
+        // (keeping its end), not the column.
+        const KEY_MIN: usize = 16;
+        let wide = w >= 20 + KEY_MIN;
         let right = if wide { 20 } else { 11 };
         let key_w = w.saturating_sub(right);
-        self.visible.render(f, inner, theme, |&i| {
+        self.visible.render(f, inner, theme, cx.focused, |&i| {
             let row = &self.rows[i];
             let wh = &row.webhook;
-            let mut spans = vec![Span::raw(fit(&wh.event_key, key_w))];
+            let mut spans = vec![Span::raw(fit_end(&wh.event_key, key_w))];
             if wide {
                 spans.push(Span::styled(format!(" {}", wh.token_prefix()), theme.dim()));
             }

@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui_textarea::TextArea;
 
 use super::Reply;
-use crate::tui::key::Key;
+use crate::tui::key::{Code, Key};
 use crate::tui::keymap::{Action, PaneId};
 use crate::tui::theme::Theme;
 
@@ -21,15 +21,38 @@ pub struct Filter {
     /// Applied at each key (a list held in memory) rather than on Enter (one paged from the
     /// store).
     as_you_type: bool,
+    /// Starts a search of the events' bodies rather than filtering the pane.
+    pub bodies: bool,
 }
 
 impl Filter {
     pub fn new(pane: PaneId, current: &str, label: &'static str, as_you_type: bool) -> Filter {
+        // The current text starts selected: typing replaces it, a move keeps it to edit.
+        let mut input = super::single_line(current);
+        if !current.is_empty() {
+            input.move_cursor(ratatui_textarea::CursorMove::Head);
+            input.start_selection();
+            input.move_cursor(ratatui_textarea::CursorMove::End);
+        }
         Filter {
             pane,
-            input: super::single_line(current),
+            input,
             label,
             as_you_type,
+            bodies: false,
+        }
+    }
+
+    /// The input for a search of the events' bodies.
+    pub fn bodies() -> Filter {
+        Filter {
+            bodies: true,
+            ..Filter::new(
+                PaneId::Events,
+                "",
+                " Search bodies (Enter starts; Esc in Events stops): ",
+                false,
+            )
         }
     }
 
@@ -48,7 +71,16 @@ impl Filter {
                 ..Reply::close()
             },
             _ => {
-                self.input.input(key.to_input());
+                if action == Some(Action::ClearInput) {
+                    self.input.move_cursor(ratatui_textarea::CursorMove::End);
+                    self.input.delete_line_by_head();
+                } else {
+                    // A move ends the selection; typing or deleting replaces it.
+                    if !matches!(key.code, Code::Char(_) | Code::Backspace | Code::Delete) {
+                        self.input.cancel_selection();
+                    }
+                    self.input.input(key.to_input());
+                }
                 Reply {
                     filter: self.as_you_type.then(|| self.text()),
                     ..Reply::default()
@@ -66,6 +98,7 @@ impl Filter {
         f.render_widget(Span::styled(self.label, theme.key()), l);
         let mut input = self.input.clone();
         input.set_cursor_line_style(Style::new());
+        input.set_selection_style(theme.selected());
         f.render_widget(&input, r);
     }
 }

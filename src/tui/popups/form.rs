@@ -5,16 +5,18 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::Reply;
+use crate::domain::escape::escape_control as esc;
 use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors};
 use crate::domain::{PayloadType, Webhook, WebhookInput};
 use crate::tui::key::{Code, Key};
 use crate::tui::keymap::{Action, cycle};
 use crate::tui::msg::{Effect, PutFailure};
+use crate::tui::text::wrap_words;
 use crate::tui::theme::{Theme, centered};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,14 +131,43 @@ impl Form {
         } else {
             " New webhook "
         };
-        let r = centered(f.area(), 64, 13);
+        // Errors wrap inside the box rather than run past its edge.
+        const WIDTH: u16 = 64;
+        let field_w = (WIDTH - 2 - 18) as usize;
+        let wrapped = |e: &Option<String>, w: usize| -> Vec<String> {
+            e.as_ref()
+                .map_or_else(Vec::new, |e| wrap_words(&format!("✗ {}", esc(e)), w))
+        };
+        let errors = [
+            wrapped(&self.errors.event_key, field_w),
+            wrapped(&self.errors.payload_type, field_w),
+            wrapped(&self.errors.max_payload_length, field_w),
+            wrapped(&self.error, (WIDTH - 2) as usize),
+        ];
+        let height = |e: &Vec<String>| e.len().max(1) as u16;
+        let extra: u16 = errors.iter().map(|e| height(e) - 1).sum();
+        let r = centered(f.area(), WIDTH, 13 + extra);
         f.render_widget(Clear, r);
         let block = Block::bordered()
             .title(title)
             .border_style(theme.fg(ratatui::style::Color::Cyan));
         let inner = block.inner(r);
         f.render_widget(block, r);
-        let rows = Layout::vertical([Constraint::Length(1); 11]).split(inner);
+        let one = Constraint::Length(1);
+        let rows = Layout::vertical([
+            one,
+            one,
+            one,
+            Constraint::Length(height(&errors[0])),
+            one,
+            Constraint::Length(height(&errors[1])),
+            one,
+            Constraint::Length(height(&errors[2])),
+            Constraint::Length(height(&errors[3])),
+            one,
+            one,
+        ])
+        .split(inner);
         let label = |text: &str, field: Option<Field>| {
             let style = if field == Some(self.field) {
                 theme.key()
@@ -170,14 +201,17 @@ impl Form {
                 }
                 f.render_widget(&input, r);
             };
-        let error_row = |f: &mut Frame, row: Rect, e: &Option<String>| {
-            if let Some(e) = e {
-                let [_, r] = split(row);
-                f.render_widget(Span::styled(format!("✗ {e}"), theme.error()), r);
-            }
+        let lines = |e: &[String]| -> Vec<Line<'static>> {
+            e.iter()
+                .map(|l| Line::styled(l.clone(), theme.error()))
+                .collect()
+        };
+        let error_row = |f: &mut Frame, row: Rect, e: &[String]| {
+            let [_, r] = split(row);
+            f.render_widget(Paragraph::new(lines(e)), r);
         };
         text_field(f, rows[2], "eventKey", Field::EventKey, &self.event_key);
-        error_row(f, rows[3], &self.errors.event_key);
+        error_row(f, rows[3], &errors[0]);
         let [l, rr] = split(rows[4]);
         f.render_widget(label("payloadType", Some(Field::PayloadType)), l);
         let choices: Vec<Span> = PayloadType::ALL
@@ -191,7 +225,7 @@ impl Form {
             })
             .collect();
         f.render_widget(Line::from(choices), rr);
-        error_row(f, rows[5], &self.errors.payload_type);
+        error_row(f, rows[5], &errors[1]);
         text_field(
             f,
             rows[6],
@@ -199,10 +233,8 @@ impl Form {
             Field::MaxPayloadLength,
             &self.max_payload_length,
         );
-        error_row(f, rows[7], &self.errors.max_payload_length);
-        if let Some(e) = &self.error {
-            f.render_widget(Span::styled(format!("✗ {e}"), theme.error()), rows[8]);
-        }
+        error_row(f, rows[7], &errors[2]);
+        f.render_widget(Paragraph::new(lines(&errors[3])), rows[8]);
         let footer = if self.saving {
             "Saving…".to_string()
         } else {

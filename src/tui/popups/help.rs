@@ -1,4 +1,5 @@
-//! The `?` overlay: every binding, read from the keymap.
+//! The `?` overlay: every binding, read from the keymap. Each heading stays with its keys,
+//! and when the keys do not all fit, the border says there is more and where.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -19,12 +20,13 @@ impl Help {
     pub(super) fn key(&mut self, action: Option<Action>) -> Reply {
         match action {
             Some(Action::CloseHelp) => return Reply::close(),
-            // The overlay never has more lines than the keymap has bindings and groups.
+            // The overlay never has more lines than the keymap has bindings and groups;
+            // drawing clamps the rest.
             Some(Action::Down) => {
                 self.scroll = self
                     .scroll
                     .saturating_add(1)
-                    .min(keymap::KEYMAP.len() as u16)
+                    .min(2 * keymap::KEYMAP.len() as u16)
             }
             Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
             _ => {}
@@ -33,48 +35,80 @@ impl Help {
     }
 
     pub(super) fn draw(&self, f: &mut Frame, theme: Theme, access: Access) {
-        let mut lines: Vec<Line> = Vec::new();
-        for scope in Scope::listed() {
-            let one = [scope];
-            let mut group = keymap::bindings(&one, access).peekable();
-            if group.peek().is_none() {
-                continue;
-            }
-            if !lines.is_empty() {
-                lines.push(Line::raw(""));
-            }
-            lines.push(Line::styled(
-                scope.title(),
-                Style::new().add_modifier(Modifier::BOLD),
-            ));
-            for b in group {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {:<13}", keymap::keys_label(b)), theme.key()),
-                    Span::raw(b.label),
-                ]));
-            }
-        }
+        let groups = groups(theme, access);
         let area = f.area();
-        let r = centered(area, 84.min(area.width), area.height.saturating_sub(2));
+        // As wide as the terminal allows, up to three columns of about 37 cells.
+        let width = if area.width >= 100 {
+            (area.width - 4).min(124)
+        } else {
+            area.width
+        };
+        let r = centered(area, width, area.height.saturating_sub(2));
         f.render_widget(Clear, r);
-        let block = Block::bordered()
-            .title(" Keys (Esc closes, j/k scroll) ")
+        let rows = r.height.saturating_sub(2) as usize;
+        let n = (r.width.saturating_sub(2) as usize / 37).clamp(1, 3);
+        let columns = pack(groups, rows, n);
+        let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
+        let scroll = (self.scroll as usize).min(tallest.saturating_sub(rows));
+        let mut block = Block::bordered()
+            .title(" Keys (Esc closes) ")
             .border_style(theme.fg(ratatui::style::Color::Cyan));
+        if scroll > 0 {
+            block = block.title_top(Line::from(" ↑ k: more above ").right_aligned());
+        }
+        if scroll + rows < tallest {
+            let below = tallest - rows - scroll;
+            block = block
+                .title_bottom(Line::from(format!(" ↓ j: {below} more lines ")).right_aligned());
+        }
         let inner = block.inner(r);
         f.render_widget(block, r);
-        // Two columns when the list is taller than the popup.
-        let rows = inner.height as usize;
-        let scroll = (self.scroll, 0);
-        if lines.len() > rows && inner.width >= 70 {
-            let half = lines.len().div_ceil(2);
-            let right = lines.split_off(half);
-            let [lc, rc] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                    .areas(inner);
-            f.render_widget(Paragraph::new(lines).scroll(scroll), lc);
-            f.render_widget(Paragraph::new(right).scroll(scroll), rc);
-        } else {
-            f.render_widget(Paragraph::new(lines).scroll(scroll), inner);
+        let constraints = vec![Constraint::Ratio(1, columns.len() as u32); columns.len()];
+        let areas = Layout::horizontal(constraints).split(inner);
+        for (lines, a) in columns.into_iter().zip(areas.iter()) {
+            f.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), *a);
         }
     }
+}
+
+/// Each listed scope's heading and keys.
+fn groups(theme: Theme, access: Access) -> Vec<Vec<Line<'static>>> {
+    let mut out = Vec::new();
+    for scope in Scope::listed() {
+        let one = [scope];
+        let mut lines = vec![Line::styled(
+            scope.title(),
+            Style::new().add_modifier(Modifier::BOLD),
+        )];
+        lines.extend(keymap::bindings(&one, access).map(|b| {
+            Line::from(vec![
+                Span::styled(format!("  {:<13}", keymap::keys_label(b)), theme.key()),
+                Span::raw(b.label),
+            ])
+        }));
+        if lines.len() > 1 {
+            out.push(lines);
+        }
+    }
+    out
+}
+
+/// Lays whole groups out in `n` columns of `rows` lines, top to bottom then left to right;
+/// a group that does not fit where a column has room starts the next one. What is left
+/// goes in the last column, which then scrolls.
+fn pack(groups: Vec<Vec<Line<'static>>>, rows: usize, n: usize) -> Vec<Vec<Line<'static>>> {
+    let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
+    for g in groups {
+        let col = columns.len() - 1;
+        let gap = usize::from(!columns[col].is_empty());
+        if columns[col].len() + gap + g.len() > rows && gap == 1 && columns.len() < n {
+            columns.push(Vec::new());
+        }
+        let last = columns.len() - 1;
+        if !columns[last].is_empty() {
+            columns[last].push(Line::raw(""));
+        }
+        columns[last].extend(g);
+    }
+    columns
 }
