@@ -11,7 +11,7 @@ use super::key::Key;
 use super::keymap::{self, Action, PaneId, Scope};
 use super::layout;
 use super::list::PageKind;
-use super::msg::{Config, Effect, Msg, PutFailure};
+use super::msg::{Config, Effect, Link, Msg, PutFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
 use super::popups::{Form, Help, Popup};
 use crate::domain::{Record, Webhook};
@@ -38,6 +38,8 @@ pub struct Dashboard {
     arrivals_now: u64,
     /// A short message and when it goes, in ms.
     pub toast: Option<(String, i64)>,
+    /// This process's store, or an attached server and whether it answers.
+    pub link: Link,
 }
 
 impl Dashboard {
@@ -53,6 +55,7 @@ impl Dashboard {
             rate: VecDeque::from(vec![0; RATE_SECONDS]),
             arrivals_now: 0,
             toast: None,
+            link: Link::Local,
         }
     }
 
@@ -111,6 +114,16 @@ impl Dashboard {
                 fx
             }
             Msg::WebhooksChanged => vec![Effect::LoadWebhooks],
+            Msg::Link(link) => {
+                self.link = link;
+                // Back from a gap: what the feed does not carry may have changed meanwhile.
+                if link == Link::Attached {
+                    let mut fx = vec![Effect::LoadCounts, Effect::LoadWebhooks];
+                    fx.extend(self.panes.pipelines.load(self.now_ms));
+                    return fx;
+                }
+                vec![]
+            }
             Msg::Webhooks(list, stats) => {
                 self.panes.webhooks.loaded(list, stats);
                 vec![]
@@ -204,6 +217,10 @@ impl Dashboard {
     }
 
     fn arrived(&mut self, r: Arc<Record>) {
+        // The live feed and a page read at the same moment may both carry a record.
+        if self.panes.events.holds(r.id()) {
+            return;
+        }
         self.arrivals_now += 1;
         match r.as_ref() {
             Record::Accepted(e) => {

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, PaneId};
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, areas};
+use super::msg::Link;
 use super::panes::DrawCx;
 use super::state::Dashboard;
 use super::text::{compact, group};
@@ -84,7 +85,8 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
         format!("{:.1}/s", d.rate()),
     ];
     let read_only = if d.config.read_only { " RO" } else { "" };
-    let fixed = 10 + status.width() + d.config.listen_url.len() + 3 + read_only.len();
+    let place = link(d, theme);
+    let fixed = 10 + status.width() + Line::from(place.clone()).width() + 3 + read_only.len();
     let width = |parts: &[String]| parts.iter().map(|p| p.chars().count() + 3).sum::<usize>();
     let parts = if fixed + width(&long) <= area.width as usize {
         long
@@ -97,13 +99,32 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
         status,
         Span::styled(read_only, theme.fg(Color::Magenta)),
         sep.clone(),
-        Span::raw(d.config.listen_url.clone()),
     ];
+    spans.extend(place);
     for p in parts {
         spans.push(sep.clone());
         spans.push(Span::raw(p));
     }
     f.render_widget(Line::from(spans), area);
+}
+
+/// Where the data comes from: the listen URL, or the attached server and whether it answers
+/// (a word, not colour alone).
+fn link(d: &Dashboard, theme: Theme) -> Vec<Span<'static>> {
+    let url = d.config.listen_url.clone();
+    match d.link {
+        Link::Local => vec![Span::raw(url)],
+        Link::Attached => vec![Span::raw(format!("attached to {url}"))],
+        Link::Reconnecting => vec![
+            Span::raw(format!("attached to {url} ")),
+            Span::styled(
+                " reconnecting… ",
+                theme
+                    .fg(Color::Red)
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ),
+        ],
+    }
 }
 
 /// The keys of the current scopes that fit, read from the keymap.
