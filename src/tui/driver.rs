@@ -127,11 +127,7 @@ async fn event_loop<B: Backend>(
                 None => break,
             },
             l = live.next() => match l {
-                Some(Live::Record(record)) => Msg::Record(record),
-                Some(Live::Lagged) => Msg::Lagged,
-                Some(Live::WebhooksChanged) => Msg::WebhooksChanged,
-                Some(Live::Disconnected) => Msg::Link(Link::Reconnecting),
-                Some(Live::Reconnected) => Msg::Link(Link::Attached),
+                Some(l) => message(l),
                 None => break,
             },
             Some(m) = results.recv() => m,
@@ -150,6 +146,17 @@ async fn event_loop<B: Backend>(
         }
     }
     Ok(())
+}
+
+/// The core's message for what the live feed said.
+pub fn message(live: Live) -> Msg {
+    match live {
+        Live::Record(record) => Msg::Record(record),
+        Live::Lagged => Msg::Lagged,
+        Live::WebhooksChanged => Msg::WebhooksChanged,
+        Live::Disconnected => Msg::Link(Link::Reconnecting),
+        Live::Reconnected => Msg::Link(Link::Attached),
+    }
 }
 
 #[derive(PartialEq)]
