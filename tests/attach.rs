@@ -131,6 +131,38 @@ fn a_record_both_paged_and_live_is_listed_once() {
     assert_eq!(app.counts, (0, 1));
 }
 
+/// The header's first row at a size.
+fn header(app: &Dashboard, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| hooktail::tui::view::draw(f, app)).unwrap();
+    let buf = t.backend().buffer();
+    (0..w).map(|x| buf[(x, 0)].symbol()).collect()
+}
+
+#[test]
+fn the_header_says_attached_and_reconnecting_at_80x24() {
+    let mut app = Dashboard::new(fixtures::config(false, false), fixtures::NOW);
+    app.update(Msg::Resize(80, 24));
+    assert!(!header(&app, 80, 24).contains("attached"));
+    app.update(Msg::Link(Link::Attached));
+    let top = header(&app, 80, 24);
+    assert!(top.contains("attached to http://127.0.0.1:8080"), "{top}");
+    assert!(!top.contains("reconnecting"), "{top}");
+    app.update(Msg::Link(Link::Reconnecting));
+    for (w, h) in [(80, 24), (60, 16), (40, 12)] {
+        app.update(Msg::Resize(w, h));
+        let top = header(&app, w, h);
+        assert!(top.contains("reconnecting…"), "{w}x{h}: {top}");
+    }
+    // Back: the counts, webhooks and pipelines are read again.
+    let fx = app.update(Msg::Link(Link::Attached));
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadCounts)), "{fx:?}");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadWebhooks)),
+        "{fx:?}"
+    );
+}
+
 /// Performs effects through the backend, in order, feeding each answer to the core, until
 /// none remain.
 async fn settle(app: &mut Dashboard, backend: &Remote, fx: Vec<Effect>) {

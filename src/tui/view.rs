@@ -85,8 +85,9 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
         format!("{:.1}/s", d.rate()),
     ];
     let read_only = if d.config.read_only { " RO" } else { "" };
-    let place = link(d, theme);
-    let fixed = 10 + status.width() + Line::from(place.clone()).width() + 3 + read_only.len();
+    let place = place(d);
+    let state = link_state(d, theme);
+    let fixed = 10 + status.width() + state.width() + place.chars().count() + 3 + read_only.len();
     let width = |parts: &[String]| parts.iter().map(|p| p.chars().count() + 3).sum::<usize>();
     let parts = if fixed + width(&long) <= area.width as usize {
         long
@@ -98,9 +99,10 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
         Span::styled(" hooktail ", Style::new().add_modifier(Modifier::BOLD)),
         status,
         Span::styled(read_only, theme.fg(Color::Magenta)),
+        state,
         sep.clone(),
+        Span::raw(place),
     ];
-    spans.extend(place);
     for p in parts {
         spans.push(sep.clone());
         spans.push(Span::raw(p));
@@ -108,22 +110,25 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
     f.render_widget(Line::from(spans), area);
 }
 
-/// Where the data comes from: the listen URL, or the attached server and whether it answers
-/// (a word, not colour alone).
-fn link(d: &Dashboard, theme: Theme) -> Vec<Span<'static>> {
-    let url = d.config.listen_url.clone();
+/// Where the data comes from: the listen URL, or the attached server.
+fn place(d: &Dashboard) -> String {
     match d.link {
-        Link::Local => vec![Span::raw(url)],
-        Link::Attached => vec![Span::raw(format!("attached to {url}"))],
-        Link::Reconnecting => vec![
-            Span::raw(format!("attached to {url} ")),
-            Span::styled(
-                " reconnecting… ",
-                theme
-                    .fg(Color::Red)
-                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
-            ),
-        ],
+        Link::Local => d.config.listen_url.clone(),
+        Link::Attached | Link::Reconnecting => format!("attached to {}", d.config.listen_url),
+    }
+}
+
+/// ` reconnecting… ` while an attached server does not answer: a word, not colour alone,
+/// placed early in the header so that it shows at any width.
+fn link_state(d: &Dashboard, theme: Theme) -> Span<'static> {
+    match d.link {
+        Link::Reconnecting => Span::styled(
+            " reconnecting… ",
+            theme
+                .fg(Color::Red)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ),
+        Link::Local | Link::Attached => Span::raw(""),
     }
 }
 
