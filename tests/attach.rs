@@ -145,9 +145,13 @@ fn the_header_says_attached_and_reconnecting_at_80x24() {
     app.update(Msg::Resize(80, 24));
     assert!(!header(&app, 80, 24).contains("attached"));
     app.update(Msg::Link(Link::Attached));
-    let top = header(&app, 80, 24);
+    let top = header(&app, 120, 40);
     assert!(top.contains("attached to http://127.0.0.1:8080"), "{top}");
     assert!(!top.contains("reconnecting"), "{top}");
+    // At 80 columns the scheme gives way, and the rate still shows.
+    let top = header(&app, 80, 24);
+    assert!(top.contains("attached to 127.0.0.1:8080"), "{top}");
+    assert!(top.trim_end().ends_with("/s"), "{top}");
     app.update(Msg::Link(Link::Reconnecting));
     for (w, h) in [(80, 24), (60, 16), (40, 12)] {
         app.update(Msg::Resize(w, h));
@@ -456,7 +460,7 @@ fn hooktail_on_a_held_data_dir_attaches_and_quits_leaving_the_server() {
     });
     let mut keys = pair.master.take_writer().unwrap();
     let screen = Screen(parser);
-    screen.wait_for(&format!("attached to http://{addr}"));
+    screen.wait_for(&format!("attached to {addr}"));
     keys.write_all(b"q").unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {

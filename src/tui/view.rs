@@ -89,10 +89,16 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
     let state = link_state(d, theme);
     let fixed = 10 + status.width() + state.width() + place.chars().count() + 3 + read_only.len();
     let width = |parts: &[String]| parts.iter().map(|p| p.chars().count() + 3).sum::<usize>();
-    let parts = if fixed + width(&long) <= area.width as usize {
-        long
+    let (parts, place) = if fixed + width(&long) <= area.width as usize {
+        (long, place)
     } else {
-        short
+        // Narrow and attached: plain http:// goes too (https:// stays: it says the link
+        // is encrypted).
+        let place = match place.split_once("attached to http://") {
+            Some((_, after)) => format!("attached to {after}"),
+            None => place,
+        };
+        (short, place)
     };
     let sep = Span::styled(" │ ", theme.dim());
     let mut spans = vec![
