@@ -245,6 +245,21 @@ pub fn check_url(url: &str, insecure: bool) -> Result<String, String> {
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
+/// Whether `url`'s host is an address of this machine (one of its interfaces binds it): a
+/// server found through the data dir's `serve.addr` listens there, so plain HTTP to it never
+/// crosses the network.
+pub fn on_this_host(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let ip: std::net::IpAddr = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.into(),
+        Some(url::Host::Ipv6(ip)) => ip.into(),
+        _ => return false,
+    };
+    std::net::UdpSocket::bind((ip, 0)).is_ok()
+}
+
 /// The admin key for a server: `HOOKTAIL_ADMIN_KEY` when set, else the data dir's
 /// `admin.key` (checked as the server checks it).
 pub fn admin_key(data: &Path) -> anyhow::Result<String> {
@@ -290,6 +305,9 @@ mod tests {
         let err = check_url("http://10.0.0.5:8080", false).unwrap_err();
         assert!(err.contains("ssh -L"), "{err}");
         assert!(check_url("http://10.0.0.5:8080", true).is_ok());
+        assert!(on_this_host("http://127.0.0.1:8080"));
+        assert!(!on_this_host("http://192.0.2.1:8080"));
+        assert!(!on_this_host("http://example.com:8080"));
         for bad in [
             "127.0.0.1:8080",
             "ftp://127.0.0.1",

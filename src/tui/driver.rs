@@ -31,7 +31,7 @@ const FRAME: Duration = Duration::from_millis(33);
 /// server at `--remote`, or to the one that holds the data dir's store (§8).
 pub async fn run(opts: &Options) -> Result<()> {
     if let Some(url) = &opts.remote {
-        return attach(opts, url).await;
+        return attach(opts, url, opts.insecure).await;
     }
     prepare_data_dir(&opts.data)?;
     crate::logging::to_file(&opts.data.join(LOG_FILE))
@@ -47,7 +47,9 @@ pub async fn run(opts: &Options) -> Result<()> {
                 )));
             };
             tracing::info!(url, "dashboard attaching");
-            return attach(opts, &url).await;
+            // The server of this data dir listens on this machine.
+            let insecure = opts.insecure || crate::remote::on_this_host(&url);
+            return attach(opts, &url, insecure).await;
         }
         Err(e) => return Err(e),
     };
@@ -67,9 +69,9 @@ pub async fn run(opts: &Options) -> Result<()> {
 }
 
 /// The dashboard over a running server's API; quitting leaves the server running.
-async fn attach(opts: &Options, url: &str) -> Result<()> {
+async fn attach(opts: &Options, url: &str, insecure: bool) -> Result<()> {
     let key = crate::remote::admin_key(&opts.data)?;
-    let api = Api::new(url, &key, opts.insecure).map_err(anyhow::Error::msg)?;
+    let api = Api::new(url, &key, insecure).map_err(anyhow::Error::msg)?;
     let backend = Remote::new(api);
     // Fails here, before the terminal is taken, when the server is down or refuses the key.
     let config = backend
