@@ -309,6 +309,55 @@ async fn attached_dashboard_lists_opens_writes_and_follows() {
 }
 
 #[tokio::test]
+async fn pipelines_and_runs_go_through_the_commands() {
+    let s = TestServer::start().await;
+    let w = s.put("webhook.lead.created").await;
+    let backend = Remote::new(Api::new(&format!("http://{}", s.addr), &s.key, false).unwrap());
+    let yaml =
+        "pipeline:\n  - event.listen:\n      eventKey: webhook.#\n  - log:\n      message: hi\n";
+    let bad = backend
+        .put_pipeline("leads".into(), "pipeline: [".into(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&bad, hooktail::service::ServiceError::BadRequest(m) if m.contains("invalid pipeline")),
+        "{bad:?}"
+    );
+    let p = backend
+        .put_pipeline("leads".into(), yaml.into(), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.record.name.as_str(), p.record.event_key.as_str()),
+        ("leads", "webhook.#")
+    );
+    let id = Uuid::parse_str(&fire(s.addr, &common::uuid_of(&w), "{}").await).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        let runs = backend.runs_of(id).await.unwrap();
+        if let Some(r) = runs.into_iter().find(|r| r.finished_at.is_some()) {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the pipeline never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((run.pipeline.as_str(), run.event_id), ("leads", id));
+    assert_eq!(run.steps.len(), 1, "{run:?}");
+    assert_eq!(run.steps[0].step, "log");
+    let listed = backend.pipelines().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].record.stats.ok, 1);
+    assert_eq!(
+        listed[0].record.last_run.as_ref().map(|r| r.id),
+        Some(run.id)
+    );
+    // Only a failed or dead run is retried: the server's refusal comes back as it is.
+    assert!(backend.retry_run(run.id).await.is_err());
+    assert!(backend.delete_pipeline("leads".into()).await.unwrap());
+    assert!(!backend.delete_pipeline("leads".into()).await.unwrap());
+}
+
+#[tokio::test]
 async fn a_wrong_key_or_address_fails_before_the_terminal() {
     let s = TestServer::start().await;
     let backend =
