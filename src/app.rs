@@ -332,7 +332,6 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// A receiver running on this runtime, with its store, until `stop`.
 /// Writes where this server answers, for a dashboard on the same data dir (§8): a loopback
 /// URL when it listens on every address. Atomic (temporary file, rename), so that a reader
 /// never sees half of it.
@@ -360,6 +359,7 @@ pub fn store_locked(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Locked))
 }
 
+/// A receiver running on this runtime, with its store, until `stop`.
 pub struct Running {
     /// Where it listens (the real port when `--listen` asked for port 0).
     pub addr: std::net::SocketAddr,
