@@ -1,19 +1,25 @@
 //! `cargo bench --bench dashboard`: the dashboard over 1,000,000 stored events. Time from
 //! opening the store to the first frame, frame time, jumping to the oldest event and paging
-//! back, and RSS; against the same figures over an empty store, in the same run.
+//! back, and RSS; against the same figures over an empty store, in the same run. Then the
+//! same dashboard attached to a server over that store (§8), against local mode.
 //!
 //! It drives the real dashboard core and view through their keymap on ratatui's TestBackend,
-//! and performs effects with the driver's own `answer` over the in-process backend.
+//! and performs effects with the driver's own `answer` over the in-process backend, or over
+//! the `Remote` backend and a server in the parent process.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use hooktail::app::Running;
+use hooktail::cli::Options;
+use hooktail::remote::Api;
 use hooktail::service::Service;
 use hooktail::store::{Store, Writer, WriterConfig};
-use hooktail::tui::backend::Local;
+use hooktail::tui::backend::{Backend, Local};
 use hooktail::tui::driver::answer;
 use hooktail::tui::key::{Code, Key};
 use hooktail::tui::msg::{Config, Effect, Msg};
+use hooktail::tui::remote::Remote;
 use hooktail::tui::state::Dashboard;
 use hooktail::tui::view;
 use ratatui::Terminal;
@@ -36,7 +42,7 @@ struct Figures {
 }
 
 /// Performs effects until none are left, as the driver would.
-fn settle(rt: &Runtime, app: &mut Dashboard, backend: &Local, mut fx: Vec<Effect>) {
+fn settle<B: Backend>(rt: &Runtime, app: &mut Dashboard, backend: &B, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
         if let Some(msg) = rt.block_on(answer(backend, e)) {
             if let Msg::Error(e) = &msg {
@@ -53,7 +59,8 @@ fn draw(t: &mut Terminal<TestBackend>, app: &Dashboard) -> Duration {
     start.elapsed()
 }
 
-fn measure(path: &Path) -> Figures {
+/// The dashboard over the store at `path`, in this process.
+fn measure_local(path: &Path) -> Figures {
     let rt = Runtime::new().unwrap();
     let start = Instant::now();
     let store = Store::open(path).unwrap();
@@ -77,10 +84,29 @@ fn measure(path: &Path) -> Figures {
         max_payload: 4_194_304,
         color: true,
     };
+    let figures = measure(&rt, &backend, config, start);
+    // Close the store cleanly, or the next run would open it with a recovery.
+    drop(backend);
+    rt.block_on(writer.stop());
+    drop(writer);
+    writer_thread.join().unwrap();
+    figures
+}
+
+/// The dashboard attached to the server at `url`.
+fn measure_attached(url: &str, key: &str) -> Figures {
+    let rt = Runtime::new().unwrap();
+    let start = Instant::now();
+    let backend = Remote::new(Api::new(url, key, false).unwrap());
+    let config = rt.block_on(backend.config(false, true)).unwrap();
+    measure(&rt, &backend, config, start)
+}
+
+fn measure<B: Backend>(rt: &Runtime, backend: &B, config: Config, start: Instant) -> Figures {
     let mut app = Dashboard::new(config, 0);
     app.update(Msg::Resize(120, 40));
     let fx = app.init();
-    settle(&rt, &mut app, &backend, fx);
+    settle(rt, &mut app, backend, fx);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     draw(&mut term, &app);
     let first_frame = start.elapsed();
@@ -96,7 +122,7 @@ fn measure(path: &Path) -> Figures {
     // g on the paused view: to the oldest event.
     let start = Instant::now();
     let fx = app.update(Msg::Key(Key::char('g')));
-    settle(&rt, &mut app, &backend, fx);
+    settle(rt, &mut app, backend, fx);
     draw(&mut term, &app);
     let to_oldest = start.elapsed();
 
@@ -105,13 +131,13 @@ fn measure(path: &Path) -> Figures {
     for _ in 0..20 {
         let start = Instant::now();
         let fx = app.update(Msg::Key(Key::new(Code::PageDown)));
-        settle(&rt, &mut app, &backend, fx);
+        settle(rt, &mut app, backend, fx);
         draw(&mut term, &app);
         pages.push(start.elapsed());
     }
     // A second's worth of a 5,000 events/s flood while following, then one frame.
     let fx = app.update(Msg::Key(Key::char('G')));
-    settle(&rt, &mut app, &backend, fx);
+    settle(rt, &mut app, backend, fx);
     let arrivals: Vec<_> = (0..5000)
         .map(|n| std::sync::Arc::new(hooktail::domain::Record::Accepted(common::event(n, 200))))
         .collect();
@@ -121,11 +147,6 @@ fn measure(path: &Path) -> Figures {
     }
     draw(&mut term, &app);
     let flood = start.elapsed();
-    // Close the store cleanly, or the next run would open it with a recovery.
-    drop(backend);
-    rt.block_on(writer.stop());
-    drop(writer);
-    writer_thread.join().unwrap();
     Figures {
         flood,
         first_frame,
@@ -139,8 +160,15 @@ fn measure(path: &Path) -> Figures {
 }
 
 fn main() {
-    if let Ok(path) = std::env::var("HOOKTAIL_BENCH_DASHBOARD") {
-        let f = measure(Path::new(&path));
+    let figures = if let Ok(path) = std::env::var("HOOKTAIL_BENCH_DASHBOARD") {
+        Some(measure_local(Path::new(&path)))
+    } else if let Ok(url) = std::env::var("HOOKTAIL_BENCH_ATTACH") {
+        let key = std::env::var(hooktail::remote::KEY_VAR).unwrap();
+        Some(measure_attached(&url, &key))
+    } else {
+        None
+    };
+    if let Some(f) = figures {
         println!(
             "{} {} {} {} {} {} {} {}",
             f.first_frame.as_nanos(),
@@ -160,9 +188,9 @@ fn main() {
     let empty = empty_dir.path().join("empty.redb");
     drop(Store::open(&empty).unwrap());
     // Each measurement in a fresh process, so that RSS is its own.
-    let run = |path: &Path| -> Vec<f64> {
+    let run_with = |vars: &[(&str, &str)]| -> Vec<f64> {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .env("HOOKTAIL_BENCH_DASHBOARD", path)
+            .envs(vars.iter().copied())
             .output()
             .unwrap();
         assert!(
@@ -175,8 +203,26 @@ fn main() {
             .map(|n| n.parse().unwrap())
             .collect()
     };
+    let run = |path: &Path| run_with(&[("HOOKTAIL_BENCH_DASHBOARD", path.to_str().unwrap())]);
     let base = run(&empty);
     let big = run(&million);
+    // A server over the same store, in this process; the attached dashboard in a child.
+    let server_dir = tempfile::tempdir().unwrap();
+    let data = server_dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::symlink(&million, data.join("hooktail.redb")).unwrap();
+    let mut opts = Options::for_data(&data, "127.0.0.1:0".parse().unwrap()).unwrap();
+    opts.retain_events = 0;
+    let running = rt
+        .block_on(Running::start(&opts, Default::default()))
+        .unwrap();
+    let key = std::fs::read_to_string(data.join("admin.key")).unwrap();
+    let url = format!("http://{}", running.addr);
+    let attached = run_with(&[
+        ("HOOKTAIL_BENCH_ATTACH", url.as_str()),
+        (hooktail::remote::KEY_VAR, key.trim()),
+    ]);
+    rt.block_on(running.stop());
     let ms = |ns: f64| format!("{:.2} ms", ns / 1e6);
     println!(
         "# hooktail dashboard benchmark, 120x40, {} cores",
@@ -206,5 +252,32 @@ fn main() {
         base[7],
         big[7],
         big[7] / base[7]
+    );
+    println!();
+    println!("# attached to a server over the same 1,000,000 events (§8), against local mode");
+    println!("| measure | local | attached | ratio |");
+    println!("|---|---|---|---|");
+    let names = [
+        "open (or connect) to first frame",
+        "frame (mean of 300)",
+        "frame (max of 300)",
+        "g: jump to the oldest event",
+        "PgDn through 20 pages (mean)",
+        "PgDn through 20 pages (max)",
+        "5,000 arriving events + 1 frame",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "| {name} | {} | {} | {:.2}x |",
+            ms(big[i]),
+            ms(attached[i]),
+            attached[i] / big[i]
+        );
+    }
+    println!(
+        "| RSS at the end | {} KiB | {} KiB | {:.2}x |",
+        big[7],
+        attached[7],
+        attached[7] / big[7]
     );
 }

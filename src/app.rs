@@ -24,6 +24,9 @@ use crate::store::{PipelineInput, Store, StoreError, Writer, WriterConfig};
 pub const STORE_FILE: &str = "hooktail.redb";
 pub const KEY_FILE: &str = "admin.key";
 pub const LOG_FILE: &str = "hooktail.log";
+/// The URL of the server that holds the store, for a dashboard that finds the store locked:
+/// written when the receiver starts listening, removed when it stops.
+pub const ADDR_FILE: &str = "serve.addr";
 
 /// Creates the data dir (mode 0700) on first start.
 pub fn prepare_data_dir(dir: &Path) -> Result<()> {
@@ -134,10 +137,10 @@ impl Core {
         prepare_data_dir(&opts.data)?;
         let path = opts.data.join(STORE_FILE);
         let store = Store::open(&path).map_err(|e| match e {
-            StoreError::Locked => anyhow::anyhow!(
+            StoreError::Locked => anyhow::Error::new(StoreError::Locked).context(format!(
                 "the store {} is in use by another hooktail process",
                 path.display()
-            ),
+            )),
             e => anyhow::anyhow!("cannot open the store {}: {e}", path.display()),
         })?;
         let metrics = Arc::new(Metrics::default());
@@ -329,6 +332,33 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Writes where this server answers, for a dashboard on the same data dir (§8): a loopback
+/// URL when it listens on every address. Atomic (temporary file, rename), so that a reader
+/// never sees half of it.
+fn write_addr_file(dir: &Path, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = format!("http://{}\n", std::net::SocketAddr::new(ip, addr.port()));
+    let tmp = dir.join(format!("{ADDR_FILE}.tmp"));
+    std::fs::write(&tmp, url)?;
+    std::fs::rename(&tmp, dir.join(ADDR_FILE))
+}
+
+/// The URL in the data dir's `serve.addr`, if a server wrote one.
+pub fn read_addr_file(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(ADDR_FILE)).ok()?;
+    let url = text.trim();
+    (!url.is_empty() && url.len() < 256).then(|| url.to_string())
+}
+
+/// Whether `e` says the store is held by another process.
+pub fn store_locked(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Locked))
+}
+
 /// A receiver running on this runtime, with its store, until `stop`.
 pub struct Running {
     /// Where it listens (the real port when `--listen` asked for port 0).
@@ -346,15 +376,20 @@ impl Running {
         let core = Core::open(opts)?;
         let server = Server::bind(&core, opts, limits).await?;
         let addr = server.listener.local_addr()?;
+        if let Err(e) = write_addr_file(&opts.data, addr) {
+            tracing::warn!("cannot write {ADDR_FILE}, so a dashboard cannot find this server: {e}");
+        }
         let ctx = server.state.ctx.clone();
         let metrics = core.metrics.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let addr_file = opts.data.join(ADDR_FILE);
         let done = tokio::spawn(async move {
             server
                 .run(async {
                     let _ = stopped.await;
                 })
                 .await;
+            let _ = std::fs::remove_file(addr_file);
             core.close().await;
         });
         Ok(Running {

@@ -49,8 +49,8 @@ pub enum Command {
     Serve,
     /// Run one command and print its JSON result, e.g. `webhook.put eventKey=webhook.lead.created`.
     Command {
-        /// webhook.put/get/delete, event.list/get/listen, pipeline.put/get/delete/run or
-        /// run.list/get/retry.
+        /// webhook.put/get/delete, event.list/get/listen, server.stats,
+        /// pipeline.put/get/delete/run or run.list/get/retry.
         name: String,
         /// Parameters as KEY=VALUE.
         #[arg(value_name = "KEY=VALUE")]
@@ -112,6 +112,10 @@ pub struct Options {
     /// The dashboard offers no put or delete, and the server refuses admin writes (405).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// The dashboard attaches to the hooktail server at URL, with the admin key from --data
+    /// or HOOKTAIL_ADMIN_KEY (§8).
+    #[arg(long, value_name = "URL", env = "HOOKTAIL_REMOTE", global = true)]
+    pub remote: Option<String>,
     /// Mail server for the `mail` pipeline step: smtp://[user:pass@]host[:port] (STARTTLS when
     /// offered) or smtps://….
     /// Checked at start, by a parser that never repeats it (it may hold a password).
@@ -124,7 +128,8 @@ pub struct Options {
     /// --forward-to`).
     #[arg(long, value_name = "URL", env = "HOOKTAIL_FORWARD_TO", global = true, value_parser = parse_forward_url)]
     pub forward_to: Option<String>,
-    /// Let `hooktail command` send the admin key over plain HTTP to a server on another host.
+    /// Let `hooktail command` and the attached dashboard send the admin key over plain HTTP to
+    /// a server on another host.
     #[arg(long, global = true)]
     pub insecure: bool,
     /// redb's two-phase commit (two syncs per commit) instead of one-phase with checksums

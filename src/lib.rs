@@ -9,6 +9,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod pipeline;
+pub mod remote;
 pub mod service;
 pub mod store;
 pub mod tui;

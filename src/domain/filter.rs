@@ -40,6 +40,11 @@ impl EventFilter {
         !self.text.is_empty()
     }
 
+    /// The text looked for, lowercased; empty when there is none.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Whether records of this status can match at all (the store skips a table if not).
     pub fn wants(&self, status: Status) -> bool {
         self.status.is_none_or(|s| s == status)

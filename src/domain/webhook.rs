@@ -287,6 +287,13 @@ impl EventKeyPattern {
     }
 }
 
+/// The pattern as written, so that a client can send it on.
+impl std::fmt::Display for EventKeyPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.segments.join("."))
+    }
+}
+
 /// Runs the pattern as an automaton over the key's segments: `live[i]` says whether the first
 /// `i` pattern segments can match the segments read so far. Each key segment costs one pass
 /// over the pattern, so matching takes pattern length times key length steps, never the

@@ -29,6 +29,7 @@ pub enum CommandName {
     WebhookDelete,
     EventList,
     EventGet,
+    ServerStats,
     PipelinePut,
     PipelineGet,
     PipelineDelete,
@@ -41,12 +42,13 @@ pub enum CommandName {
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 13] = [
+    pub const ALL: [CommandName; 14] = [
         CommandName::WebhookPut,
         CommandName::WebhookGet,
         CommandName::WebhookDelete,
         CommandName::EventList,
         CommandName::EventGet,
+        CommandName::ServerStats,
         CommandName::PipelinePut,
         CommandName::PipelineGet,
         CommandName::PipelineDelete,
@@ -68,6 +70,7 @@ impl CommandName {
             CommandName::WebhookDelete => "webhook.delete",
             CommandName::EventList => "event.list",
             CommandName::EventGet => "event.get",
+            CommandName::ServerStats => "server.stats",
             CommandName::PipelinePut => "pipeline.put",
             CommandName::PipelineGet => "pipeline.get",
             CommandName::PipelineDelete => "pipeline.delete",
@@ -166,13 +169,9 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
                 .map(EventKeyPattern::parse)
                 .transpose()
                 .map_err(ServiceError::BadRequest)?;
-            let cursor = match get("before") {
-                Some(b) => Cursor::Before(parse_uuid(b)?),
-                None => Cursor::Newest,
-            };
             let q = PageQuery {
-                cursor,
-                filter: EventFilter::new(status, pattern),
+                cursor: cursor(get("before"), get("after"), get("oldest"))?,
+                filter: EventFilter::new(status, pattern).with_text(get("text").unwrap_or("")),
                 limit,
                 with_body: false,
             };
@@ -187,6 +186,28 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
                 .await?
                 .map(|r| r.to_json(true))
                 .ok_or_else(|| ServiceError::NotFound(format!("no event {id}")))
+        }
+        CommandName::ServerStats => {
+            let ((accepted, rejected), webhooks) = svc
+                .blocking(|s| Ok((s.counts()?, s.webhook_stats()?)))
+                .await?;
+            let webhooks: serde_json::Map<String, Value> = webhooks
+                .into_iter()
+                .map(|(uuid, st)| {
+                    let last = st.last_at.map(crate::domain::time::rfc3339_ms);
+                    (
+                        uuid.to_string(),
+                        json!({"events": st.events, "lastAt": last}),
+                    )
+                })
+                .collect();
+            Ok(json!({
+                "accepted": accepted,
+                "rejected": rejected,
+                "webhooks": webhooks,
+                "publicUrl": svc.public_url,
+                "maxPayload": svc.max_payload,
+            }))
         }
         CommandName::PipelinePut => {
             let name = pipeline_name(get("name"))?;
@@ -282,6 +303,33 @@ fn limit(l: Option<&str>) -> Result<usize, ServiceError> {
                 ))
             }),
         None => Ok(DEFAULT_LIST_LIMIT),
+    }
+}
+
+/// Where an `event.list` page starts: newest first by default or `before` an id; oldest
+/// first from `after` an id or, with `oldest=true`, from the oldest. At most one of them.
+fn cursor(
+    before: Option<&str>,
+    after: Option<&str>,
+    oldest: Option<&str>,
+) -> Result<Cursor, ServiceError> {
+    let oldest = match oldest.map(parse_bool) {
+        None => false,
+        Some(Some(o)) => o,
+        Some(None) => {
+            return Err(ServiceError::BadRequest(
+                "oldest must be true or false".into(),
+            ));
+        }
+    };
+    match (before, after, oldest) {
+        (None, None, false) => Ok(Cursor::Newest),
+        (Some(b), None, false) => Ok(Cursor::Before(named_uuid(Some(b), "before")?)),
+        (None, Some(a), false) => Ok(Cursor::After(named_uuid(Some(a), "after")?)),
+        (None, None, true) => Ok(Cursor::Oldest),
+        _ => Err(ServiceError::BadRequest(
+            "give at most one of before, after and oldest=true".into(),
+        )),
     }
 }
 

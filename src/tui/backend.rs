@@ -1,5 +1,5 @@
 //! Everything the dashboard reads and writes goes through a `Backend`: the store of this
-//! process today (`Local`), a server's HTTP API when attached to one (§8). Calls are async
+//! process (`Local`), or a server's HTTP API when attached to one (`remote::Remote`, §8). Calls are async
 //! and answer with data, failures included, so that the driver runs them off the UI loop
 //! and any backend fits the same panes.
 
@@ -41,6 +41,10 @@ pub enum Live {
     Lagged,
     /// Someone changed the webhooks.
     WebhooksChanged,
+    /// The connection to an attached server dropped; the feed retries.
+    Disconnected,
+    /// The connection is back, and the records missed meanwhile follow as `Record`s.
+    Reconnected,
 }
 
 pub trait Backend: Clone + Send + Sync + 'static {

@@ -13,43 +13,88 @@ use tokio::sync::mpsc;
 
 use super::backend::{Backend, Live, LiveFeed, Local};
 use super::key::Key;
-use super::msg::{Config, Effect, Msg, Opened, PutFailure, SearchStep};
+use super::msg::{Config, Effect, Link, Msg, Opened, PutFailure, SearchStep};
+use super::remote::Remote;
 use super::state::Dashboard;
-use crate::app::{LOG_FILE, Running, prepare_data_dir, shutdown_signal};
+use crate::app::{
+    ADDR_FILE, LOG_FILE, Running, prepare_data_dir, read_addr_file, shutdown_signal, store_locked,
+};
 use crate::cli::Options;
 use crate::domain::time::now_ms;
 use crate::domain::{EventFilter, Status};
+use crate::remote::Api;
 use crate::service::ServiceError;
 use crate::store::{Cursor, PageQuery};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
 
+/// Runs the dashboard: over this process's own receiver and store, or attached to the
+/// server at `--remote`, or to the one that holds the data dir's store (§8).
 pub async fn run(opts: &Options) -> Result<()> {
+    if let Some(url) = &opts.remote {
+        return attach(opts, url, opts.insecure).await;
+    }
     prepare_data_dir(&opts.data)?;
     crate::logging::to_file(&opts.data.join(LOG_FILE))
         .with_context(|| format!("cannot open the log in {}", opts.data.display()))?;
     // The receiver's default limits.
-    let running = Running::start(opts, Default::default()).await?;
+    let running = match Running::start(opts, Default::default()).await {
+        Ok(running) => running,
+        Err(e) if store_locked(&e) => {
+            let Some(url) = read_addr_file(&opts.data) else {
+                return Err(e.context(format!(
+                    "no {ADDR_FILE} in {} says where that process listens; attach with --remote URL",
+                    opts.data.display()
+                )));
+            };
+            tracing::info!(url, "dashboard attaching");
+            // The server of this data dir listens on this machine.
+            let insecure = opts.insecure || crate::remote::on_this_host(&url);
+            return attach(opts, &url, insecure).await;
+        }
+        Err(e) => return Err(e),
+    };
     let config = Config {
         listen_url: format!("http://{}", running.addr),
         public_url: running.ctx.public_url.clone(),
         read_only: opts.read_only,
         max_payload: opts.max_payload,
-        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: color(),
     };
     tracing::info!("dashboard started");
-
-    // try_init also installs a panic hook that restores the terminal.
     let backend = Local::new(running.ctx.clone());
+    let result = on_terminal(config, backend, Link::Local).await;
+    running.stop().await;
+    tracing::info!("dashboard stopped");
+    result
+}
+
+/// The dashboard over a running server's API; quitting leaves the server running.
+async fn attach(opts: &Options, url: &str, insecure: bool) -> Result<()> {
+    let key = crate::remote::admin_key(&opts.data)?;
+    let api = Api::new(url, &key, insecure).map_err(anyhow::Error::msg)?;
+    let backend = Remote::new(api);
+    // Fails here, before the terminal is taken, when the server is down or refuses the key.
+    let config = backend
+        .config(opts.read_only, color())
+        .await
+        .with_context(|| format!("cannot attach to {url}"))?;
+    on_terminal(config, backend, Link::Attached).await
+}
+
+/// Colour unless `NO_COLOR` is set to something.
+fn color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+async fn on_terminal<B: Backend>(config: Config, backend: B, link: Link) -> Result<()> {
+    // try_init also installs a panic hook that restores the terminal.
     let result = match ratatui::try_init() {
-        Ok(mut terminal) => event_loop(&mut terminal, config, backend).await,
+        Ok(mut terminal) => event_loop(&mut terminal, config, backend, link).await,
         Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
     };
     ratatui::restore();
-
-    running.stop().await;
-    tracing::info!("dashboard stopped");
     result
 }
 
@@ -57,9 +102,11 @@ async fn event_loop<B: Backend>(
     terminal: &mut ratatui::DefaultTerminal,
     config: Config,
     backend: B,
+    link: Link,
 ) -> Result<()> {
     let mut dashboard = Dashboard::new(config, now_ms());
     dashboard.utc_offset_s = local_offset_s();
+    dashboard.link = link;
     let size = terminal.size()?;
     dashboard.update(Msg::Resize(size.width, size.height));
     let (tx, mut results) = mpsc::unbounded_channel::<Msg>();
@@ -85,9 +132,7 @@ async fn event_loop<B: Backend>(
                 None => break,
             },
             l = live.next() => match l {
-                Some(Live::Record(record)) => Msg::Record(record),
-                Some(Live::Lagged) => Msg::Lagged,
-                Some(Live::WebhooksChanged) => Msg::WebhooksChanged,
+                Some(l) => message(l),
                 None => break,
             },
             Some(m) = results.recv() => m,
@@ -106,6 +151,17 @@ async fn event_loop<B: Backend>(
         }
     }
     Ok(())
+}
+
+/// The core's message for what the live feed said.
+pub fn message(live: Live) -> Msg {
+    match live {
+        Live::Record(record) => Msg::Record(record),
+        Live::Lagged => Msg::Lagged,
+        Live::WebhooksChanged => Msg::WebhooksChanged,
+        Live::Disconnected => Msg::Link(Link::Reconnecting),
+        Live::Reconnected => Msg::Link(Link::Attached),
+    }
 }
 
 #[derive(PartialEq)]

@@ -11,6 +11,7 @@ pub mod list;
 pub mod msg;
 pub mod panes;
 pub mod popups;
+pub mod remote;
 pub mod state;
 pub mod text;
 pub mod theme;

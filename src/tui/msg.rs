@@ -35,6 +35,18 @@ impl Config {
     }
 }
 
+/// Where the dashboard's data lives, for the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Link {
+    /// This process's store.
+    #[default]
+    Local,
+    /// A running server's API (§8), reachable.
+    Attached,
+    /// A running server's API, unreachable for now: the feed retries.
+    Reconnecting,
+}
+
 /// What the driver does for the core.
 #[derive(Debug, Clone)]
 pub enum Effect {
@@ -84,6 +96,8 @@ pub enum Msg {
     Lagged,
     /// Someone (this dashboard, the API or the CLI) changed the webhooks.
     WebhooksChanged,
+    /// The attached server went away or came back.
+    Link(Link),
     Webhooks(Vec<Webhook>, HashMap<Uuid, WebhookStats>),
     Counts(u64, u64),
     Page {

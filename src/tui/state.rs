@@ -10,7 +10,7 @@ use super::key::Key;
 use super::keymap::{self, Access, Action, PaneId, Scope};
 use super::layout;
 use super::list::PageKind;
-use super::msg::{Config, Effect, Msg, PutFailure};
+use super::msg::{Config, Effect, Link, Msg, PutFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
 use super::popups::{Form, Help, Popup};
 use super::text::Times;
@@ -41,6 +41,8 @@ pub struct Dashboard {
     pub utc_offset_s: i32,
     /// A short message and when it goes, in ms.
     pub toast: Option<(String, i64)>,
+    /// This process's store, or an attached server and whether it answers.
+    pub link: Link,
 }
 
 impl Dashboard {
@@ -59,6 +61,7 @@ impl Dashboard {
             times: Times::Utc,
             utc_offset_s: 0,
             toast: None,
+            link: Link::Local,
         }
     }
 
@@ -118,6 +121,16 @@ impl Dashboard {
                 fx
             }
             Msg::WebhooksChanged => vec![Effect::LoadWebhooks],
+            Msg::Link(link) => {
+                self.link = link;
+                // Back from a gap: what the feed does not carry may have changed meanwhile.
+                if link == Link::Attached {
+                    let mut fx = vec![Effect::LoadCounts, Effect::LoadWebhooks];
+                    fx.extend(self.panes.pipelines.load(self.now_ms));
+                    return fx;
+                }
+                vec![]
+            }
             Msg::Webhooks(list, stats) => {
                 self.panes.webhooks.loaded(list, stats);
                 vec![]
@@ -213,6 +226,10 @@ impl Dashboard {
     }
 
     fn arrived(&mut self, r: Arc<Record>) {
+        // The live feed and a page read at the same moment may both carry a record.
+        if self.panes.events.holds(r.id()) {
+            return;
+        }
         self.arrivals_now += 1;
         self.panes.events.stored += 1;
         match r.as_ref() {

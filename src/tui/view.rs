@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, PaneId};
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, areas};
+use super::msg::Link;
 use super::panes::DrawCx;
 use super::state::Dashboard;
 use super::text::{compact, group, plural};
@@ -79,23 +80,29 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
     let (a, r) = d.counts;
     let n = d.panes.webhooks.count();
     let rate = d.rate();
-    let url = d.config.listen_url.clone();
+    let place = place(d);
     let long = [
-        url.clone(),
+        place.clone(),
         plural(n, "webhook"),
         format!("{} events", group(a)),
         format!("{} rejected", group(r)),
         format!("{rate:.1} ev/s"),
     ];
+    // Narrow and attached: plain http:// goes (https:// stays: it says the link is
+    // encrypted).
     let short = [
-        url,
+        match place.split_once("attached to http://") {
+            Some((_, after)) => format!("attached to {after}"),
+            None => place,
+        },
         format!("{n} wh"),
         format!("{} ev", compact(a)),
         format!("{} rej", compact(r)),
         format!("{rate:.1}/s"),
     ];
     let read_only = if d.config.read_only { " RO" } else { "" };
-    let fixed = 10 + status.width() + read_only.len();
+    let state = link_state(d, theme);
+    let fixed = 10 + status.width() + state.width() + read_only.len();
     let width = |parts: &[String]| {
         parts
             .iter()
@@ -109,8 +116,13 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
         short.to_vec()
     };
     // Dropped first: the URL (in the help and README), the webhook count (in its pane's
-    // title), the rejected count, the event count.
-    for drop in [0, 1, 3, 2] {
+    // title), the rejected count, the event count. Attached, the server's address is kept
+    // longer: which server it is matters more than counts.
+    let order = match d.link {
+        Link::Local => [0, 1, 3, 2],
+        Link::Attached | Link::Reconnecting => [1, 3, 0, 2],
+    };
+    for drop in order {
         if fixed + width(&parts) <= area.width as usize {
             break;
         }
@@ -121,12 +133,35 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
         Span::styled(" hooktail ", Style::new().add_modifier(Modifier::BOLD)),
         status,
         Span::styled(read_only, theme.fg(Color::Magenta)),
+        state,
     ];
     for p in parts.into_iter().filter(|p| !p.is_empty()) {
         spans.push(sep.clone());
         spans.push(Span::raw(p));
     }
     f.render_widget(Line::from(spans), area);
+}
+
+/// Where the data comes from: the listen URL, or the attached server.
+fn place(d: &Dashboard) -> String {
+    match d.link {
+        Link::Local => d.config.listen_url.clone(),
+        Link::Attached | Link::Reconnecting => format!("attached to {}", d.config.listen_url),
+    }
+}
+
+/// ` reconnecting… ` while an attached server does not answer: a word, not colour alone,
+/// placed early in the header so that it shows at any width.
+fn link_state(d: &Dashboard, theme: Theme) -> Span<'static> {
+    match d.link {
+        Link::Reconnecting => Span::styled(
+            " reconnecting… ",
+            theme
+                .fg(Color::Red)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ),
+        Link::Local | Link::Attached => Span::raw(""),
+    }
 }
 
 /// The keys of the current scopes that fit, read from the keymap: each with its first key

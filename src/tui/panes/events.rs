@@ -89,6 +89,11 @@ impl Events {
         self.list.selected_item()
     }
 
+    /// Whether the window holds this record already: a page read while it arrived.
+    pub fn holds(&self, id: uuid::Uuid) -> bool {
+        self.list.items().iter().rev().any(|r| r.id() == id)
+    }
+
     /// A record committed just now.
     pub fn arrived(&mut self, r: Arc<Record>) {
         if !self.matches(&r) {
