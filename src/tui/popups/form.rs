@@ -10,7 +10,7 @@ use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::Reply;
-use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors};
+use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors, parse_allow_from};
 use crate::domain::{PayloadType, Webhook, WebhookInput};
 use crate::tui::key::{Code, Key};
 use crate::tui::keymap::{Action, cycle};
@@ -22,10 +22,16 @@ pub enum Field {
     EventKey,
     PayloadType,
     MaxPayloadLength,
+    AllowFrom,
 }
 
 impl Field {
-    const ALL: [Field; 3] = [Field::EventKey, Field::PayloadType, Field::MaxPayloadLength];
+    const ALL: [Field; 4] = [
+        Field::EventKey,
+        Field::PayloadType,
+        Field::MaxPayloadLength,
+        Field::AllowFrom,
+    ];
 
     fn step(self, by: isize) -> Field {
         cycle(&Field::ALL, self, by)
@@ -39,8 +45,11 @@ pub struct Form {
     pub event_key: TextArea<'static>,
     pub payload_type: PayloadType,
     pub max_payload_length: TextArea<'static>,
+    /// `allowFrom`: CIDRs separated by commas; empty lets any address call.
+    pub allow_from: TextArea<'static>,
     pub field: Field,
     pub errors: InputErrors,
+    pub allow_from_error: Option<String>,
     /// A failure that belongs to no field.
     pub error: Option<String>,
     pub saving: bool,
@@ -58,8 +67,18 @@ impl Form {
                     .map_or(DEFAULT_MAX_PAYLOAD_LENGTH, |w| w.max_payload_length)
                     .to_string(),
             ),
+            allow_from: super::single_line(
+                &editing
+                    .map(|w| {
+                        let nets: Vec<String> =
+                            w.allow_from.iter().map(ToString::to_string).collect();
+                        nets.join(", ")
+                    })
+                    .unwrap_or_default(),
+            ),
             field: Field::EventKey,
             errors: InputErrors::default(),
+            allow_from_error: None,
             error: None,
             saving: false,
         }
@@ -82,14 +101,18 @@ impl Form {
                 let uuid = self.editing.map(|u| u.to_string());
                 let key = self.event_key.lines().join("");
                 let max = self.max_payload_length.lines().join("");
-                match WebhookInput::parse(
+                let parsed = WebhookInput::parse(
                     uuid.as_deref(),
                     Some(&key),
                     Some(self.payload_type.as_str()),
                     Some(&max),
                     ceiling,
-                ) {
-                    Ok(input) => {
+                );
+                let allow_from = parse_allow_from(&self.allow_from.lines().join(""));
+                self.allow_from_error = allow_from.as_ref().err().cloned();
+                match (parsed, allow_from) {
+                    (Ok(mut input), Ok(allow_from)) => {
+                        input.allow_from = Some(allow_from);
                         self.errors = InputErrors::default();
                         self.error = None;
                         self.saving = true;
@@ -98,7 +121,8 @@ impl Form {
                             ..Reply::default()
                         };
                     }
-                    Err(errors) => self.errors = errors,
+                    (Err(errors), _) => self.errors = errors,
+                    (Ok(_), Err(_)) => self.errors = InputErrors::default(),
                 }
             }
             Some(Action::NextField) => self.field = self.field.step(1),
@@ -116,6 +140,9 @@ impl Form {
                     Field::MaxPayloadLength => {
                         self.max_payload_length.input(input);
                     }
+                    Field::AllowFrom => {
+                        self.allow_from.input(input);
+                    }
                     Field::PayloadType => {}
                 }
             }
@@ -129,14 +156,14 @@ impl Form {
         } else {
             " New webhook "
         };
-        let r = centered(f.area(), 64, 13);
+        let r = centered(f.area(), 64, 15);
         f.render_widget(Clear, r);
         let block = Block::bordered()
             .title(title)
             .border_style(theme.fg(ratatui::style::Color::Cyan));
         let inner = block.inner(r);
         f.render_widget(block, r);
-        let rows = Layout::vertical([Constraint::Length(1); 11]).split(inner);
+        let rows = Layout::vertical([Constraint::Length(1); 13]).split(inner);
         let label = |text: &str, field: Option<Field>| {
             let style = if field == Some(self.field) {
                 theme.key()
@@ -200,14 +227,26 @@ impl Form {
             &self.max_payload_length,
         );
         error_row(f, rows[7], &self.errors.max_payload_length);
+        text_field(f, rows[8], "allowFrom", Field::AllowFrom, &self.allow_from);
+        match &self.allow_from_error {
+            Some(_) => error_row(f, rows[9], &self.allow_from_error),
+            None if self.allow_from.lines().join("").trim().is_empty() => {
+                let [_, r] = split(rows[9]);
+                f.render_widget(
+                    Span::styled("any address (CIDRs, comma-separated)", theme.dim()),
+                    r,
+                );
+            }
+            None => {}
+        }
         if let Some(e) = &self.error {
-            f.render_widget(Span::styled(format!("✗ {e}"), theme.error()), rows[8]);
+            f.render_widget(Span::styled(format!("✗ {e}"), theme.error()), rows[10]);
         }
         let footer = if self.saving {
             "Saving…".to_string()
         } else {
             format!("limit: at most {max_payload} bytes")
         };
-        f.render_widget(Span::styled(footer, theme.dim()), rows[10]);
+        f.render_widget(Span::styled(footer, theme.dim()), rows[12]);
     }
 }
