@@ -6,14 +6,18 @@
 //! `token` header, for a fixed time at 1, 32 and 256 connections.
 //!
 //! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
-//! `256` runs only that row. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
-//! on hooktail meanwhile, each read as fast as it comes.
+//! `256` runs only that row. At 32 connections a third row runs hooktail over HTTPS (rustls,
+//! a self-signed certificate, one handshake per connection) against the plain row above it.
+//! `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open on hooktail meanwhile,
+//! each read as fast as it comes.
 
 #[path = "common/load.rs"]
 mod load;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -88,12 +92,38 @@ async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     }
 }
 
-/// hooktail's real receiver. Returns the load and the mean commit batch during it.
-fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
+/// A self-signed certificate for 127.0.0.1 in `dir`, and a client that trusts it.
+fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, Arc<rustls::ClientConfig>) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.join("bench.crt"), dir.join("bench.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (cert, key, Arc::new(client))
+}
+
+/// hooktail's real receiver, over HTTPS when `tls`. Returns the load and the mean commit
+/// batch during it.
+fn hooktail(conns: usize, secs: Duration, tls: bool) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
-    let opts = Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut opts =
+        Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut client = None;
+    if tls {
+        let (cert, key, config) = certificate(dir.path());
+        opts.tls_cert = Some(cert);
+        opts.tls_key = Some(key);
+        client = Some(config);
+    }
     let (running, token) = rt.block_on(async {
         let running = Running::start(&opts, Limits::default()).await.unwrap();
         let input =
@@ -115,7 +145,7 @@ fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
     clients.block_on(listeners(running.addr, key.trim(), n));
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
-    let result = load(addr, &token, conns, secs);
+    let result = load::run_with(addr, &token, conns, secs, client);
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
     clients.shutdown_background();
@@ -156,7 +186,7 @@ fn main() {
             continue;
         }
         if std::env::args().any(|a| a == "--skip-bare") {
-            let (h, batch) = hooktail(conns, secs);
+            let (h, batch) = hooktail(conns, secs, false);
             println!(
                 "| {conns} | hooktail | {:.0} | - | - | - | {batch:.1} | {} |",
                 h.rps(),
@@ -165,7 +195,7 @@ fn main() {
             continue;
         }
         let b = bare(conns, secs);
-        let (h, batch) = hooktail(conns, secs);
+        let (h, batch) = hooktail(conns, secs, false);
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
         println!(
             "| {conns} | bare hyper | {:.0} | {} | {} | 1.00x | - | {} |",
@@ -183,5 +213,18 @@ fn main() {
             batch,
             h.errors
         );
+        if conns == 32 {
+            // HTTPS against plain hooktail: the "x" column is the ratio to the row above.
+            let (t, batch) = hooktail(conns, secs, true);
+            println!(
+                "| {conns} | hooktail https | {:.0} | {} | {} | {:.2}x of http | {:.1} | {} |",
+                t.rps(),
+                ms(t.pct(0.5)),
+                ms(t.pct(0.99)),
+                t.rps() / h.rps(),
+                batch,
+                t.errors
+            );
+        }
     }
 }
