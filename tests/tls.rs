@@ -657,3 +657,24 @@ async fn hooktail_command_talks_https() {
     assert!(err.contains("TLS handshake failed"), "{err}");
     assert!(server.terminate().success());
 }
+
+/// The admin key may go to another host over HTTPS, never over plain HTTP.
+#[test]
+fn the_admin_key_goes_to_another_host_only_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = make_cert(dir.path(), "a");
+    let data = dir.path().join("data");
+    // TEST-NET-1: not this host, and nothing answers there.
+    let far: SocketAddr = "192.0.2.1:8080".parse().unwrap();
+    let (code, _, err) = child::command(&data, far, &["webhook.get"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("refusing to send the admin key over plain HTTP"),
+        "{err}"
+    );
+    let ca = a.cert.to_str().unwrap();
+    let (code, _, err) = child::command(&data, far, &["webhook.get", "--cacert", ca]);
+    assert!(!err.contains("refusing"), "{err}");
+    // Nobody answers, so it worked on the store directly.
+    assert_eq!(code, 0, "{err}");
+}
