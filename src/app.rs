@@ -436,6 +436,7 @@ pub async fn serve(opts: &Options) -> Result<()> {
     let running = Running::start(opts, Limits::default()).await?;
     tracing::info!(
         listen = %running.addr,
+        scheme = opts.scheme(),
         data = %opts.data.display(),
         "hooktail receiver started"
     );
