@@ -12,13 +12,17 @@
 //! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
 //! `256` runs only that row. `--2pc` adds hooktail with redb's two-phase commit (two syncs per
 //! commit rather than one); `--only-hooktail` runs hooktail alone, for profiling. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
-//! on hooktail meanwhile, each read as fast as it comes.
+//! on hooktail meanwhile, each read as fast as it comes. At 32 connections
+//! a further row runs hooktail over HTTPS (rustls, a self-signed certificate, one handshake
+//! per connection), its ratio taken to plain hooktail.
 
 #[path = "common/load.rs"]
 mod load;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,7 +34,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use load::{Load, run as load, run_at};
+use load::{Load, RECEIVE, run as load, run_at};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -128,6 +132,7 @@ impl Peer {
             PEER_TOKEN,
             conns,
             secs,
+            None,
         )
     }
 }
@@ -160,15 +165,46 @@ async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     }
 }
 
-/// hooktail's real receiver, with redb's one-phase commit (the default) or its two-phase one.
-/// Returns the load and the mean commit batch during it.
-fn hooktail(conns: usize, secs: Duration, two_phase_commit: bool) -> (Load, f64) {
+/// A self-signed certificate for 127.0.0.1 in `dir`, and a client that trusts it.
+fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, Arc<rustls::ClientConfig>) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.join("bench.crt"), dir.join("bench.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (cert, key, Arc::new(client))
+}
+
+/// How a hooktail row differs from the default: redb's one-phase commit, plain HTTP.
+#[derive(Clone, Copy, Default)]
+struct Setup {
+    two_phase_commit: bool,
+    tls: bool,
+}
+
+/// hooktail's real receiver set up as `setup` says. Returns the load and the mean commit
+/// batch during it.
+fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
     let mut opts =
         Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
-    opts.two_phase_commit = two_phase_commit;
+    opts.two_phase_commit = setup.two_phase_commit;
+    let mut client = None;
+    if setup.tls {
+        let (cert, key, config) = certificate(dir.path());
+        opts.tls_cert = Some(cert);
+        opts.tls_key = Some(key);
+        client = Some(config);
+    }
     let (running, token) = rt.block_on(async {
         let running = Running::start(&opts, Limits::default()).await.unwrap();
         let input =
@@ -190,7 +226,7 @@ fn hooktail(conns: usize, secs: Duration, two_phase_commit: bool) -> (Load, f64)
     clients.block_on(listeners(running.addr, key.trim(), n));
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
-    let result = load(addr, &token, conns, secs);
+    let result = run_at(addr, RECEIVE, &token, conns, secs, client);
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
     clients.shutdown_background();
@@ -233,10 +269,14 @@ fn main() {
         if !only.is_empty() && !only.contains(&conns) {
             continue;
         }
-        let (h, batch) = hooktail(conns, secs, false);
+        let (h, batch) = hooktail(conns, secs, Setup::default());
         let mut rows = vec![];
         if flag("--2pc") {
-            let (h2, batch2) = hooktail(conns, secs, true);
+            let two_phase = Setup {
+                two_phase_commit: true,
+                ..Setup::default()
+            };
+            let (h2, batch2) = hooktail(conns, secs, two_phase);
             rows.push((format!("hooktail, 2PC (batch {batch2:.1})"), h2));
         }
         if let Some(peer) = &peer {
@@ -256,6 +296,22 @@ fn main() {
             ms(h.pct(0.99)),
             h.errors
         );
+        if conns == 32 {
+            // HTTPS against plain hooktail: here the ratio is https/http.
+            let tls = Setup {
+                tls: true,
+                ..Setup::default()
+            };
+            let (t, batch) = hooktail(conns, secs, tls);
+            println!(
+                "| {conns} | hooktail https | {:.0} | {} | {} | {:.2}x of http | {batch:.1} | {} |",
+                t.rps(),
+                ms(t.pct(0.5)),
+                ms(t.pct(0.99)),
+                t.rps() / h.rps(),
+                t.errors
+            );
+        }
         for (name, l) in rows {
             println!(
                 "| {conns} | {name} | {:.0} | {} | {} | {:.2}x | - | {} |",

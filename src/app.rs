@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::cli::Options;
 use crate::domain::pipeline::Pipeline;
+use crate::http::tls::Certificate;
 use crate::http::{self, Limits, State};
 use crate::metrics::Metrics;
 use crate::pipeline::engine::{Engine, Pipelines};
@@ -184,6 +185,8 @@ struct Server {
     shutdown: watch::Sender<bool>,
     /// Pipeline delivery; it stops when shutdown begins.
     delivery: tokio::task::JoinHandle<()>,
+    /// The HTTPS certificate, reloaded on SIGHUP.
+    certificate: Option<Arc<Certificate>>,
 }
 
 impl Server {
@@ -197,6 +200,17 @@ impl Server {
         );
         // Before listening: a client that can connect finds the key in place.
         let admin_key = admin_key(&core.data)?;
+        let certificate = match (&opts.tls_cert, &opts.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(Certificate::load(cert, key).map_err(anyhow::Error::msg)?)
+            }
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together: give both, or neither"),
+        };
+        let tls = match &certificate {
+            Some(c) => Some(c.acceptor().map_err(anyhow::Error::msg)?),
+            None => None,
+        };
         let listener = TcpListener::bind(opts.listen)
             .await
             .with_context(|| format!("cannot listen on {}", opts.listen))?;
@@ -204,7 +218,7 @@ impl Server {
         let mut ctx = core.ctx.clone();
         if opts.public_url.is_none() {
             // The bound address, which differs from --listen when it asks for port 0.
-            ctx.public_url = format!("http://{}", listener.local_addr()?);
+            ctx.public_url = format!("{}://{}", opts.scheme(), listener.local_addr()?);
         }
         let (pipelines, delivery) =
             start_pipelines(&ctx, opts, core.metrics.clone(), shutdown_rx.clone()).await?;
@@ -217,18 +231,24 @@ impl Server {
             read_only: opts.read_only,
             budget: http::Budget::new(opts.max_body_memory),
             shutdown: shutdown_rx,
+            tls,
+            trusted_proxies: opts.trusted_proxies.clone(),
         });
         Ok(Server {
             listener,
             state,
             shutdown,
             delivery,
+            certificate,
         })
     }
 
     /// Serves until `stop` resolves, then shuts down gracefully.
     async fn run(self, stop: impl std::future::Future<Output = ()>) {
         let shutdown = self.shutdown;
+        if let Some(cert) = self.certificate {
+            tokio::spawn(reload_on_sighup(cert, shutdown.subscribe()));
+        }
         let stop = async move {
             stop.await;
             let _ = shutdown.send(true);
@@ -308,6 +328,38 @@ fn keep_forward_to(store: &Store, url: Option<&str>) -> Result<()> {
         enabled: url.is_some(),
     })?;
     Ok(())
+}
+
+/// Reads the certificate files again on each SIGHUP until shutdown. Open connections keep
+/// their session; new ones get the new certificate. A failed reload keeps the old one.
+async fn reload_on_sighup(cert: Arc<Certificate>, mut shutdown: watch::Receiver<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGHUP; the certificate will not reload: {e}");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = hangup.recv() => {}
+                _ = shutdown.wait_for(|down| *down) => return,
+            }
+            let c = cert.clone();
+            match tokio::task::spawn_blocking(move || c.reload()).await {
+                Ok(Ok(())) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                Ok(Err(e)) => {
+                    tracing::error!("SIGHUP: TLS certificate not reloaded, the old one stays: {e}")
+                }
+                Err(e) => tracing::error!("SIGHUP: the certificate reload failed: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (cert, shutdown.wait_for(|down| *down).await);
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -419,6 +471,7 @@ pub async fn serve(opts: &Options) -> Result<()> {
     let running = Running::start(opts, Limits::default()).await?;
     tracing::info!(
         listen = %running.addr,
+        scheme = opts.scheme(),
         data = %opts.data.display(),
         "hooktail receiver started"
     );

@@ -136,6 +136,32 @@ pub struct Options {
     /// (one sync). Not a command-line option: the benches compare the two.
     #[arg(skip = false)]
     pub two_phase_commit: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP).
+    /// `hooktail command` given it talks HTTPS and trusts this certificate.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOOKTAIL_TLS_CERT",
+        global = true,
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOOKTAIL_TLS_KEY",
+        global = true,
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Proxies whose X-Forwarded-For names the client, for allowFrom: CIDRs, comma-separated.
+    #[arg(long, value_name = "CIDR,...", env = "HOOKTAIL_TRUSTED_PROXIES", global = true, value_delimiter = ',', value_parser = parse_cidr)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `hooktail command` talks HTTPS and trusts the certificates in this PEM file (a
+    /// self-signed certificate or a private CA), besides the usual public roots.
+    #[arg(long, value_name = "FILE", env = "HOOKTAIL_CACERT", global = true)]
+    pub cacert: Option<PathBuf>,
 }
 
 impl Options {
@@ -156,9 +182,23 @@ impl Options {
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
-            None => format!("http://{}", self.listen),
+            None => format!("{}://{}", self.scheme(), self.listen),
         }
     }
+
+    /// `https` when the server has a certificate, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+/// A CIDR such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a network of one.
+pub fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
+    crate::domain::webhook::parse_cidr(s)
 }
 
 /// Text that may hold a password: its `Debug` does not show it.

@@ -2,6 +2,8 @@
 //! command directly on the store.
 
 use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,7 +11,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use crate::app::{self, Core};
 use crate::cli::Options;
@@ -53,18 +58,114 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
             CommandName::listing("")
         )));
     };
-    if !opts.insecure && !on_this_host(opts.listen) {
+    let server = Server::new(opts).map_err(Failure::Usage)?;
+    if !opts.insecure && !server.is_https() && !on_this_host(opts.listen) {
         return Err(Failure::Usage(format!(
             "refusing to send the admin key over plain HTTP to {}, which is not this host; \
-             reach it through a tunnel (ssh -L) at a loopback address, or pass --insecure",
+             serve HTTPS (--tls-cert, and --cacert here if it is self-signed), reach it \
+             through a tunnel (ssh -L) at a loopback address, or pass --insecure",
             opts.listen
         )));
     }
-    let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(opts.listen));
-    match connect.await {
-        Ok(Ok(stream)) => remote(opts, stream, name, &params).await,
-        _ => local(opts, name, &params).await,
+    let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(server.addr));
+    let stream = match connect.await {
+        Ok(Ok(stream)) => stream,
+        _ => return local(opts, name, &params).await,
+    };
+    let stream = server
+        .secure(stream)
+        .await
+        .map_err(|e| Failure::Failed(format!("hooktail at {}: {e}", opts.listen)))?;
+    remote(opts, stream, name, &params).await
+}
+
+/// A connection to the server, plain or TLS.
+pub trait Connection: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Connection for T {}
+
+/// How to reach the running server: its address, and TLS when it serves HTTPS.
+pub struct Server {
+    addr: std::net::SocketAddr,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+}
+
+impl Server {
+    /// HTTPS when `--tls-cert` (the server's own certificate) or `--cacert` is given; the
+    /// certificates in those files are the ones trusted. The name checked is the host of an
+    /// `https` `--public-url`, else the `--listen` address.
+    pub fn new(opts: &Options) -> Result<Server, String> {
+        // An unspecified address reaches this host; the certificate names it by loopback.
+        let mut addr = opts.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                IpAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let Some(trusted) = opts.cacert.as_ref().or(opts.tls_cert.as_ref()) else {
+            return Ok(Server { addr, tls: None });
+        };
+        let name = match opts
+            .public_url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("https://"))
+        {
+            Some(rest) => {
+                let host = url::Url::parse(&format!("https://{rest}"))
+                    .ok()
+                    .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+                    .ok_or_else(|| format!("--public-url {rest:?} has no host"))?;
+                ServerName::try_from(host).map_err(|e| format!("--public-url: {e}"))?
+            }
+            None => ServerName::IpAddress(addr.ip().into()),
+        };
+        let connector = tls_connector(trusted)?;
+        Ok(Server {
+            addr,
+            tls: Some((connector, name)),
+        })
     }
+
+    pub fn is_https(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS handshake over `stream` when the server speaks HTTPS.
+    pub async fn secure(&self, stream: TcpStream) -> Result<Box<dyn Connection>, String> {
+        let Some((connector, name)) = &self.tls else {
+            return Ok(Box::new(stream));
+        };
+        let handshake = connector.connect(name.clone(), stream);
+        match tokio::time::timeout(Duration::from_secs(10), handshake).await {
+            Ok(Ok(tls)) => Ok(Box::new(tls)),
+            Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+            Err(_) => Err("TLS handshake timed out".into()),
+        }
+    }
+}
+
+/// A TLS client (TLS 1.2 and 1.3, HTTP/1.1) that trusts the certificates in the PEM file
+/// `trusted`: a self-signed certificate, a private CA, or the server's own chain.
+fn tls_connector(trusted: &std::path::Path) -> Result<TlsConnector, String> {
+    let shown = trusted.display();
+    let pem = std::fs::read(trusted).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("{shown} is not a PEM certificate file: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{shown}: a certificate cannot be trusted: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{shown} holds no certificate"));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 /// Whether `addr` is this host: loopback, unspecified (which reaches this host), or an
@@ -76,7 +177,7 @@ fn on_this_host(addr: std::net::SocketAddr) -> bool {
 
 async fn remote(
     opts: &Options,
-    stream: TcpStream,
+    stream: Box<dyn Connection>,
     name: CommandName,
     params: &Params,
 ) -> Result<(), Failure> {

@@ -29,10 +29,12 @@ pub enum Outcome {
     Timeout,
     Busy,
     Error,
+    /// The caller's address is not in the webhook's `allowFrom`.
+    Forbidden,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 10] = [
+    const ALL: [Outcome; 11] = [
         Outcome::Accepted,
         Outcome::NoToken,
         Outcome::UnknownToken,
@@ -43,6 +45,7 @@ impl Outcome {
         Outcome::Timeout,
         Outcome::Busy,
         Outcome::Error,
+        Outcome::Forbidden,
     ];
 
     fn label(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Busy => "busy",
             Outcome::Error => "error",
+            Outcome::Forbidden => "forbidden",
         }
     }
 }

@@ -31,6 +31,7 @@ fn webhook(n: u128, key: &str) -> Webhook {
         max_payload_length: 512_000,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 3_600_000,
+        allow_from: Vec::new(),
     }
 }
 
@@ -379,6 +380,46 @@ fn new_form_typed_and_saved_gives_a_put_effect() {
     let fx = app.update(Msg::PutDone(Ok(webhook(9, "webhook.lead.updated"))));
     assert!(app.popup.is_none());
     assert!(matches!(fx.as_slice(), [Effect::LoadWebhooks]));
+}
+
+#[test]
+fn the_form_takes_allow_from_and_refuses_a_bad_cidr() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "office");
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Tab));
+    }
+    keys(&mut app, "10.0.0.0/8, 300.1.1.1");
+    assert!(
+        key(&mut app, Key::ctrl('s')).is_empty(),
+        "a bad CIDR is not sent"
+    );
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("the form stays open")
+    };
+    let e = form.allow_from_error.as_deref().unwrap_or_default();
+    assert!(e.contains("300.1.1.1"), "{e}");
+    for _ in 0.." 300.1.1.1".len() {
+        key(&mut app, Key::new(Code::Backspace));
+    }
+    keys(&mut app, " 2001:db8::/32");
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let nets: Vec<String> = input
+        .allow_from
+        .iter()
+        .flatten()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(nets, ["10.0.0.0/8", "2001:db8::/32"]);
+    // Editing shows the list as it is stored.
+    let mut w = webhook(9, "webhook.office");
+    w.allow_from = input.allow_from.clone().unwrap();
+    let form = hooktail::tui::popups::Form::new(Some(&w));
+    assert_eq!(form.allow_from.lines()[0], "10.0.0.0/8, 2001:db8::/32");
 }
 
 #[test]

@@ -31,6 +31,7 @@ fn webhook(n: u128, key: &str) -> Webhook {
         max_payload_length: 512_000,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 3_600_000,
+        allow_from: Vec::new(),
     }
 }
 

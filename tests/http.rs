@@ -934,6 +934,8 @@ async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
         read_only: false,
         budget: Budget::new(1 << 20),
         shutdown,
+        tls: None,
+        trusted_proxies: Vec::new(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(hooktail::http::serve(listener, state, async {

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 pub struct Load {
     pub requests: u64,
@@ -55,8 +57,24 @@ fn request(path: &str, token: &str) -> Vec<u8> {
     r
 }
 
+/// A connection, plain or TLS.
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
+
+async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Box<dyn Conn> {
+    let s = TcpStream::connect(addr).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    match tls {
+        None => Box::new(s),
+        Some(c) => {
+            let name = ServerName::IpAddress(addr.ip().into());
+            Box::new(c.connect(name, s).await.unwrap())
+        }
+    }
+}
+
 /// Reads one response; returns whether it was a 200.
-async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+async fn read_response(s: &mut Box<dyn Conn>, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
@@ -90,11 +108,20 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
 
 /// Keep-alive load on hooktail's receive path from `conns` connections for `secs`.
 pub fn run(addr: SocketAddr, token: &str, conns: usize, secs: Duration) -> Load {
-    run_at(addr, RECEIVE, token, conns, secs)
+    run_at(addr, RECEIVE, token, conns, secs, None)
 }
 
-/// Keep-alive load on `path` from `conns` connections for `secs`.
-pub fn run_at(addr: SocketAddr, path: &str, token: &str, conns: usize, secs: Duration) -> Load {
+/// Keep-alive load on `path` from `conns` connections for `secs`, over TLS when a client
+/// configuration is given.
+pub fn run_at(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    conns: usize,
+    secs: Duration,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Load {
+    let tls = tls.map(TlsConnector::from);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -107,12 +134,12 @@ pub fn run_at(addr: SocketAddr, path: &str, token: &str, conns: usize, secs: Dur
         let tasks: Vec<_> = (0..conns)
             .map(|_| {
                 let req = req.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let mut lat = Vec::new();
                     let mut errors = 0u64;
                     let mut buf = Vec::with_capacity(4096);
-                    let mut s = TcpStream::connect(addr).await.unwrap();
-                    s.set_nodelay(true).unwrap();
+                    let mut s = connect(addr, tls.as_ref()).await;
                     while Instant::now() < deadline {
                         let t = Instant::now();
                         let ok = match s.write_all(&req).await {
@@ -124,7 +151,7 @@ pub fn run_at(addr: SocketAddr, path: &str, token: &str, conns: usize, secs: Dur
                             Ok(false) => errors += 1,
                             Err(_) => {
                                 errors += 1;
-                                s = TcpStream::connect(addr).await.unwrap();
+                                s = connect(addr, tls.as_ref()).await;
                             }
                         }
                     }

@@ -1,5 +1,8 @@
 //! Webhooks, their validation, and eventKey patterns.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -50,6 +53,9 @@ pub struct Webhook {
     pub max_payload_length: u64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Networks calls may come from; empty lets any address call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_from: Vec<IpNet>,
 }
 
 impl Webhook {
@@ -72,6 +78,7 @@ impl Webhook {
             "maxPayloadLength": self.max_payload_length,
             "createdAt": super::time::rfc3339_ms(self.created_at),
             "updatedAt": super::time::rfc3339_ms(self.updated_at),
+            "allowFrom": self.allow_from.iter().map(IpNet::to_string).collect::<Vec<_>>(),
         })
     }
 
@@ -94,6 +101,62 @@ pub struct WebhookInput {
     pub event_key: Option<String>,
     pub payload_type: Option<PayloadType>,
     pub max_payload_length: Option<u64>,
+    /// `allowFrom`, from `parse_allow_from`; an empty list lets any address call again.
+    pub allow_from: Option<Vec<IpNet>>,
+}
+
+/// Most networks one webhook's `allowFrom` may list.
+pub const MAX_ALLOW_FROM: usize = 64;
+
+/// A CIDR such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a network of one.
+/// Host bits are cleared, so `10.1.2.3/8` means `10.0.0.0/8`.
+pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    let net = match s.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => s
+            .parse::<IpAddr>()
+            .map(IpNet::from)
+            .map_err(|_| format!("{s:?} is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32"))?,
+    };
+    Ok(net.trunc())
+}
+
+/// `allowFrom`: CIDRs separated by commas (or a JSON array of them); empty for none.
+pub fn parse_allow_from(text: &str) -> Result<Vec<IpNet>, String> {
+    let text = text.trim();
+    let items: Vec<String> = if text.starts_with('[') {
+        serde_json::from_str(text)
+            .map_err(|_| "allowFrom must be CIDRs separated by commas, or a JSON array of them")?
+    } else {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    if items.len() > MAX_ALLOW_FROM {
+        return Err(format!(
+            "allowFrom lists {} networks; at most {MAX_ALLOW_FROM} are allowed",
+            items.len()
+        ));
+    }
+    let mut nets = Vec::with_capacity(items.len());
+    for item in &items {
+        let net = parse_cidr(item).map_err(|e| format!("allowFrom: {e}"))?;
+        if !nets.contains(&net) {
+            nets.push(net);
+        }
+    }
+    Ok(nets)
+}
+
+/// Whether `ip` may call a webhook that allows `allow_from` (empty allows everyone). An
+/// IPv4 address mapped into IPv6 (`::ffff:a.b.c.d`, as a dual-stack socket reports it) is
+/// checked as the IPv4 address it is.
+pub fn allowed(allow_from: &[IpNet], ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    allow_from.is_empty() || allow_from.iter().any(|net| net.contains(&ip))
 }
 
 /// Field-level validation errors, so that forms can show them beside the field.
@@ -202,6 +265,10 @@ impl WebhookInput {
                 max_payload_length: self.max_payload_length.unwrap_or(w.max_payload_length),
                 created_at: w.created_at,
                 updated_at: now,
+                allow_from: self
+                    .allow_from
+                    .clone()
+                    .unwrap_or_else(|| w.allow_from.clone()),
             }),
             None => {
                 if !is_random_uuid(&uuid) {
@@ -220,6 +287,7 @@ impl WebhookInput {
                         .unwrap_or(DEFAULT_MAX_PAYLOAD_LENGTH),
                     created_at: now,
                     updated_at: now,
+                    allow_from: self.allow_from.clone().unwrap_or_default(),
                 })
             }
         }
@@ -424,6 +492,46 @@ mod tests {
         assert_eq!(edit.event_key, "webhook.a");
         assert_eq!(edit.payload_type, PayloadType::Raw);
         assert_eq!((edit.created_at, edit.updated_at), (1, 2));
+    }
+
+    #[test]
+    fn allow_from_takes_cidrs_and_bare_addresses_and_is_bounded() {
+        let nets = parse_allow_from(" 10.1.2.3/8, 2001:db8::1/32,203.0.113.9 ,10.0.0.0/8").unwrap();
+        let shown: Vec<String> = nets.iter().map(IpNet::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "2001:db8::/32", "203.0.113.9/32"]);
+        assert_eq!(
+            parse_allow_from(r#"["::1", "192.168.0.0/16"]"#)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(parse_allow_from("").unwrap(), []);
+        for bad in [
+            "10.0.0.0/33",
+            "example.com",
+            "10.0.0.0/8;",
+            "[1]",
+            "::1/129",
+        ] {
+            assert!(parse_allow_from(bad).is_err(), "{bad}");
+        }
+        let many: Vec<String> = (0..=MAX_ALLOW_FROM)
+            .map(|i| format!("10.0.{i}.0/24"))
+            .collect();
+        assert!(parse_allow_from(&many.join(",")).is_err());
+        assert!(parse_allow_from(&many[1..].join(",")).is_ok());
+    }
+
+    #[test]
+    fn allowed_checks_mapped_ipv4_as_ipv4() {
+        let nets = parse_allow_from("10.0.0.0/8,2001:db8::/32").unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(allowed(&nets, ip("10.2.3.4")));
+        assert!(allowed(&nets, ip("::ffff:10.2.3.4")));
+        assert!(allowed(&nets, ip("2001:db8::7")));
+        assert!(!allowed(&nets, ip("11.0.0.1")));
+        assert!(!allowed(&nets, ip("::1")));
+        assert!(allowed(&[], ip("::1")));
     }
 
     #[test]

@@ -3,19 +3,21 @@
 
 mod api;
 mod body;
+mod forwarded;
 pub mod multipart;
 pub mod receive;
 pub mod reply;
 mod request_line;
 pub mod routes;
 mod service;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use http_body_util::BodyExt;
 use hyper::service::service_fn;
@@ -75,12 +77,18 @@ pub struct State {
     pub budget: body::Budget,
     /// Turns true when shutdown begins, to end open event streams.
     pub shutdown: watch::Receiver<bool>,
+    /// Serve HTTPS (`--tls-cert`, `--tls-key`) rather than plain HTTP.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// `--trusted-proxies`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Requests in flight on one connection, and since when it has had none: a connection idle
 /// for `Limits::idle_timeout` is closed, whichever protocol it speaks.
 struct Activity {
     in_flight: AtomicUsize,
+    /// Whether any request has begun on this connection.
+    started: AtomicBool,
     /// Of those, `event.listen` streams: endless, and ended at shutdown.
     streams: AtomicUsize,
     idle_since: Mutex<tokio::time::Instant>,
@@ -90,6 +98,7 @@ impl Activity {
     fn new() -> Arc<Activity> {
         Arc::new(Activity {
             in_flight: AtomicUsize::new(0),
+            started: AtomicBool::new(false),
             streams: AtomicUsize::new(0),
             idle_since: Mutex::new(tokio::time::Instant::now()),
         })
@@ -98,6 +107,7 @@ impl Activity {
     /// Marks a request in flight until the guard drops (with its response body).
     fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.started.store(true, Ordering::SeqCst);
         InFlight {
             activity: self.clone(),
             stream: false,
@@ -269,8 +279,9 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, stop: impl Future<O
     }
 }
 
-/// One connection, until it ends: closed gracefully when the server shuts down or when it
-/// has been idle for `idle_timeout`.
+/// One connection, until it ends. Before HTTP starts, a plain connection must send its first
+/// bytes, and a TLS one finish its handshake and begin its first request, within the header
+/// timeout: a slow or silent client holds a connection slot no longer than that.
 async fn serve_connection(
     builder: auto::Builder<TokioExecutor>,
     stream: tokio::net::TcpStream,
@@ -279,15 +290,55 @@ async fn serve_connection(
 ) {
     let limits = state.limits;
     let mut shutdown = state.shutdown.clone();
-    // A shutdown does not wait for a connection that has not sent anything yet.
-    let started = tokio::select! {
-        sent = first_bytes(&stream, limits.header_read_timeout) => sent,
-        _ = shutdown.wait_for(|down| *down) => false,
+    let deadline = tokio::time::Instant::now() + limits.header_read_timeout;
+    let Some(acceptor) = state.tls.clone() else {
+        // A shutdown does not wait for a connection that has not sent anything yet.
+        let started = tokio::select! {
+            sent = first_bytes(&stream, limits.header_read_timeout) => sent,
+            _ = shutdown.wait_for(|down| *down) => false,
+        };
+        if !started {
+            tracing::debug!(%remote, "connection sent nothing in time; closed");
+            return;
+        }
+        return serve_http(builder, first_line(stream), remote, state, None).await;
     };
-    if !started {
-        tracing::debug!(%remote, "connection sent nothing in time; closed");
-        return;
-    }
+    let stream = tokio::select! {
+        r = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => match r {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(%remote, "TLS handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%remote, "TLS handshake not finished in time; closed");
+                return;
+            }
+        },
+        _ = shutdown.wait_for(|down| *down) => return,
+    };
+    serve_http(builder, first_line(stream), remote, state, Some(deadline)).await;
+}
+
+/// The connection as hyper reads it, with its first request line made parseable.
+fn first_line<S>(stream: S) -> TokioIo<request_line::FirstLine<S>> {
+    TokioIo::new(request_line::FirstLine::new(stream))
+}
+
+/// HTTP/1 or HTTP/2 over one connection until it ends: closed gracefully when the server
+/// shuts down or when it has been idle for `idle_timeout`, and outright when no request has
+/// begun by `first_request_by`.
+async fn serve_http<I>(
+    builder: auto::Builder<TokioExecutor>,
+    io: TokioIo<I>,
+    remote: std::net::SocketAddr,
+    state: Arc<State>,
+    first_request_by: Option<tokio::time::Instant>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = state.limits;
+    let mut shutdown = state.shutdown.clone();
     let activity = Activity::new();
     let in_flight = activity.clone();
     let service = service_fn(move |req| {
@@ -308,8 +359,7 @@ async fn serve_connection(
             }))
         }
     });
-    let stream = request_line::FirstLine::new(stream);
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let conn = builder.serve_connection_with_upgrades(io, service);
     let mut conn = std::pin::pin!(conn);
     let (mut closing, mut shutting_down) = (false, false);
     loop {
@@ -324,6 +374,10 @@ async fn serve_connection(
             _ = activity.idle_for(limits.idle_timeout), if !closing => {
                 tracing::debug!(%remote, "connection idle; closing");
             }
+            _ = sleep_until_some(first_request_by), if !activity.started.load(Ordering::SeqCst) => {
+                tracing::debug!(%remote, "no request begun in time; closed");
+                return;
+            }
             _ = tokio::time::sleep(STREAM_DRAIN), if shutting_down => {
                 if activity.only_streams() {
                     tracing::debug!(%remote, "event streams still open at shutdown; closed");
@@ -335,6 +389,14 @@ async fn serve_connection(
             conn.as_mut().graceful_shutdown();
             closing = true;
         }
+    }
+}
+
+/// Sleeps until `at`, or for ever when there is none.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

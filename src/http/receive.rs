@@ -15,10 +15,11 @@ use uuid::Uuid;
 
 use super::State;
 use super::body::{self, BodyError, Reserve};
+use super::forwarded;
 use super::multipart;
 use super::reply::{self, Reply};
 use crate::domain::time::now_ms;
-use crate::domain::webhook::token_prefix;
+use crate::domain::webhook::{allowed, token_prefix};
 use crate::domain::{Event, ParsedForm, PayloadType, Record, Rejection, Webhook};
 use crate::metrics::Outcome;
 
@@ -30,6 +31,8 @@ struct Refusal {
     status: StatusCode,
     outcome: Outcome,
     reason: String,
+    /// What the caller is told, when it must learn less than the stored reason.
+    message: Option<&'static str>,
 }
 
 impl Refusal {
@@ -38,6 +41,7 @@ impl Refusal {
             status,
             outcome,
             reason: reason.into(),
+            message: None,
         }
     }
 }
@@ -149,9 +153,10 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
     if !state.ctx.writer.append_nowait(record) {
         state.metrics.rejection_dropped();
     }
+    let message = refusal.message.map_or(refusal.reason, str::to_string);
     let reply = match refusal.status {
-        StatusCode::SERVICE_UNAVAILABLE => reply::busy(refusal.reason),
-        status => reply::error(status, refusal.reason),
+        StatusCode::SERVICE_UNAVAILABLE => reply::busy(message),
+        status => reply::error(status, message),
     };
     (reply, refusal.outcome)
 }
@@ -160,12 +165,17 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
 async fn accept(call: &mut Call<'_>, body: Incoming) -> Result<Uuid, Refusal> {
     check_method(call)?;
     find_token_outside_body(call)?;
+    let known_early = call.webhook.is_some();
+    check_source(call)?;
     check_declared_length(call)?;
     let deadline = Instant::now() + call.state.limits.request_timeout;
     // Held until the call is answered: the budget counts this body as long as it lives.
     let (bytes, _charge) = read_body(call, body, deadline).await?;
     let parsed = parse(call, &bytes, deadline).await?;
     find_token_in_body(call, &parsed)?;
+    if !known_early {
+        check_source(call)?;
+    }
     // The sender verification and deduplication steps of SPEC §7 go here: after the
     // webhook is known and the body read, before anything is stored.
     store(call, parsed, bytes).await
@@ -195,6 +205,25 @@ fn find_token_outside_body(call: &mut Call<'_>) -> Result<(), Refusal> {
         None => {}
     }
     Ok(())
+}
+
+/// `allowFrom`: the caller's address must be in one of the webhook's networks. Checked as
+/// soon as the webhook is known, before its body is read when the token is outside it.
+fn check_source(call: &Call<'_>) -> Result<(), Refusal> {
+    let Some(webhook) = call.webhook.as_ref().filter(|w| !w.allow_from.is_empty()) else {
+        return Ok(());
+    };
+    let head = &call.head;
+    let forbidden = |reason: String| Refusal {
+        message: Some("this address may not call this webhook"),
+        ..Refusal::new(StatusCode::FORBIDDEN, Outcome::Forbidden, reason)
+    };
+    let client = forwarded::client(head.remote, &head.headers, &call.state.trusted_proxies)
+        .map_err(|e| forbidden(format!("the caller's address is unknown: {e}")))?;
+    if allowed(&webhook.allow_from, client.ip) {
+        return Ok(());
+    }
+    Err(forbidden(format!("{client} is not in allowFrom")))
 }
 
 /// The limit is the webhook's, never above the server's; a declared length above it is

@@ -97,6 +97,8 @@ mod tests {
             read_only: false,
             budget: super::super::Budget::new(1),
             shutdown,
+            tls: None,
+            trusted_proxies: Vec::new(),
         };
         let (reply, turns) = crate::http::turns_of_others_during(metrics(&state)).await;
         assert_eq!(reply.status(), StatusCode::OK);

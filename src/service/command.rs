@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::pipelines::pipeline_name;
 use super::{Service, ServiceError};
 use crate::domain::pipeline::{Run, RunStatus};
+use crate::domain::webhook::parse_allow_from;
 use crate::domain::{EventFilter, EventKeyPattern, WebhookInput};
 use crate::store::{Cursor, PageQuery, RunQuery, Status};
 
@@ -122,7 +123,7 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
     let get = |k: &str| p.get(k).map(String::as_str);
     match name {
         CommandName::WebhookPut => {
-            let input = WebhookInput::parse(
+            let mut input = WebhookInput::parse(
                 get("uuid"),
                 get("eventKey"),
                 get("payloadType"),
@@ -130,6 +131,9 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
                 svc.max_payload,
             )
             .map_err(|e| ServiceError::BadRequest(e.message()))?;
+            if let Some(a) = get("allowFrom") {
+                input.allow_from = Some(parse_allow_from(a).map_err(ServiceError::BadRequest)?);
+            }
             let w = svc.put_webhook(input).await?;
             Ok(w.to_json(&svc.public_url))
         }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::Reply;
 use crate::domain::escape::escape_control as esc;
-use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors};
+use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors, parse_allow_from};
 use crate::domain::{PayloadType, Webhook, WebhookInput};
 use crate::tui::key::{Code, Key};
 use crate::tui::keymap::{Action, cycle};
@@ -24,10 +24,16 @@ pub enum Field {
     EventKey,
     PayloadType,
     MaxPayloadLength,
+    AllowFrom,
 }
 
 impl Field {
-    const ALL: [Field; 3] = [Field::EventKey, Field::PayloadType, Field::MaxPayloadLength];
+    const ALL: [Field; 4] = [
+        Field::EventKey,
+        Field::PayloadType,
+        Field::MaxPayloadLength,
+        Field::AllowFrom,
+    ];
 
     fn step(self, by: isize) -> Field {
         cycle(&Field::ALL, self, by)
@@ -41,8 +47,11 @@ pub struct Form {
     pub event_key: TextArea<'static>,
     pub payload_type: PayloadType,
     pub max_payload_length: TextArea<'static>,
+    /// `allowFrom`: CIDRs separated by commas; empty lets any address call.
+    pub allow_from: TextArea<'static>,
     pub field: Field,
     pub errors: InputErrors,
+    pub allow_from_error: Option<String>,
     /// A failure that belongs to no field.
     pub error: Option<String>,
     pub saving: bool,
@@ -60,8 +69,18 @@ impl Form {
                     .map_or(DEFAULT_MAX_PAYLOAD_LENGTH, |w| w.max_payload_length)
                     .to_string(),
             ),
+            allow_from: super::single_line(
+                &editing
+                    .map(|w| {
+                        let nets: Vec<String> =
+                            w.allow_from.iter().map(ToString::to_string).collect();
+                        nets.join(", ")
+                    })
+                    .unwrap_or_default(),
+            ),
             field: Field::EventKey,
             errors: InputErrors::default(),
+            allow_from_error: None,
             error: None,
             saving: false,
         }
@@ -84,14 +103,18 @@ impl Form {
                 let uuid = self.editing.map(|u| u.to_string());
                 let key = self.event_key.lines().join("");
                 let max = self.max_payload_length.lines().join("");
-                match WebhookInput::parse(
+                let parsed = WebhookInput::parse(
                     uuid.as_deref(),
                     Some(&key),
                     Some(self.payload_type.as_str()),
                     Some(&max),
                     ceiling,
-                ) {
-                    Ok(input) => {
+                );
+                let allow_from = parse_allow_from(&self.allow_from.lines().join(""));
+                self.allow_from_error = allow_from.as_ref().err().cloned();
+                match (parsed, allow_from) {
+                    (Ok(mut input), Ok(allow_from)) => {
+                        input.allow_from = Some(allow_from);
                         self.errors = InputErrors::default();
                         self.error = None;
                         self.saving = true;
@@ -100,7 +123,8 @@ impl Form {
                             ..Reply::default()
                         };
                     }
-                    Err(errors) => self.errors = errors,
+                    (Err(errors), _) => self.errors = errors,
+                    (Ok(_), Err(_)) => self.errors = InputErrors::default(),
                 }
             }
             Some(Action::NextField) => self.field = self.field.step(1),
@@ -117,6 +141,9 @@ impl Form {
                     }
                     Field::MaxPayloadLength => {
                         self.max_payload_length.input(input);
+                    }
+                    Field::AllowFrom => {
+                        self.allow_from.input(input);
                     }
                     Field::PayloadType => {}
                 }
@@ -142,11 +169,12 @@ impl Form {
             wrapped(&self.errors.event_key, field_w),
             wrapped(&self.errors.payload_type, field_w),
             wrapped(&self.errors.max_payload_length, field_w),
+            wrapped(&self.allow_from_error, field_w),
             wrapped(&self.error, (WIDTH - 2) as usize),
         ];
         let height = |e: &Vec<String>| e.len().max(1) as u16;
         let extra: u16 = errors.iter().map(|e| height(e) - 1).sum();
-        let r = centered(f.area(), WIDTH, 13 + extra);
+        let r = centered(f.area(), WIDTH, 15 + extra);
         f.render_widget(Clear, r);
         let block = Block::bordered()
             .title(title)
@@ -163,7 +191,9 @@ impl Form {
             Constraint::Length(height(&errors[1])),
             one,
             Constraint::Length(height(&errors[2])),
+            one,
             Constraint::Length(height(&errors[3])),
+            Constraint::Length(height(&errors[4])),
             one,
             one,
         ])
@@ -234,12 +264,22 @@ impl Form {
             &self.max_payload_length,
         );
         error_row(f, rows[7], &errors[2]);
-        f.render_widget(Paragraph::new(lines(&errors[3])), rows[8]);
+        text_field(f, rows[8], "allowFrom", Field::AllowFrom, &self.allow_from);
+        if self.allow_from_error.is_some() {
+            error_row(f, rows[9], &errors[3]);
+        } else if self.allow_from.lines().join("").trim().is_empty() {
+            let [_, r] = split(rows[9]);
+            f.render_widget(
+                Span::styled("any address (CIDRs, comma-separated)", theme.dim()),
+                r,
+            );
+        }
+        f.render_widget(Paragraph::new(lines(&errors[4])), rows[10]);
         let footer = if self.saving {
             "Saving…".to_string()
         } else {
             format!("limit: at most {max_payload} bytes")
         };
-        f.render_widget(Span::styled(footer, theme.dim()), rows[10]);
+        f.render_widget(Span::styled(footer, theme.dim()), rows[12]);
     }
 }
