@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use crate::app::{self, Core};
 use crate::cli::Options;
 use crate::http::routes;
+use crate::service::Source;
 use crate::service::command::{self, CommandName, Params};
 
 /// How a command ended, for the exit code.
@@ -100,6 +101,7 @@ async fn remote(
         .header(HOST, opts.listen.to_string())
         .header(AUTHORIZATION, format!("Bearer {key}"))
         .header(CONTENT_TYPE, "application/json")
+        .header(Source::HEADER, Source::Cli.as_str())
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| failed(&e))?;
     let res = sender.send_request(req).await.map_err(|e| failed(&e))?;
@@ -241,7 +243,7 @@ async fn local(opts: &Options, name: CommandName, params: &Params) -> Result<(),
             opts.listen
         ))
     })?;
-    let result = command::run(&core.ctx, name, params).await;
+    let result = command::run(&core.ctx, name, params, Source::Cli).await;
     core.close().await;
     match result {
         Ok(v) => {

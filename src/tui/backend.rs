@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
 use crate::service::PipelineView;
-use crate::service::{Service, ServiceError};
+use crate::service::{Service, ServiceError, Source};
 use crate::store::{PageQuery, RunQuery, WebhookStats};
 
 /// Most runs Detail lists for one event: one per pipeline that matched it, plus the runs by
@@ -136,11 +136,11 @@ impl Backend for Local {
     }
 
     async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
-        self.service.put_webhook(input).await
+        self.service.put_webhook(input, Source::Dashboard).await
     }
 
     async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, ServiceError> {
-        self.service.delete_webhook(uuid).await
+        self.service.delete_webhook(uuid, Source::Dashboard).await
     }
 
     async fn pipelines(&self) -> Result<Vec<PipelineView>, ServiceError> {
@@ -153,11 +153,13 @@ impl Backend for Local {
         yaml: String,
         enabled: bool,
     ) -> Result<PipelineView, ServiceError> {
-        self.service.put_pipeline(&name, yaml, enabled).await
+        self.service
+            .put_pipeline(&name, yaml, enabled, Source::Dashboard)
+            .await
     }
 
     async fn delete_pipeline(&self, name: String) -> Result<bool, ServiceError> {
-        self.service.delete_pipeline(&name).await
+        self.service.delete_pipeline(&name, Source::Dashboard).await
     }
 
     async fn runs_of(&self, event: Uuid) -> Result<Vec<Run>, ServiceError> {
@@ -175,7 +177,7 @@ impl Backend for Local {
     }
 
     async fn retry_run(&self, id: Uuid) -> Result<Run, ServiceError> {
-        self.service.retry_run(id).await
+        self.service.retry_run(id, Source::Dashboard).await
     }
 
     fn live(&self) -> LocalFeed {
