@@ -224,6 +224,41 @@ pub fn forward_headers(original: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Why an event was not forwarded.
+#[derive(Debug)]
+pub enum ForwardError {
+    /// It has been passed on [`MAX_HOPS`] times already.
+    Loop(String),
+    /// The target did not answer in full in time.
+    Failed(String),
+}
+
+/// Sends a stored event on as `http.forward` does: same method and body, headers minus the
+/// token and hop-by-hop ones, its query appended to `url`, one more hop counted.
+pub async fn forward_event(
+    client: &HttpClient,
+    event: &crate::domain::Event,
+    url: &str,
+    timeout: Duration,
+) -> Result<Response, ForwardError> {
+    let pairs = |m: &std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let original = pairs(&event.headers);
+    let mut headers = forward_headers(&original);
+    headers.push(next_hop(&original).map_err(ForwardError::Loop)?);
+    client
+        .send(
+            &event.method,
+            &forward_url(url, &pairs(&event.query)),
+            &headers,
+            Bytes::copy_from_slice(&event.body),
+            timeout,
+        )
+        .await
+        .map_err(ForwardError::Failed)
+}
+
 /// `url` with the original query (minus `token` and `uuid`) appended to its own.
 pub fn forward_url(url: &str, query: &[(String, String)]) -> String {
     let kept: Vec<&(String, String)> = query

@@ -7,15 +7,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Service, ServiceError, Source};
-use crate::domain::pipeline::Run;
+use crate::domain::pipeline::{Run, RunStatus};
 use crate::domain::{Event, EventKeyPattern, Record};
-use crate::pipeline::HttpClient;
-use crate::pipeline::http::{self, check_url, forward_headers, forward_url, next_hop};
+use crate::pipeline::{ForwardError, HttpClient, check_url, forward_event, redact_url};
 
 /// How long a forward may take, answer included.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
-/// Bytes of the target's answer kept in the reply; the client reads at most
-/// [`http::MAX_RESPONSE_BYTES`].
+/// Bytes of the target's answer kept in the reply (the client reads at most 4 MiB).
 pub const EXCERPT_BYTES: usize = 4096;
 
 /// Where an event goes again.
@@ -28,10 +26,30 @@ pub enum Replay {
 }
 
 /// What a replay did.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Replayed {
-    Runs(Vec<Run>),
+    Runs(Vec<ReplayedRun>),
     Forwarded(Forwarded),
+}
+
+/// A run a replay made, as its answer names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedRun {
+    pub id: Uuid,
+    pub pipeline: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+}
+
+impl From<Run> for ReplayedRun {
+    fn from(r: Run) -> Self {
+        ReplayedRun {
+            id: r.id,
+            pipeline: r.pipeline,
+            status: r.status,
+            error: r.error,
+        }
+    }
 }
 
 /// The target's answer to a forward.
@@ -113,6 +131,7 @@ impl Service {
                 .await;
                 let runs = runs
                     .into_iter()
+                    .map(|r| r.map(ReplayedRun::from))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(ServiceError::Internal)?;
                 Ok(Replayed::Runs(runs))
@@ -128,7 +147,7 @@ impl Service {
                     "event forwarded"
                 );
                 let client = match &self.pipelines {
-                    Some(p) => p.executor().env.http.clone(),
+                    Some(p) => p.executor().client(),
                     None => HttpClient::new().map_err(ServiceError::Internal)?,
                 };
                 forward(&client, &event, &url)
@@ -143,25 +162,14 @@ fn listens_to(pattern: &str, event_key: &str) -> bool {
     EventKeyPattern::parse(pattern).is_ok_and(|p| p.matches(event_key))
 }
 
-/// Sends the event on as `http.forward` does: same method, body and headers (minus the token
-/// and hop-by-hop ones), its query appended, one more hop counted.
+/// Sends the event on, and keeps the start of the answer.
 async fn forward(client: &HttpClient, event: &Event, url: &str) -> Result<Forwarded, ServiceError> {
-    let pairs = |m: &std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
-        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    };
-    let original = pairs(&event.headers);
-    let mut headers = forward_headers(&original);
-    headers.push(next_hop(&original).map_err(ServiceError::Conflict)?);
-    let res = client
-        .send(
-            &event.method,
-            &forward_url(url, &pairs(&event.query)),
-            &headers,
-            bytes::Bytes::copy_from_slice(&event.body),
-            FORWARD_TIMEOUT,
-        )
+    let res = forward_event(client, event, url, FORWARD_TIMEOUT)
         .await
-        .map_err(ServiceError::BadGateway)?;
+        .map_err(|e| match e {
+            ForwardError::Loop(m) => ServiceError::Conflict(m),
+            ForwardError::Failed(m) => ServiceError::BadGateway(m),
+        })?;
     let shown = res.body.len().min(EXCERPT_BYTES);
     Ok(Forwarded {
         status: res.status,
@@ -179,7 +187,7 @@ async fn forward(client: &HttpClient, event: &Event, url: &str) -> Result<Forwar
 /// A URL as the audit line shows it: no user info and no query, either may hold a secret.
 fn url_for_log(url: &str) -> String {
     let bare = url.split(['?', '#']).next().unwrap_or("");
-    http::redact(bare)
+    redact_url(bare)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
 use crate::service::PipelineView;
+use crate::service::replay::{Replay, Replayed};
 use crate::service::{Service, ServiceError, Source};
 use crate::store::{PageQuery, RunQuery, WebhookStats};
 
@@ -81,6 +82,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn runs_of(&self, event: Uuid) -> impl Future<Output = Result<Vec<Run>, ServiceError>> + Send;
     /// Queues a failed or dead run again.
     fn retry_run(&self, id: Uuid) -> impl Future<Output = Result<Run, ServiceError>> + Send;
+    /// Runs a stored event again through pipelines, or forwards it (`event.replay`).
+    fn replay(
+        &self,
+        id: Uuid,
+        how: Replay,
+    ) -> impl Future<Output = Result<Replayed, ServiceError>> + Send;
     /// Starts watching.
     fn live(&self) -> Self::Feed;
 }
@@ -178,6 +185,10 @@ impl Backend for Local {
 
     async fn retry_run(&self, id: Uuid) -> Result<Run, ServiceError> {
         self.service.retry_run(id, Source::Dashboard).await
+    }
+
+    async fn replay(&self, id: Uuid, how: Replay) -> Result<Replayed, ServiceError> {
+        self.service.replay_event(id, how, Source::Dashboard).await
     }
 
     fn live(&self) -> LocalFeed {

@@ -13,6 +13,7 @@ use crate::domain::decode::{self, Decoded};
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
 use crate::service::PipelineView;
+use crate::service::replay::{Replay, Replayed};
 use crate::store::{PageQuery, WebhookStats};
 
 #[derive(Debug, Clone)]
@@ -59,6 +60,16 @@ pub enum Effect {
     /// The runs an event caused.
     LoadRuns(Uuid),
     RetryRun(Uuid),
+    /// Reads an event with its body, to copy it.
+    Fetch(Uuid, EventAct),
+    Replay(Uuid, Replay),
+    /// Writes an event's body, or its `file`-th multipart file, to `path`.
+    Save {
+        id: Uuid,
+        file: Option<usize>,
+        path: String,
+        overwrite: bool,
+    },
     Copy(String),
     Quit,
 }
@@ -94,7 +105,29 @@ pub enum Msg {
     /// The runs of this event, newest first.
     Runs(Uuid, Result<Vec<Run>, String>),
     Retried(Result<Run, String>),
+    /// An event read for an action; `None` when it is no longer stored.
+    Fetched(EventAct, Result<Option<Record>, String>),
+    Replayed(Result<Replayed, String>),
+    /// Where it was saved and how many bytes.
+    Saved(Result<(String, usize), SaveFailure>),
     Error(String),
+}
+
+/// What can be done to the selected event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventAct {
+    Replay,
+    Forward,
+    CopyCurl,
+    CopyBody,
+    Save,
+}
+
+#[derive(Debug, Clone)]
+pub enum SaveFailure {
+    /// The path exists: saving again overwrites it.
+    Exists(String),
+    Other(String),
 }
 
 #[derive(Debug, Clone)]
