@@ -15,7 +15,7 @@ use super::layout;
 use super::list::PageKind;
 use super::msg::{Config, Effect, EventAct, Msg, PutFailure, SaveFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
-use super::popups::{Confirm, Form, Help, Popup, Prompt};
+use super::popups::{Confirm, Form, Help, Popup, Prompt, Purpose};
 use crate::domain::{Event, Record, Webhook};
 use crate::service::PipelineView;
 use crate::service::replay::{Replay, Replayed};
@@ -382,6 +382,12 @@ impl Dashboard {
         match (action, &self.popup) {
             (Action::Retry, None) => self.panes.detail.can_retry(),
             (Action::NextField, Some(Popup::Editor(e))) => e.has_name_field(),
+            // The prompt shares the form's keys: Tab chooses what to save, and the arrows
+            // and Space edit its text.
+            (Action::Choose, Some(Popup::Prompt(_))) => false,
+            (Action::NextField | Action::PrevField, Some(Popup::Prompt(p))) => {
+                matches!(p.purpose, Purpose::Save { .. })
+            }
             _ => true,
         }
     }
