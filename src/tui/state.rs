@@ -528,3 +528,17 @@ fn extension(e: &Event) -> &'static str {
         "bin"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn a_sent_file_name_is_offered_as_a_bare_name() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\x\\y.pdf"), "y.pdf");
+        assert_eq!(safe_file_name("a\x1b[2Jb.txt"), "a[2Jb.txt");
+        assert_eq!(safe_file_name("dir/.."), "file.bin");
+        assert_eq!(safe_file_name(""), "file.bin");
+    }
+}
