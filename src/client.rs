@@ -243,6 +243,14 @@ async fn local(opts: &Options, name: CommandName, params: &Params) -> Result<(),
             opts.listen
         ))
     })?;
+    // The audit lines of changes made without a server go to the data dir's log, as the
+    // dashboard's do; stdout is the answer's.
+    if let Err(e) = crate::logging::to_file(&opts.data.join(app::LOG_FILE)) {
+        eprintln!(
+            "hooktail: cannot open the log in {}: {e}",
+            opts.data.display()
+        );
+    }
     let result = command::run(&core.ctx, name, params, Source::Cli).await;
     core.close().await;
     match result {

@@ -374,4 +374,20 @@ async fn every_change_writes_one_audit_line_without_secrets() {
         assert!(!all.contains(secret), "the log holds a secret: {secret}");
     }
     drop(serve);
+
+    // Without a server the CLI opens the store itself, and logs to the data dir's log.
+    let nobody = child::free_addr();
+    let (code, out, err) = child::command(
+        &data,
+        nobody,
+        &["webhook.put", "eventKey=webhook.audit.alone"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let alone = uuid_of(&serde_json::from_str(&out).unwrap());
+    let lines = audit_lines(&data.join("hooktail.log"));
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("change=\"webhook.put\""), "{}", lines[0]);
+    assert!(lines[0].contains("source=\"cli\""), "{}", lines[0]);
+    assert!(lines[0].contains("webhook.audit.alone"), "{}", lines[0]);
+    assert!(!lines[0].contains(&alone), "{}", lines[0]);
 }
