@@ -53,16 +53,26 @@ async fn put(running: &Running, name: &str, yaml: &str) {
         ("name".to_string(), name.to_string()),
         ("yaml".to_string(), yaml.to_string()),
     ]);
-    hooktail::service::command::run(&running.ctx, CommandName::PipelinePut, &params)
-        .await
-        .unwrap();
+    hooktail::service::command::run(
+        &running.ctx,
+        CommandName::PipelinePut,
+        &params,
+        hooktail::service::Source::Cli,
+    )
+    .await
+    .unwrap();
 }
 
 async fn lag(running: &Running, name: &str) -> u64 {
     let params: Params = BTreeMap::from([("name".to_string(), name.to_string())]);
-    let p = hooktail::service::command::run(&running.ctx, CommandName::PipelineGet, &params)
-        .await
-        .unwrap();
+    let p = hooktail::service::command::run(
+        &running.ctx,
+        CommandName::PipelineGet,
+        &params,
+        hooktail::service::Source::Cli,
+    )
+    .await
+    .unwrap();
     p["lag"].as_u64().unwrap()
 }
 

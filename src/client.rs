@@ -19,6 +19,7 @@ use tokio_rustls::TlsConnector;
 use crate::app::{self, Core};
 use crate::cli::Options;
 use crate::http::routes;
+use crate::service::Source;
 use crate::service::command::{self, CommandName, Params};
 
 /// How a command ended, for the exit code.
@@ -201,6 +202,7 @@ async fn remote(
         .header(HOST, opts.listen.to_string())
         .header(AUTHORIZATION, format!("Bearer {key}"))
         .header(CONTENT_TYPE, "application/json")
+        .header(Source::HEADER, Source::Cli.as_str())
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| failed(&e))?;
     let res = sender.send_request(req).await.map_err(|e| failed(&e))?;
@@ -342,7 +344,15 @@ async fn local(opts: &Options, name: CommandName, params: &Params) -> Result<(),
             opts.listen
         ))
     })?;
-    let result = command::run(&core.ctx, name, params).await;
+    // The audit lines of changes made without a server go to the data dir's log, as the
+    // dashboard's do; stdout is the answer's.
+    if let Err(e) = crate::logging::to_file(&opts.data.join(app::LOG_FILE)) {
+        eprintln!(
+            "hooktail: cannot open the log in {}: {e}",
+            opts.data.display()
+        );
+    }
+    let result = command::run(&core.ctx, name, params, Source::Cli).await;
     core.close().await;
     match result {
         Ok(v) => {

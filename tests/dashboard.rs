@@ -602,8 +602,21 @@ fn copy_sends_the_url_and_says_so() {
         panic!("{fx:?}")
     };
     assert!(url.ends_with("webhook.receive?token=a29a4f16-989d-48c8-ab54-7b6150733ba3"));
-    let text = screen_text(&render(&mut app, 100, 30));
-    assert!(text.contains("Copied the URL of webhook.github.push"));
+    // It says what was sent, not that the terminal took it.
+    let (toast, _) = app.toast.clone().unwrap();
+    assert!(
+        toast.starts_with("Sent the URL of webhook.github.push ("),
+        "{toast}"
+    );
+    assert!(
+        toast.ends_with("to the terminal clipboard (OSC 52)"),
+        "{toast}"
+    );
+    let text = screen_text(&render(&mut app, 120, 30));
+    assert!(
+        text.contains("Sent the URL of webhook.github.push"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ use hooktail::domain::time::now_ms;
 use hooktail::domain::{Event, PayloadType, Record, WebhookInput};
 use hooktail::http::Limits;
 use hooktail::service::PipelineView;
-use hooktail::service::ServiceError;
+use hooktail::service::{ServiceError, Source};
 use hooktail::tui::backend::{Backend, Local};
 use hooktail::tui::driver::answer;
 use hooktail::tui::key::{Code, Key};
@@ -799,7 +799,10 @@ async fn the_editor_and_the_api_refuse_the_same_document_at_the_same_place() {
     live.press(&mut app, Key::ctrl('s')).await;
     let (name, yaml) = editor(&app).texts();
     let shown = editor(&app).error.clone().unwrap();
-    let Err(ServiceError::BadRequest(refused)) = live.ctx().put_pipeline(&name, yaml, true).await
+    let Err(ServiceError::BadRequest(refused)) = live
+        .ctx()
+        .put_pipeline(&name, yaml, true, Source::Dashboard)
+        .await
     else {
         panic!("the API takes it")
     };
@@ -812,7 +815,7 @@ async fn the_editor_and_the_api_refuse_the_same_document_at_the_same_place() {
 async fn delete_through_the_confirm_removes_the_pipeline() {
     let live = Live::start().await;
     live.ctx()
-        .put_pipeline("lead-mail", REFERENCE.into(), true)
+        .put_pipeline("lead-mail", REFERENCE.into(), true, Source::Dashboard)
         .await
         .unwrap();
     let mut app = live.dashboard().await;
@@ -836,7 +839,7 @@ async fn an_opened_event_shows_its_run_and_step_log() {
     let token = live.webhook("webhook.lead.created").await;
     let yaml = "pipeline:\n  - event.listen:\n      eventKey: webhook.lead.*\n  - log:\n      message: \"lead from #{body.eventKey}\"\n";
     live.ctx()
-        .put_pipeline("lead-log", yaml.into(), true)
+        .put_pipeline("lead-log", yaml.into(), true, Source::Dashboard)
         .await
         .unwrap();
     let event = live.call(token, r#"{"lead":"ACME"}"#).await;
@@ -869,7 +872,10 @@ async fn a_dead_run_is_retried_from_the_runs_tab() {
         "pipeline:\n  - event.listen:\n      eventKey: webhook.order.paid\n  - http.post:\n      url: {}\n",
         target.url("/switch")
     );
-    live.ctx().put_pipeline("orders", yaml, true).await.unwrap();
+    live.ctx()
+        .put_pipeline("orders", yaml, true, Source::Dashboard)
+        .await
+        .unwrap();
     let event = live.call(token, r#"{"order":17}"#).await;
     let dead = live.run_in(event, RunStatus::Dead).await;
     let mut app = live.dashboard().await;

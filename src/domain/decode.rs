@@ -114,8 +114,25 @@ fn boundary(lower: &str, original: &str) -> Option<String> {
     (!b.is_empty()).then(|| b.to_string())
 }
 
-/// A tolerant, synchronous multipart split for display only (the receiver validates strictly).
-fn parts(body: &[u8], boundary: &str) -> Vec<Part> {
+/// The bytes of the `n`-th part that has a filename (the event's `files`, in order), for
+/// saving it.
+pub fn file_bytes<'a>(content_type: Option<&str>, body: &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let ct = content_type?;
+    let b = boundary(&ct.to_ascii_lowercase(), ct)?;
+    split_parts(body, &b)
+        .into_iter()
+        .filter(|(head, _)| {
+            head.lines().any(|l| {
+                l.to_ascii_lowercase().starts_with("content-disposition:")
+                    && param(l, "filename").is_some()
+            })
+        })
+        .nth(n)
+        .map(|(_, content)| content)
+}
+
+/// Each part's head and content, split tolerantly (the receiver validates strictly).
+fn split_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<(String, &'a [u8])> {
     let delim = format!("--{boundary}");
     let starts: Vec<usize> = memmem::find_iter(body, delim.as_bytes())
         .filter(|&p| p == 0 || body[..p].ends_with(b"\r\n"))
@@ -129,8 +146,16 @@ fn parts(body: &[u8], boundary: &str) -> Vec<Part> {
         let Some(split) = memmem::find(chunk, b"\r\n\r\n") else {
             continue;
         };
-        let head = String::from_utf8_lossy(&chunk[..split]);
-        let content = &chunk[split + 4..];
+        let head = String::from_utf8_lossy(&chunk[..split]).into_owned();
+        out.push((head, &chunk[split + 4..]));
+    }
+    out
+}
+
+/// A tolerant, synchronous multipart split for display only.
+fn parts(body: &[u8], boundary: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    for (head, content) in split_parts(body, boundary) {
         let mut part = Part {
             name: String::new(),
             filename: None,

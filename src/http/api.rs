@@ -17,6 +17,7 @@ use super::State;
 use super::body::{self, BodyError, Reserve};
 use super::reply::{self, Reply};
 use crate::domain::{EventFilter, EventKeyPattern, Record};
+use crate::service::Source;
 use crate::service::command::{self, CommandName, Params};
 use crate::store::{Cursor, Encoded, Listener, Next, PageQuery, Status, Store};
 
@@ -57,13 +58,18 @@ pub async fn handle(
             ),
         );
     }
+    let source = Source::from_header(
+        req.headers()
+            .get(Source::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
     let params = match params(state, req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     let result = match name {
         Ok(name) if name.streams() => return listen(state, &params),
-        Ok(name) => command::run(&state.ctx, name, &params).await,
+        Ok(name) => command::run(&state.ctx, name, &params, source).await,
         Err(unknown) => Err(command::unknown(unknown)),
     };
     match result {

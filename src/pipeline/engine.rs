@@ -13,6 +13,13 @@ pub struct Engine {
     pub env: Env,
 }
 
+impl Engine {
+    /// The pooled client of the HTTP steps, for forwards by hand (`event.replay`).
+    pub fn client(&self) -> super::HttpClient {
+        self.env.http.clone()
+    }
+}
+
 impl Execute for Engine {
     type Program = Pipeline;
 

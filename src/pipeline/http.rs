@@ -128,18 +128,7 @@ fn build_request(
     headers: &[(String, String)],
     body: Bytes,
 ) -> Result<Request<Full<Bytes>>, String> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| format!("url {:?} is not a valid URL: {e}", redact(url)))?;
-    match uri.scheme_str() {
-        Some("http" | "https") if uri.host().is_some() => {}
-        _ => {
-            return Err(format!(
-                "url {:?} must be an absolute http:// or https:// URL",
-                redact(url)
-            ));
-        }
-    }
+    let uri = check_url(url)?;
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| format!("{method:?} is not an HTTP method"))?;
     let mut req = Request::builder().method(method).uri(uri);
@@ -154,8 +143,22 @@ fn build_request(
         .map_err(|e| format!("cannot build the request: {e}"))
 }
 
+/// `url` parsed, if it is an absolute `http://` or `https://` URL.
+pub fn check_url(url: &str) -> Result<Uri, String> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| format!("url {:?} is not a valid URL: {e}", redact(url)))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some() => Ok(uri),
+        _ => Err(format!(
+            "url {:?} must be an absolute http:// or https:// URL",
+            redact(url)
+        )),
+    }
+}
+
 /// The URL without its user info, which may hold a password.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(scheme), Some(at)) if at > scheme && !url[scheme + 3..at].contains('/') => {
             format!("{}://…@{}", &url[..scheme], &url[at + 1..])
@@ -219,6 +222,41 @@ pub fn forward_headers(original: &[(String, String)]) -> Vec<(String, String)> {
         })
         .cloned()
         .collect()
+}
+
+/// Why an event was not forwarded.
+#[derive(Debug)]
+pub enum ForwardError {
+    /// It has been passed on [`MAX_HOPS`] times already.
+    Loop(String),
+    /// The target did not answer in full in time.
+    Failed(String),
+}
+
+/// Sends a stored event on as `http.forward` does: same method and body, headers minus the
+/// token and hop-by-hop ones, its query appended to `url`, one more hop counted.
+pub async fn forward_event(
+    client: &HttpClient,
+    event: &crate::domain::Event,
+    url: &str,
+    timeout: Duration,
+) -> Result<Response, ForwardError> {
+    let pairs = |m: &std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let original = pairs(&event.headers);
+    let mut headers = forward_headers(&original);
+    headers.push(next_hop(&original).map_err(ForwardError::Loop)?);
+    client
+        .send(
+            &event.method,
+            &forward_url(url, &pairs(&event.query)),
+            &headers,
+            Bytes::copy_from_slice(&event.body),
+            timeout,
+        )
+        .await
+        .map_err(ForwardError::Failed)
 }
 
 /// `url` with the original query (minus `token` and `uuid`) appended to its own.

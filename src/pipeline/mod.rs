@@ -27,7 +27,7 @@ use crate::domain::pipeline::{
 };
 use crate::domain::time::now_ms;
 
-pub use http::HttpClient;
+pub use http::{ForwardError, HttpClient, check_url, forward_event, redact as redact_url};
 pub use mail::{Mailer, SmtpConfig};
 
 /// Default timeout of the HTTP steps.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::domain::pipeline::{PipelineRecord, Run};
 use crate::domain::{Event, PayloadType, Record, Rejection, Webhook};
 use crate::service::PipelineView;
+use crate::service::replay::{Forwarded, Replayed, ReplayedRun};
 
 /// An event or rejection of `event.list` or `event.get`. With `with_body`, the body comes
 /// from `origin` (base64) or `payload` (JSON or text), and an event with neither kept none.
@@ -74,6 +75,36 @@ pub fn run(v: Value) -> Result<Run, String> {
         &["queuedAt", "startedAt", "finishedAt", "nextAttemptAt"],
     )?;
     from_map(map, "a run")
+}
+
+/// The answer of `event.replay`: the runs it made, or the forward's response.
+pub fn replayed(v: Value) -> Result<Replayed, String> {
+    let map = object(v, "a replay")?;
+    if let Some(runs) = map.get("runs") {
+        let runs = array(runs.clone(), |r| {
+            let r = object(r, "a replayed run")?;
+            Ok(ReplayedRun {
+                id: from_map_field(&r, "id")?,
+                pipeline: from_map_field(&r, "pipeline")?,
+                status: from_map_field(&r, "status")?,
+                error: from_map_field(&r, "error")?,
+            })
+        })?;
+        return Ok(Replayed::Runs(runs));
+    }
+    Ok(Replayed::Forwarded(Forwarded {
+        status: from_map_field(&map, "status")?,
+        content_type: from_map_field(&map, "contentType")?,
+        size: from_map_field(&map, "size")?,
+        excerpt: from_map_field(&map, "body")?,
+        truncated: from_map_field(&map, "truncated")?,
+    }))
+}
+
+/// One field of an answer, as `T`; a missing field reads as JSON null.
+fn from_map_field<T: DeserializeOwned>(map: &Map<String, Value>, name: &str) -> Result<T, String> {
+    let v = map.get(name).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(v).map_err(|e| format!("{name}: {e}"))
 }
 
 /// An array answer, each item read by `item`.

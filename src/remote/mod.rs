@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 
 use crate::http::routes::command_path;
-use crate::service::ServiceError;
+use crate::service::{ServiceError, Source};
 use crate::service::command::CommandName;
 
 /// The variable that gives the admin key when the data dir does not hold it.
@@ -174,6 +174,7 @@ impl Api {
             .method(method)
             .uri(format!("{}{}", self.base, command_path(name)))
             .header(AUTHORIZATION, self.auth.clone())
+            .header(Source::HEADER, Source::Dashboard.as_str())
     }
 
     fn unreachable(&self, e: &dyn std::error::Error) -> ServiceError {

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::pipelines::pipeline_name;
-use super::{Service, ServiceError};
+use super::replay::Replay;
+use super::{Service, ServiceError, Source};
 use crate::domain::pipeline::{Run, RunStatus};
 use crate::domain::webhook::parse_allow_from;
 use crate::domain::{EventFilter, EventKeyPattern, WebhookInput};
@@ -38,12 +39,13 @@ pub enum CommandName {
     RunList,
     RunGet,
     RunRetry,
+    EventReplay,
     EventListen,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 14] = [
+    pub const ALL: [CommandName; 15] = [
         CommandName::WebhookPut,
         CommandName::WebhookGet,
         CommandName::WebhookDelete,
@@ -57,6 +59,7 @@ impl CommandName {
         CommandName::RunList,
         CommandName::RunGet,
         CommandName::RunRetry,
+        CommandName::EventReplay,
         CommandName::EventListen,
     ];
 
@@ -79,6 +82,7 @@ impl CommandName {
             CommandName::RunList => "run.list",
             CommandName::RunGet => "run.get",
             CommandName::RunRetry => "run.retry",
+            CommandName::EventReplay => "event.replay",
             CommandName::EventListen => "event.listen",
         }
     }
@@ -93,6 +97,7 @@ impl CommandName {
                 | CommandName::PipelineDelete
                 | CommandName::PipelineRun
                 | CommandName::RunRetry
+                | CommandName::EventReplay
         )
     }
 
@@ -119,7 +124,13 @@ impl CommandName {
 }
 
 /// Runs a command that answers; a stream is refused, as only a server can serve one.
-pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, ServiceError> {
+/// `source` is the front end that sent it, for the audit lines of changes.
+pub async fn run(
+    svc: &Service,
+    name: CommandName,
+    p: &Params,
+    source: Source,
+) -> Result<Value, ServiceError> {
     let get = |k: &str| p.get(k).map(String::as_str);
     match name {
         CommandName::WebhookPut => {
@@ -134,7 +145,7 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
             if let Some(a) = get("allowFrom") {
                 input.allow_from = Some(parse_allow_from(a).map_err(ServiceError::BadRequest)?);
             }
-            let w = svc.put_webhook(input).await?;
+            let w = svc.put_webhook(input, source).await?;
             Ok(w.to_json(&svc.public_url))
         }
         CommandName::WebhookGet => match get("uuid") {
@@ -154,7 +165,7 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
         },
         CommandName::WebhookDelete => {
             let uuid = parse_uuid(required(get("uuid"), "uuid")?)?;
-            let deleted = svc.delete_webhook(uuid).await?;
+            let deleted = svc.delete_webhook(uuid, source).await?;
             Ok(json!({"uuid": uuid, "deleted": deleted}))
         }
         CommandName::EventList => {
@@ -231,7 +242,10 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
                     ServiceError::BadRequest(format!("enabled must be true or false, not {e:?}"))
                 })?,
             };
-            Ok(svc.put_pipeline(&name, yaml, enabled).await?.to_json())
+            Ok(svc
+                .put_pipeline(&name, yaml, enabled, source)
+                .await?
+                .to_json())
         }
         CommandName::PipelineGet => match get("name") {
             Some(n) => Ok(svc.pipeline(n).await?.to_json()),
@@ -245,14 +259,14 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
         },
         CommandName::PipelineDelete => {
             let name = pipeline_name(get("name"))?;
-            let deleted = svc.delete_pipeline(&name).await?;
+            let deleted = svc.delete_pipeline(&name, source).await?;
             Ok(json!({"name": name, "deleted": deleted}))
         }
         CommandName::PipelineRun => {
             let name = pipeline_name(get("name"))?;
             let record = svc.find_pipeline(&name).await?;
             let id = named_uuid(get("eventId"), "eventId")?;
-            Ok(svc.run_pipeline(&record, id).await?.to_json())
+            Ok(svc.run_pipeline(&record, id, source).await?.to_json())
         }
         CommandName::RunList => {
             let q = RunQuery {
@@ -278,7 +292,20 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
         }
         CommandName::RunRetry => {
             let id = named_uuid(get("id"), "id")?;
-            Ok(svc.retry_run(id).await?.to_json())
+            Ok(svc.retry_run(id, source).await?.to_json())
+        }
+        CommandName::EventReplay => {
+            let id = named_uuid(get("id"), "id")?;
+            let how = match (get("pipeline"), get("url")) {
+                (Some(_), Some(_)) => {
+                    return Err(ServiceError::BadRequest(
+                        "give either pipeline or url, not both".into(),
+                    ));
+                }
+                (None, Some(url)) => Replay::Forward(url.trim().to_string()),
+                (pipeline, None) => Replay::Pipelines(pipeline.map(str::to_string)),
+            };
+            Ok(svc.replay_event(id, how, source).await?.to_json(id))
         }
         CommandName::EventListen => Err(ServiceError::BadRequest(format!(
             "{} needs a running server",

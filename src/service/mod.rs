@@ -5,6 +5,7 @@
 
 pub mod command;
 pub mod pipelines;
+pub mod replay;
 
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A target hooktail sent a call on to did not answer (`event.replay` with a `url`).
+    #[error("{0}")]
+    BadGateway(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -36,6 +40,7 @@ impl ServiceError {
             ServiceError::NotFound(_) => 404,
             ServiceError::Conflict(_) => 409,
             ServiceError::Unavailable(_) => 503,
+            ServiceError::BadGateway(_) => 502,
             ServiceError::Internal(_) => 500,
         }
     }
@@ -48,6 +53,38 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Unavailable(e.to_string())
             }
             e => ServiceError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Which front end asked for a change, named in its audit line. Each front end passes its
+/// own; a command sent over HTTP names it in [`Source::HEADER`] (the CLI and an attached
+/// dashboard do), else it is `api`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Api,
+    Cli,
+    Dashboard,
+}
+
+impl Source {
+    /// The request header in which a command's sender names itself.
+    pub const HEADER: &'static str = "x-hooktail-source";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Cli => "cli",
+            Source::Dashboard => "dashboard",
+        }
+    }
+
+    /// The source a header names; anything else is `api`.
+    pub fn from_header(value: Option<&str>) -> Source {
+        match value.map(str::trim) {
+            Some("cli") => Source::Cli,
+            Some("dashboard") => Source::Dashboard,
+            _ => Source::Api,
         }
     }
 }
@@ -78,13 +115,24 @@ impl Service {
     }
 
     /// Creates or edits a webhook from validated input, and logs the change.
-    pub async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
+    pub async fn put_webhook(
+        &self,
+        input: WebhookInput,
+        source: Source,
+    ) -> Result<Webhook, ServiceError> {
         let w = self.writer.put_webhook(input).await.map_err(|e| match e {
             PutError::Invalid(m) => ServiceError::BadRequest(m),
             PutError::Conflict(_) => ServiceError::Conflict(e.to_string()),
             PutError::Store(e) => e.into(),
         })?;
-        tracing::info!(event_key = %w.event_key, token = %w.token_prefix(), "webhook put");
+        tracing::info!(
+            target: "audit",
+            change = "webhook.put",
+            event_key = %w.event_key,
+            token = %w.token_prefix(),
+            source = source.as_str(),
+            "webhook put"
+        );
         Ok(w)
     }
 
@@ -99,11 +147,17 @@ impl Service {
     }
 
     /// Deletes a webhook and logs it; `false` when there was none.
-    pub async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, ServiceError> {
+    pub async fn delete_webhook(&self, uuid: Uuid, source: Source) -> Result<bool, ServiceError> {
         let deleted = self.writer.delete_webhook(uuid).await?;
         if deleted {
             let token = crate::domain::webhook::token_prefix(&uuid.to_string());
-            tracing::info!(token = %token, "webhook deleted");
+            tracing::info!(
+                target: "audit",
+                change = "webhook.delete",
+                token = %token,
+                source = source.as_str(),
+                "webhook deleted"
+            );
         }
         Ok(deleted)
     }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Service, ServiceError};
+use super::{Service, ServiceError, Source};
 use crate::domain::Record;
 use crate::domain::pipeline::{Pipeline, PipelineRecord, Run, validate_pipeline_name};
 use crate::pipeline::engine::Pipelines;
@@ -35,6 +35,7 @@ impl Service {
         name: &str,
         yaml: String,
         enabled: bool,
+        source: Source,
     ) -> Result<PipelineView, ServiceError> {
         let name = pipeline_name(Some(name))?;
         let doc = Pipeline::parse(&yaml)
@@ -47,7 +48,14 @@ impl Service {
             enabled,
         };
         let record = self.blocking(move |s| s.put_pipeline(input)).await?;
-        tracing::info!(pipeline = %record.name, enabled = record.enabled, "audit: pipeline put");
+        tracing::info!(
+            target: "audit",
+            change = "pipeline.put",
+            pipeline = %record.name,
+            enabled = record.enabled,
+            source = source.as_str(),
+            "pipeline put"
+        );
         self.changed();
         self.with_lag(record).await
     }
@@ -70,12 +78,18 @@ impl Service {
 
     /// Deletes a pipeline and wakes delivery; `false` when there was none. Its runs stay until
     /// they are pruned with their events.
-    pub async fn delete_pipeline(&self, name: &str) -> Result<bool, ServiceError> {
+    pub async fn delete_pipeline(&self, name: &str, source: Source) -> Result<bool, ServiceError> {
         let name = pipeline_name(Some(name))?;
         let owned = name.clone();
         let deleted = self.blocking(move |s| s.delete_pipeline(&owned)).await?;
         if deleted {
-            tracing::info!(pipeline = %name, "audit: pipeline deleted");
+            tracing::info!(
+                target: "audit",
+                change = "pipeline.delete",
+                pipeline = %name,
+                source = source.as_str(),
+                "pipeline deleted"
+            );
             self.changed();
         }
         Ok(deleted)
@@ -86,6 +100,7 @@ impl Service {
         &self,
         record: &PipelineRecord,
         event_id: Uuid,
+        source: Source,
     ) -> Result<Run, ServiceError> {
         let event = match self.blocking(move |s| s.record(&event_id)).await? {
             Some(Record::Accepted(e)) => e,
@@ -96,7 +111,14 @@ impl Service {
             }
         };
         let pipelines = self.runner()?;
-        tracing::info!(pipeline = %record.name, event = %event_id, "audit: pipeline run by hand");
+        tracing::info!(
+            target: "audit",
+            change = "pipeline.run",
+            pipeline = %record.name,
+            event = %event_id,
+            source = source.as_str(),
+            "pipeline run by hand"
+        );
         pipelines
             .run_once(record, &event)
             .await
@@ -116,7 +138,7 @@ impl Service {
     }
 
     /// Queues a failed or dead run again; its pipeline runs it next. 409 for any other run.
-    pub async fn retry_run(&self, id: Uuid) -> Result<Run, ServiceError> {
+    pub async fn retry_run(&self, id: Uuid, source: Source) -> Result<Run, ServiceError> {
         let run = self.runner()?.retry(id).await.map_err(|e| match e {
             RetryError::NotFound => ServiceError::NotFound(format!("no run {id}")),
             RetryError::NotRetryable(_) | RetryError::PipelineGone => {
@@ -124,11 +146,18 @@ impl Service {
             }
             RetryError::Store(e) => e.into(),
         })?;
-        tracing::info!(run = %id, pipeline = %run.pipeline, "audit: run retried");
+        tracing::info!(
+            target: "audit",
+            change = "run.retry",
+            run = %id,
+            pipeline = %run.pipeline,
+            source = source.as_str(),
+            "run retried"
+        );
         Ok(run)
     }
 
-    fn runner(&self) -> Result<&Pipelines, ServiceError> {
+    pub(super) fn runner(&self) -> Result<&Pipelines, ServiceError> {
         self.pipelines.as_ref().ok_or_else(|| {
             ServiceError::Unavailable("runs need a running hooktail server (hooktail serve)".into())
         })

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
 use crate::service::PipelineView;
-use crate::service::{Service, ServiceError};
+use crate::service::replay::{Replay, Replayed};
+use crate::service::{Service, ServiceError, Source};
 use crate::store::{PageQuery, RunQuery, WebhookStats};
 
 /// Most runs Detail lists for one event: one per pipeline that matched it, plus the runs by
@@ -85,6 +86,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn runs_of(&self, event: Uuid) -> impl Future<Output = Result<Vec<Run>, ServiceError>> + Send;
     /// Queues a failed or dead run again.
     fn retry_run(&self, id: Uuid) -> impl Future<Output = Result<Run, ServiceError>> + Send;
+    /// Runs a stored event again through pipelines, or forwards it (`event.replay`).
+    fn replay(
+        &self,
+        id: Uuid,
+        how: Replay,
+    ) -> impl Future<Output = Result<Replayed, ServiceError>> + Send;
     /// Starts watching.
     fn live(&self) -> Self::Feed;
 }
@@ -140,11 +147,11 @@ impl Backend for Local {
     }
 
     async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
-        self.service.put_webhook(input).await
+        self.service.put_webhook(input, Source::Dashboard).await
     }
 
     async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, ServiceError> {
-        self.service.delete_webhook(uuid).await
+        self.service.delete_webhook(uuid, Source::Dashboard).await
     }
 
     async fn pipelines(&self) -> Result<Vec<PipelineView>, ServiceError> {
@@ -157,11 +164,13 @@ impl Backend for Local {
         yaml: String,
         enabled: bool,
     ) -> Result<PipelineView, ServiceError> {
-        self.service.put_pipeline(&name, yaml, enabled).await
+        self.service
+            .put_pipeline(&name, yaml, enabled, Source::Dashboard)
+            .await
     }
 
     async fn delete_pipeline(&self, name: String) -> Result<bool, ServiceError> {
-        self.service.delete_pipeline(&name).await
+        self.service.delete_pipeline(&name, Source::Dashboard).await
     }
 
     async fn runs_of(&self, event: Uuid) -> Result<Vec<Run>, ServiceError> {
@@ -179,7 +188,11 @@ impl Backend for Local {
     }
 
     async fn retry_run(&self, id: Uuid) -> Result<Run, ServiceError> {
-        self.service.retry_run(id).await
+        self.service.retry_run(id, Source::Dashboard).await
+    }
+
+    async fn replay(&self, id: Uuid, how: Replay) -> Result<Replayed, ServiceError> {
+        self.service.replay_event(id, how, Source::Dashboard).await
     }
 
     fn live(&self) -> LocalFeed {

@@ -6,20 +6,22 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use base64::Engine;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::backend::{Backend, Live, LiveFeed, Local};
+use super::clipboard;
 use super::key::Key;
-use super::msg::{Config, Effect, Link, Msg, Opened, PutFailure, SearchStep};
+use super::msg::{Config, Effect, Link, Msg, Opened, PutFailure, SaveFailure, SearchStep};
 use super::remote::Remote;
 use super::state::Dashboard;
 use crate::app::{
     ADDR_FILE, LOG_FILE, Running, prepare_data_dir, read_addr_file, shutdown_signal, store_locked,
 };
 use crate::cli::Options;
+use crate::domain::Record;
+use crate::domain::decode;
 use crate::domain::time::now_ms;
 use crate::domain::{EventFilter, Status};
 use crate::remote::Api;
@@ -182,8 +184,8 @@ fn perform<B: Backend>(
         match effect {
             Effect::Quit => flow = Flow::Quit,
             Effect::Copy(text) => {
-                let seq = osc52(&text, std::env::var_os("TMUX").is_some());
-                terminal.backend_mut().write_all(seq.as_bytes())?;
+                let seq = clipboard::osc52(&text, std::env::var_os("TMUX").is_some());
+                terminal.backend_mut().write_all(&seq)?;
                 terminal.backend_mut().flush()?;
             }
             effect => {
@@ -289,6 +291,14 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
                 Err(e) => failed(e),
             }
         }
+        Effect::Fetch(id, act) => Msg::Fetched(act, backend.event(id).await.map_err(text)),
+        Effect::Replay(id, how) => Msg::Replayed(backend.replay(id, how).await.map_err(text)),
+        Effect::Save {
+            id,
+            file,
+            path,
+            overwrite,
+        } => Msg::Saved(save(backend, id, file, path, overwrite).await),
         Effect::Copy(_) | Effect::Quit => return None,
     };
     Some(msg)
@@ -313,24 +323,42 @@ fn text(e: ServiceError) -> String {
     e.to_string()
 }
 
-/// The OSC 52 "set clipboard" sequence, wrapped for tmux's passthrough when inside tmux.
-pub fn osc52(text: &str, in_tmux: bool) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(text);
-    let seq = format!("\x1b]52;c;{b64}\x07");
-    if in_tmux {
-        format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
-    } else {
-        seq
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::osc52;
-
-    #[test]
-    fn osc52_sets_the_clipboard_and_passes_through_tmux() {
-        assert_eq!(osc52("hi", false), "\x1b]52;c;aGk=\x07");
-        assert_eq!(osc52("hi", true), "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\");
-    }
+/// Writes an event's body, or its `file`-th multipart file, to `path`; an existing file only
+/// when `overwrite`. Answers with the path and the bytes written.
+async fn save<B: Backend>(
+    backend: &B,
+    id: uuid::Uuid,
+    file: Option<usize>,
+    path: String,
+    overwrite: bool,
+) -> Result<(String, usize), SaveFailure> {
+    let other = |e: String| SaveFailure::Other(e);
+    let record = backend.event(id).await.map_err(|e| other(e.to_string()))?;
+    let Some(Record::Accepted(event)) = record else {
+        return Err(other("that event is no longer stored".into()));
+    };
+    tokio::task::spawn_blocking(move || {
+        let bytes = match file {
+            None => &event.body[..],
+            Some(n) => decode::file_bytes(event.content_type.as_deref(), &event.body, n)
+                .ok_or_else(|| other("that file is not in the stored body".into()))?,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true);
+        if overwrite {
+            options.create(true).truncate(true);
+        } else {
+            options.create_new(true);
+        }
+        let written = options.open(&path).and_then(|mut f| f.write_all(bytes));
+        match written {
+            Ok(()) => Ok((path, bytes.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(SaveFailure::Exists(path))
+            }
+            Err(e) => Err(other(format!("cannot write {path}: {e}"))),
+        }
+    })
+    .await
+    .map_err(|e| other(e.to_string()))?
 }

@@ -2,6 +2,7 @@
 //! `KEYMAP`, so they cannot disagree.
 
 use super::key::{Code, Key};
+pub use super::msg::EventAct;
 
 /// The panes, in focus order (Tab, and the digit keys). Adding a pane takes a variant here,
 /// its bindings in `KEYMAP`, its file in `panes/` registered in `Panes`, and its place in
@@ -84,6 +85,9 @@ pub enum Action {
     NextTab,
     /// Queue the selected failed or dead run again.
     Retry,
+    /// On an event: run it again through its pipelines, forward it, copy it as curl, copy
+    /// its body, save its body or a file.
+    Act(EventAct),
     Submit,
     Cancel,
     NextField,
@@ -118,7 +122,7 @@ impl Scope {
             Scope::FilterInput => "Filter",
             Scope::Form => "Forms",
             Scope::Editor => "Pipeline editor",
-            Scope::Dialog => "Delete dialog",
+            Scope::Dialog => "Confirm dialog",
             Scope::Help => "Help",
         }
     }
@@ -176,6 +180,14 @@ const fn w(scope: Scope, keys: &'static [Key], action: Action, label: &'static s
     }
 }
 
+/// A writing binding listed in help but not in the hint bar, which has no room for it.
+const fn wq(scope: Scope, keys: &'static [Key], action: Action, label: &'static str) -> Binding {
+    Binding {
+        hint: false,
+        ..w(scope, keys, action, label)
+    }
+}
+
 use Action as A;
 use Scope as S;
 
@@ -203,6 +215,12 @@ pub const KEYMAP: &[Binding] = &[
     b(S::Global, &[Key::char('f')], A::Follow, "follow / pause", true),
     b(S::Global, &[Key::char('t')], A::Times, "times: UTC / local / age", false),
     w(S::Global, &[Key::char('n')], A::New, "new webhook"),
+    // On the event in Detail when it has focus, else on the Events selection.
+    wq(S::Global, &[Key::char('r')], A::Act(EventAct::Replay), "replay event"),
+    wq(S::Global, &[Key::char('F')], A::Act(EventAct::Forward), "forward event"),
+    b(S::Global, &[Key::char('c')], A::Act(EventAct::CopyCurl), "copy event as curl", false),
+    b(S::Global, &[Key::char('Y')], A::Act(EventAct::CopyBody), "copy event body", false),
+    b(S::Global, &[Key::char('s')], A::Act(EventAct::Save), "save event body/file", false),
     b(S::Global, &[Key::char('[')], A::PrevTab, "Detail: previous tab", false),
     b(S::Global, &[Key::char(']')], A::NextTab, "Detail: next tab", false),
     b(WEBHOOKS, &[Key::new(Code::Enter)], A::Open, "show its events", true),

@@ -3,6 +3,8 @@
 //! driver that owns the terminal.
 
 pub mod backend;
+pub mod clipboard;
+pub mod curl;
 pub mod driver;
 pub mod key;
 pub mod keymap;

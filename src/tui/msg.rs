@@ -13,6 +13,7 @@ use crate::domain::decode::{self, Decoded};
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Webhook, WebhookInput};
 use crate::service::PipelineView;
+use crate::service::replay::{Replay, Replayed};
 use crate::store::{PageQuery, WebhookStats};
 
 #[derive(Debug, Clone)]
@@ -79,6 +80,16 @@ pub enum Effect {
         before: Option<Uuid>,
         limit: usize,
     },
+    /// Reads an event with its body, to copy it.
+    Fetch(Uuid, EventAct),
+    Replay(Uuid, Replay),
+    /// Writes an event's body, or its `file`-th multipart file, to `path`.
+    Save {
+        id: Uuid,
+        file: Option<usize>,
+        path: String,
+        overwrite: bool,
+    },
     Copy(String),
     Quit,
 }
@@ -117,7 +128,29 @@ pub enum Msg {
     Runs(Uuid, Result<Vec<Run>, String>),
     Retried(Result<Run, String>),
     SearchStep(SearchStep),
+    /// An event read for an action; `None` when it is no longer stored.
+    Fetched(EventAct, Result<Option<Record>, String>),
+    Replayed(Result<Replayed, String>),
+    /// Where it was saved and how many bytes.
+    Saved(Result<(String, usize), SaveFailure>),
     Error(String),
+}
+
+/// What can be done to the selected event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventAct {
+    Replay,
+    Forward,
+    CopyCurl,
+    CopyBody,
+    Save,
+}
+
+#[derive(Debug, Clone)]
+pub enum SaveFailure {
+    /// The path exists: saving again overwrites it.
+    Exists(String),
+    Other(String),
 }
 
 /// What one step of a body search found. The driver builds it off the UI loop; the bodies

@@ -22,6 +22,7 @@ use crate::domain::pipeline::Run;
 use crate::domain::{Record, Status, Webhook, WebhookInput};
 use crate::remote::{Api, MAX_EVENT_ANSWER, json};
 use crate::service::command::{CommandName, MAX_LIST_LIMIT};
+use crate::service::replay::{Replay, Replayed};
 use crate::service::{PipelineView, ServiceError};
 use crate::store::{Cursor, PageQuery, WebhookStats};
 
@@ -192,6 +193,17 @@ impl Backend for Remote {
             .call(CommandName::RunRetry, &[("id", id.to_string())])
             .await?;
         json::run(run).map_err(unreadable)
+    }
+
+    async fn replay(&self, id: Uuid, how: Replay) -> Result<Replayed, ServiceError> {
+        let mut params = vec![("id", id.to_string())];
+        match how {
+            Replay::Pipelines(Some(name)) => params.push(("pipeline", name)),
+            Replay::Pipelines(None) => {}
+            Replay::Forward(url) => params.push(("url", url)),
+        }
+        let answer = self.call(CommandName::EventReplay, &params).await?;
+        json::replayed(answer).map_err(unreadable)
     }
 
     fn live(&self) -> RemoteFeed {

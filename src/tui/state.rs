@@ -6,16 +6,19 @@
 
 use std::sync::Arc;
 
+use super::clipboard;
+use super::curl;
 use super::key::Key;
 use super::keymap::{self, Access, Action, PaneId, Scope};
 use super::layout;
 use super::list::PageKind;
-use super::msg::{Config, Effect, Link, Msg, PutFailure};
+use super::msg::{Config, Effect, EventAct, Link, Msg, PutFailure, SaveFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
-use super::popups::{Form, Help, Popup};
+use super::popups::{Confirm, Form, Help, Popup, Prompt, Purpose};
 use super::text::Times;
-use crate::domain::{Record, Webhook};
+use crate::domain::{Event, Record, Webhook};
 use crate::service::PipelineView;
+use crate::service::replay::{Replay, Replayed};
 
 /// Seconds between reloads of the stored counts.
 const COUNTS_EVERY_S: i64 = 10;
@@ -43,6 +46,8 @@ pub struct Dashboard {
     pub toast: Option<(String, i64)>,
     /// This process's store, or an attached server and whether it answers.
     pub link: Link,
+    /// The URL an event was last forwarded to, offered again by `F`.
+    pub last_forward_url: String,
 }
 
 impl Dashboard {
@@ -62,6 +67,7 @@ impl Dashboard {
             utc_offset_s: 0,
             toast: None,
             link: Link::Local,
+            last_forward_url: String::new(),
         }
     }
 
@@ -195,6 +201,35 @@ impl Dashboard {
                 fx.extend(self.panes.pipelines.load(self.now_ms));
                 fx
             }
+            Msg::Fetched(act, result) => self.fetched(act, result),
+            Msg::Replayed(result) => {
+                match result {
+                    Ok(done) => self.toast(&replayed_toast(&done)),
+                    Err(e) => self.toast(&format!("Error: {e}")),
+                }
+                let mut fx = self.panes.detail.load_runs();
+                fx.extend(self.panes.pipelines.load(self.now_ms));
+                fx
+            }
+            Msg::Saved(result) => {
+                match result {
+                    Ok((path, n)) => {
+                        if matches!(self.popup, Some(Popup::Prompt(_))) {
+                            self.popup = None;
+                        }
+                        self.toast(&format!("Saved {} to {path}", clipboard::kib(n)));
+                    }
+                    Err(failure) => {
+                        if let Some(Popup::Prompt(p)) = &mut self.popup {
+                            match failure {
+                                SaveFailure::Exists(path) => p.exists(&path),
+                                SaveFailure::Other(e) => p.error = Some(e),
+                            }
+                        }
+                    }
+                }
+                vec![]
+            }
             Msg::DeleteDone(Err(e)) | Msg::Error(e) => {
                 // A failed load must not leave anything "Loading…" for ever.
                 self.panes.events.list.load_failed();
@@ -285,12 +320,104 @@ impl Dashboard {
         }
     }
 
+    /// An action on the event in Detail when Detail has focus, else on the Events selection.
+    fn act_on_selected(&mut self, act: EventAct) -> Vec<Effect> {
+        let record = match (self.focus, &self.panes.detail.shown) {
+            (PaneId::Detail, Some(shown)) => Some(Arc::new(shown.record.clone())),
+            _ => self.panes.events.selected_record().cloned(),
+        };
+        match record {
+            Some(r) => self.act_on(act, &r),
+            None => {
+                self.toast("Select an event first");
+                vec![]
+            }
+        }
+    }
+
+    /// An action on an event: a confirm or a prompt first where it sends or
+    /// writes, else a read of the event with its body.
+    fn act_on(&mut self, act: EventAct, record: &Record) -> Vec<Effect> {
+        let Record::Accepted(e) = record else {
+            self.toast("A rejected call has no body: there is nothing to act on");
+            return vec![];
+        };
+        match act {
+            EventAct::Replay => {
+                self.popup = Some(Popup::Confirm(Confirm::replay(e.id, &e.event_key)));
+            }
+            EventAct::Forward => {
+                let prompt = Prompt::forward(e.id, &self.last_forward_url);
+                self.popup = Some(Popup::Prompt(Box::new(prompt)));
+            }
+            EventAct::Save => {
+                let mut choices = vec![format!("body {}", clipboard::kib(e.size as usize))];
+                let mut paths = vec![format!("event-{}.{}", e.id, extension(e))];
+                for f in &e.files {
+                    let name = safe_file_name(&f.filename);
+                    choices.push(format!("{name} {}", clipboard::kib(f.size as usize)));
+                    paths.push(name);
+                }
+                let prompt = Prompt::save(e.id, choices, paths);
+                self.popup = Some(Popup::Prompt(Box::new(prompt)));
+            }
+            EventAct::CopyCurl | EventAct::CopyBody => return vec![Effect::Fetch(e.id, act)],
+        }
+        vec![]
+    }
+
+    /// An event read for `c` or `Y`: copy it, or say why not.
+    fn fetched(&mut self, act: EventAct, result: Result<Option<Record>, String>) -> Vec<Effect> {
+        let e = match result {
+            Ok(Some(Record::Accepted(e))) => e,
+            Ok(_) => {
+                self.toast("That event is no longer stored (pruned)");
+                return vec![];
+            }
+            Err(e) => {
+                self.toast(&format!("Error: {e}"));
+                return vec![];
+            }
+        };
+        let (what, text) = match act {
+            EventAct::CopyCurl => match curl::curl(&e, &self.config.public_url) {
+                Ok(cmd) => ("the curl command", cmd),
+                Err(why) => {
+                    self.toast(&format!("Not copied: {why}"));
+                    return vec![];
+                }
+            },
+            _ => match String::from_utf8(e.body) {
+                Ok(body) if !body.is_empty() => ("the body", body),
+                Ok(_) => {
+                    self.toast("The body is empty: nothing sent");
+                    return vec![];
+                }
+                Err(_) => {
+                    self.toast("The body is binary: save it with s instead");
+                    return vec![];
+                }
+            },
+        };
+        self.toast(&clipboard::toast(what, text.len()));
+        if text.len() > clipboard::MAX_COPY {
+            return vec![];
+        }
+        vec![Effect::Copy(text)]
+    }
+
     /// Whether a binding's action applies now, for the hint bar: `R` only on a failed or
     /// dead run, Tab in the editor only when there is a name to switch to.
     pub fn applies(&self, action: Action) -> bool {
         match (action, &self.popup) {
             (Action::Retry, None) => self.panes.detail.can_retry(),
             (Action::NextField, Some(Popup::Editor(e))) => e.has_name_field(),
+            // The prompt shares the form's keys: Tab chooses what to save, and the arrows
+            // and Space edit its text.
+            (Action::Choose, Some(Popup::Prompt(_))) => false,
+            (Action::NextField | Action::PrevField, Some(Popup::Prompt(p))) => {
+                matches!(p.purpose, Purpose::Save { .. })
+            }
             _ => true,
         }
     }
@@ -312,6 +439,11 @@ impl Dashboard {
                     self.popup = None;
                 }
                 let mut fx = reply.effects;
+                for e in &fx {
+                    if let Effect::Replay(_, Replay::Forward(url)) = e {
+                        self.last_forward_url = url.clone();
+                    }
+                }
                 match (filtered, reply.filter) {
                     (Some((_, true)), Some(text)) if !text.is_empty() => {
                         fx.extend(self.panes.events.search_bodies(&text));
@@ -351,6 +483,7 @@ impl Dashboard {
             A::New => self.popup = Some(Popup::Form(Box::new(Form::new(None)))),
             // Bound everywhere: the tabs are Detail's wherever the focus is.
             A::PrevTab => return self.panes.detail.step_tab(-1),
+            A::Act(act) => return self.act_on_selected(act),
             A::NextTab => return self.panes.detail.step_tab(1),
             _ => return self.pane_act(action),
         }
@@ -392,5 +525,63 @@ impl Dashboard {
             None => {}
         }
         effects
+    }
+}
+
+/// What a replay did, in a line.
+fn replayed_toast(done: &Replayed) -> String {
+    match done {
+        Replayed::Runs(runs) if runs.is_empty() => {
+            "No enabled pipeline listens to this event: nothing ran".into()
+        }
+        Replayed::Runs(runs) => {
+            let ok = runs
+                .iter()
+                .filter(|r| r.status == crate::domain::pipeline::RunStatus::Ok)
+                .count();
+            let s = if runs.len() == 1 { "" } else { "s" };
+            format!("Replayed: {} run{s}, {ok} ok", runs.len())
+        }
+        Replayed::Forwarded(f) => format!(
+            "Forwarded: HTTP {}, {} answered",
+            f.status,
+            clipboard::kib(f.size)
+        ),
+    }
+}
+
+/// A file name a caller sent, made safe to offer as a path: its last component, escaped.
+fn safe_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    match clean.as_str() {
+        "" | "." | ".." => "file.bin".into(),
+        _ => clean,
+    }
+}
+
+/// A file extension for a saved body, by its content type.
+fn extension(e: &Event) -> &'static str {
+    let ct = e.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
+    if ct.contains("json") {
+        "json"
+    } else if ct.starts_with("text/") || ct.contains("x-www-form-urlencoded") {
+        "txt"
+    } else {
+        "bin"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn a_sent_file_name_is_offered_as_a_bare_name() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\x\\y.pdf"), "y.pdf");
+        assert_eq!(safe_file_name("a\x1b[2Jb.txt"), "a[2Jb.txt");
+        assert_eq!(safe_file_name("dir/.."), "file.bin");
+        assert_eq!(safe_file_name(""), "file.bin");
     }
 }

@@ -196,9 +196,11 @@ impl Pane for Webhooks {
             Action::Copy => {
                 if let Some(row) = self.selected() {
                     let w = &row.webhook;
+                    let url = w.url(&cx.config.public_url);
+                    let what = format!("the URL of {}", w.event_key);
                     return Reply {
-                        effects: vec![Effect::Copy(w.url(&cx.config.public_url))],
-                        toast: Some(format!("Copied the URL of {} (OSC 52)", w.event_key)),
+                        toast: Some(crate::tui::clipboard::toast(&what, url.len())),
+                        effects: vec![Effect::Copy(url)],
                         ..Reply::default()
                     };
                 }

@@ -6,7 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::Reply;
+use uuid::Uuid;
+
 use crate::domain::Webhook;
+use crate::service::replay::Replay;
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::theme::{Theme, centered};
@@ -17,8 +20,10 @@ pub struct Confirm {
     pub title: &'static str,
     /// What goes: an eventKey, a pipeline's name.
     pub name: String,
-    /// What deleting it means.
+    /// What doing it means.
     pub note: &'static str,
+    /// The question's verb and the button's word: Delete, Replay.
+    pub verb: &'static str,
     /// Performed when Delete is pressed.
     pub effect: Effect,
     pub delete_focused: bool,
@@ -30,6 +35,7 @@ impl Confirm {
             title: " Delete webhook ",
             name: w.event_key.clone(),
             note: "Its URL stops working at once. Stored events stay.",
+            verb: "Delete",
             effect: Effect::Delete(w.uuid),
             delete_focused: false,
         }
@@ -40,7 +46,20 @@ impl Confirm {
             title: " Delete pipeline ",
             name: name.to_string(),
             note: "It stops running at once. Its runs stay till pruned.",
+            verb: "Delete",
             effect: Effect::DeletePipeline(name.to_string()),
+            delete_focused: false,
+        }
+    }
+
+    /// Running an event again through the pipelines that listen to it.
+    pub fn replay(id: Uuid, event_key: &str) -> Confirm {
+        Confirm {
+            title: " Replay event ",
+            name: event_key.to_string(),
+            note: "Every enabled pipeline that listens runs it again.",
+            verb: "Replay",
+            effect: Effect::Replay(id, Replay::Pipelines(None)),
             delete_focused: false,
         }
     }
@@ -84,7 +103,7 @@ impl Confirm {
         };
         let lines = vec![
             Line::from(vec![
-                Span::raw("Delete "),
+                Span::raw(format!("{} ", self.verb)),
                 Span::styled(self.name.clone(), Style::new().add_modifier(Modifier::BOLD)),
                 Span::raw("?"),
             ]),
@@ -94,7 +113,7 @@ impl Confirm {
                 Span::raw("       "),
                 button("Cancel", !self.delete_focused),
                 Span::raw("     "),
-                button("Delete", self.delete_focused),
+                button(self.verb, self.delete_focused),
             ]),
         ];
         f.render_widget(Paragraph::new(lines), inner);

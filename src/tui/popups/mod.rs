@@ -6,12 +6,14 @@ mod editor;
 mod filter;
 mod form;
 mod help;
+mod prompt;
 
 pub use confirm::Confirm;
 pub use editor::{Editor, EditorField, REFERENCE};
 pub use filter::Filter;
 pub use form::{Field, Form};
 pub use help::Help;
+pub use prompt::{Prompt, Purpose};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -29,6 +31,7 @@ pub enum Popup {
     Form(Box<Form>),
     Editor(Box<Editor>),
     Confirm(Confirm),
+    Prompt(Box<Prompt>),
 }
 
 /// What a key in a popup leads to.
@@ -58,6 +61,8 @@ impl Popup {
             Popup::Form(_) => Scope::Form,
             Popup::Editor(_) => Scope::Editor,
             Popup::Confirm(_) => Scope::Dialog,
+            // A form of one field: the same keys, Tab choosing what to save.
+            Popup::Prompt(_) => Scope::Form,
         }
     }
 
@@ -69,6 +74,7 @@ impl Popup {
             Popup::Form(form) => form.key(key, action, config.max_payload),
             Popup::Editor(editor) => editor.key(key, action),
             Popup::Confirm(c) => c.key(action),
+            Popup::Prompt(p) => p.key(key, action),
         }
     }
 
@@ -80,6 +86,7 @@ impl Popup {
             Popup::Form(form) => form.draw(f, theme, config.max_payload),
             Popup::Editor(editor) => editor.draw(f, theme),
             Popup::Confirm(c) => c.draw(f, theme),
+            Popup::Prompt(p) => p.draw(f, theme),
         }
     }
 
