@@ -29,10 +29,16 @@ pub enum Outcome {
     Timeout,
     Busy,
     Error,
+    /// Failed sender verification or a handshake's check (§7).
+    Unverified,
+    /// A delivery id already stored: answered, nothing new stored.
+    Duplicate,
+    /// A provider's handshake, answered and not stored.
+    Handshake,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 10] = [
+    const ALL: [Outcome; 13] = [
         Outcome::Accepted,
         Outcome::NoToken,
         Outcome::UnknownToken,
@@ -43,6 +49,9 @@ impl Outcome {
         Outcome::Timeout,
         Outcome::Busy,
         Outcome::Error,
+        Outcome::Unverified,
+        Outcome::Duplicate,
+        Outcome::Handshake,
     ];
 
     fn label(self) -> &'static str {
@@ -57,6 +66,9 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Busy => "busy",
             Outcome::Error => "error",
+            Outcome::Unverified => "unverified",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Handshake => "handshake",
         }
     }
 }

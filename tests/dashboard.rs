@@ -31,6 +31,9 @@ fn webhook(n: u128, key: &str) -> Webhook {
         max_payload_length: 512_000,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 3_600_000,
+        verify: None,
+        handshake: None,
+        response: None,
     }
 }
 
@@ -52,6 +55,7 @@ fn event(n: u128, key: &str, body: &[u8], content_type: &str) -> Record {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: body.to_vec(),
     })
 }

@@ -126,6 +126,7 @@ pub async fn run(svc: &Service, name: CommandName, p: &Params) -> Result<Value, 
                 get("maxPayloadLength"),
                 svc.max_payload,
             )
+            .and_then(|i| i.with_sender(p))
             .map_err(|e| ServiceError::BadRequest(e.message()))?;
             let w = svc.put_webhook(input).await?;
             Ok(w.to_json(&svc.public_url))
