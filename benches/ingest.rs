@@ -5,6 +5,9 @@
 //! same HTTP/1.1 keep-alive load generator posting a 1 KiB JSON body with the token in the
 //! `token` header, for a fixed time at 1, 32 and 256 connections.
 //!
+//! At 32 connections a third row runs hooktail with `standard` verification on, each request
+//! signed by the client with its own `webhook-id`, and gives its ratio to plain hooktail.
+//!
 //! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
 //! `256` runs only that row. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
 //! on hooktail meanwhile, each read as fast as it comes.
@@ -88,16 +91,26 @@ async fn listeners(addr: SocketAddr, key: &str, n: usize) {
     }
 }
 
-/// hooktail's real receiver. Returns the load and the mean commit batch during it.
-fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
+/// The Standard Webhooks secret of the verified rows.
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// hooktail's real receiver. Returns the load and the mean commit batch during it. With
+/// `verified`, the webhook checks `standard` signatures, and each request is signed.
+fn hooktail(conns: usize, secs: Duration, verified: bool) -> (Load, f64) {
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
     let opts = Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
     let (running, token) = rt.block_on(async {
         let running = Running::start(&opts, Limits::default()).await.unwrap();
-        let input =
-            WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304).unwrap();
+        let mut params = std::collections::BTreeMap::new();
+        if verified {
+            params.insert("verify.scheme".to_string(), "standard".to_string());
+            params.insert("verify.secret".to_string(), STANDARD_SECRET.to_string());
+        }
+        let input = WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304)
+            .and_then(|i| i.with_sender(&params))
+            .unwrap();
         let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
         (running, webhook.uuid.to_string())
     });
@@ -115,7 +128,15 @@ fn hooktail(conns: usize, secs: Duration) -> (Load, f64) {
     clients.block_on(listeners(running.addr, key.trim(), n));
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
-    let result = load(addr, &token, conns, secs);
+    let result = if verified {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(STANDARD_SECRET.trim_start_matches("whsec_"))
+            .unwrap();
+        load::run_with(addr, conns, secs, load::standard_signed(&token, key))
+    } else {
+        load(addr, &token, conns, secs)
+    };
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
     clients.shutdown_background();
@@ -156,7 +177,7 @@ fn main() {
             continue;
         }
         if std::env::args().any(|a| a == "--skip-bare") {
-            let (h, batch) = hooktail(conns, secs);
+            let (h, batch) = hooktail(conns, secs, false);
             println!(
                 "| {conns} | hooktail | {:.0} | - | - | - | {batch:.1} | {} |",
                 h.rps(),
@@ -165,7 +186,7 @@ fn main() {
             continue;
         }
         let b = bare(conns, secs);
-        let (h, batch) = hooktail(conns, secs);
+        let (h, batch) = hooktail(conns, secs, false);
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
         println!(
             "| {conns} | bare hyper | {:.0} | {} | {} | 1.00x | - | {} |",
@@ -183,5 +204,19 @@ fn main() {
             batch,
             h.errors
         );
+        // At 32 connections, the same with `standard` verification on; its ratio is to the
+        // unverified hooktail row of this run (the target is 0.9x or more).
+        if conns == 32 {
+            let (v, batch) = hooktail(conns, secs, true);
+            println!(
+                "| {conns} | hooktail, standard verify | {:.0} | {} | {} | {:.2}x of hooktail | {:.1} | {} |",
+                v.rps(),
+                ms(v.pct(0.5)),
+                ms(v.pct(0.99)),
+                v.rps() / h.rps(),
+                batch,
+                v.errors
+            );
+        }
     }
 }
