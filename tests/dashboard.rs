@@ -911,3 +911,57 @@ fn a_pruned_event_is_not_asked_for_again() {
     let text = screen_text(&render(&mut app, 120, 40));
     assert!(text.contains("no longer stored"), "{text}");
 }
+
+/// §7: a verified event says so in a word in the stream, and how in Detail's Meta tab.
+#[test]
+fn verified_events_say_so_in_the_stream_and_in_detail() {
+    let verified = |rec: Record| match rec {
+        Record::Accepted(mut e) => {
+            e.verified = Some(hooktail::domain::Verified {
+                scheme: hooktail::domain::verify::Scheme::Github,
+                delivery_id: Some("72d3162e-cc78-11e3-81ab-4c9367dc0958".into()),
+                by_previous_secret: true,
+            });
+            Record::Accepted(e)
+        }
+        other => other,
+    };
+    let make = || {
+        let mut app = app_with(false, true);
+        let records = vec![
+            verified(event(3, "webhook.github.push", b"{}", "application/json")),
+            event(2, "webhook.order.paid", b"a=1", "text/plain"),
+        ];
+        let generation = page_generation(&mut app);
+        app.update(Msg::Page {
+            generation,
+            kind: PageKind::Newest,
+            records,
+        });
+        app
+    };
+    let mut app = make();
+    let text = screen_text(&render(&mut app, 80, 24));
+    let line = text.lines().find(|l| l.contains("github.push")).unwrap();
+    assert!(line.contains("verified"), "{line}");
+    let plain = text.lines().find(|l| l.contains("order.paid")).unwrap();
+    assert!(!plain.contains("verified"), "{plain}");
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!("verified_stream_80x24", t.backend());
+    app.update(opened(verified(event(
+        3,
+        "webhook.github.push",
+        b"{}",
+        "application/json",
+    ))));
+    for _ in 0..3 {
+        key(&mut app, Key::char(']'));
+    }
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains(
+            "verified (github), delivery 72d3162e-cc78-11e3-81ab-4c9367dc0958, by the previous secret"
+        ),
+        "{text}"
+    );
+}

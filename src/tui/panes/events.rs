@@ -260,7 +260,13 @@ fn short_type(ct: Option<&str>) -> &'static str {
 fn event_line(r: &Record, theme: Theme, w: usize) -> Line<'static> {
     match r {
         Record::Accepted(e) => {
-            let fixed = 8 + 4 + 5 + 7 + 6;
+            // A verified sender is said in a word, not colour alone (§7).
+            let verified = if e.verified.is_some() {
+                " verified"
+            } else {
+                ""
+            };
+            let fixed = 8 + 4 + 5 + 7 + 6 + verified.len();
             Line::from(vec![
                 Span::styled(clock(e.received_at), theme.dim()),
                 Span::styled(" ok ", theme.fg(Color::Green)),
@@ -271,6 +277,7 @@ fn event_line(r: &Record, theme: Theme, w: usize) -> Line<'static> {
                     theme.dim(),
                 ),
                 Span::raw(fit(&e.event_key, w.saturating_sub(fixed))),
+                Span::styled(verified, theme.fg(Color::Green)),
             ])
         }
         Record::Rejected(x) => {
