@@ -965,3 +965,53 @@ fn verified_events_say_so_in_the_stream_and_in_detail() {
         "{text}"
     );
 }
+
+/// §7: the form sets a verify scheme and a secret that never shows; an edit that leaves the
+/// secret empty sends no secret (the stored one is kept).
+#[test]
+fn the_form_sets_verify_with_a_masked_write_only_secret() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "gh");
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Tab));
+    }
+    key(&mut app, Key::new(Code::Right));
+    key(&mut app, Key::new(Code::Tab));
+    keys(&mut app, "hunter2-secret");
+    key(&mut app, Key::new(Code::Tab));
+    key(&mut app, Key::new(Code::Right));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("hunter2"), "the secret shows:\n{text}");
+    assert!(
+        text.contains("[github]") && text.contains("[slack]"),
+        "{text}"
+    );
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!("form_verify_80x24", t.backend());
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let w = input
+        .apply(None, Uuid::new_v4(), NOW)
+        .expect("a valid webhook");
+    let shown = w.to_json("http://x").to_string();
+    assert!(
+        shown.contains(r#""verify":{"scheme":"github","secretSet":true}"#),
+        "{shown}"
+    );
+    assert!(shown.contains(r#""handshake":{"type":"slack"}"#), "{shown}");
+    assert!(!format!("{w:?}").contains("hunter2"));
+    // Editing it: the choices start from what it has, and nothing typed sends no secret.
+    let mut edit = hooktail::tui::popups::Form::new(Some(&w));
+    assert_eq!(edit.scheme, Some(hooktail::domain::verify::Scheme::Github));
+    assert_eq!(edit.handshake, "slack");
+    edit.secret = Default::default();
+    app.popup = Some(hooktail::tui::popups::Popup::Form(Box::new(edit)));
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    assert!(input.verify.is_none() && input.handshake.is_none());
+}

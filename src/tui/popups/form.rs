@@ -10,6 +10,8 @@ use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::Reply;
+use crate::domain::handshake::Handshake;
+use crate::domain::verify::Scheme;
 use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors};
 use crate::domain::{PayloadType, Webhook, WebhookInput};
 use crate::tui::key::{Code, Key};
@@ -22,10 +24,20 @@ pub enum Field {
     EventKey,
     PayloadType,
     MaxPayloadLength,
+    Verify,
+    Secret,
+    Handshake,
 }
 
 impl Field {
-    const ALL: [Field; 3] = [Field::EventKey, Field::PayloadType, Field::MaxPayloadLength];
+    const ALL: [Field; 6] = [
+        Field::EventKey,
+        Field::PayloadType,
+        Field::MaxPayloadLength,
+        Field::Verify,
+        Field::Secret,
+        Field::Handshake,
+    ];
 
     fn step(self, by: isize) -> Field {
         cycle(&Field::ALL, self, by)
@@ -39,6 +51,14 @@ pub struct Form {
     pub event_key: TextArea<'static>,
     pub payload_type: PayloadType,
     pub max_payload_length: TextArea<'static>,
+    /// The verify scheme chosen here (§7); `None` verifies nothing.
+    pub scheme: Option<Scheme>,
+    /// Write-only: shown masked, and left empty it keeps the stored secret.
+    pub secret: TextArea<'static>,
+    /// `none`, `slack` or `graph`; a meta handshake (it needs a token) is set by the API.
+    pub handshake: &'static str,
+    /// What the webhook had, so that an untouched choice sends nothing.
+    had: (Option<Scheme>, &'static str),
     pub field: Field,
     pub errors: InputErrors,
     /// A failure that belongs to no field.
@@ -57,6 +77,17 @@ impl Form {
                 &editing
                     .map_or(DEFAULT_MAX_PAYLOAD_LENGTH, |w| w.max_payload_length)
                     .to_string(),
+            ),
+            scheme: editing.and_then(|w| w.verify.as_ref()).map(|v| v.scheme),
+            secret: {
+                let mut t = super::single_line("");
+                t.set_mask_char('•');
+                t
+            },
+            handshake: handshake_word(editing),
+            had: (
+                editing.and_then(|w| w.verify.as_ref()).map(|v| v.scheme),
+                handshake_word(editing),
             ),
             field: Field::EventKey,
             errors: InputErrors::default(),
@@ -88,7 +119,9 @@ impl Form {
                     Some(self.payload_type.as_str()),
                     Some(&max),
                     ceiling,
-                ) {
+                )
+                .and_then(|i| i.with_sender(&self.sender_params()))
+                {
                     Ok(input) => {
                         self.errors = InputErrors::default();
                         self.error = None;
@@ -107,6 +140,14 @@ impl Form {
                 let by = if key == Key::new(Code::Left) { -1 } else { 1 };
                 self.payload_type = cycle(&PayloadType::ALL, self.payload_type, by);
             }
+            Some(Action::Choose) if self.field == Field::Verify => {
+                let by = if key == Key::new(Code::Left) { -1 } else { 1 };
+                self.scheme = cycle(&SCHEMES, self.scheme, by);
+            }
+            Some(Action::Choose) if self.field == Field::Handshake => {
+                let by = if key == Key::new(Code::Left) { -1 } else { 1 };
+                self.handshake = cycle(&HANDSHAKES, self.handshake, by);
+            }
             _ => {
                 let input = key.to_input();
                 match self.field {
@@ -116,11 +157,32 @@ impl Form {
                     Field::MaxPayloadLength => {
                         self.max_payload_length.input(input);
                     }
-                    Field::PayloadType => {}
+                    Field::Secret => {
+                        self.secret.input(input);
+                    }
+                    Field::PayloadType | Field::Verify | Field::Handshake => {}
                 }
             }
         }
         Reply::default()
+    }
+
+    /// The §7 parameters this form changes: only what was changed here, so that an edit
+    /// keeps the rest (a generic hmac config, a meta handshake, a response) as it is.
+    fn sender_params(&self) -> std::collections::BTreeMap<String, String> {
+        let mut p = std::collections::BTreeMap::new();
+        let secret = self.secret.lines().join("");
+        if self.scheme != self.had.0 || !secret.is_empty() {
+            let scheme = self.scheme.map_or("none", Scheme::as_str);
+            p.insert("verify.scheme".into(), scheme.into());
+            if !secret.is_empty() && self.scheme.is_some() {
+                p.insert("verify.secret".into(), secret);
+            }
+        }
+        if self.handshake != self.had.1 {
+            p.insert("handshake".into(), self.handshake.into());
+        }
+        p
     }
 
     pub(super) fn draw(&self, f: &mut Frame, theme: Theme, max_payload: u64) {
@@ -129,14 +191,14 @@ impl Form {
         } else {
             " New webhook "
         };
-        let r = centered(f.area(), 64, 13);
+        let r = centered(f.area(), 64, 19);
         f.render_widget(Clear, r);
         let block = Block::bordered()
             .title(title)
             .border_style(theme.fg(ratatui::style::Color::Cyan));
         let inner = block.inner(r);
         f.render_widget(block, r);
-        let rows = Layout::vertical([Constraint::Length(1); 11]).split(inner);
+        let rows = Layout::vertical([Constraint::Length(1); 17]).split(inner);
         let label = |text: &str, field: Option<Field>| {
             let style = if field == Some(self.field) {
                 theme.key()
@@ -200,14 +262,73 @@ impl Form {
             &self.max_payload_length,
         );
         error_row(f, rows[7], &self.errors.max_payload_length);
+        let choices = |words: Vec<&str>, chosen: &str| -> Line<'static> {
+            let spans: Vec<Span> = words
+                .iter()
+                .map(|w| {
+                    if *w == chosen {
+                        Span::styled(format!("[{w}]"), theme.selected())
+                    } else {
+                        Span::raw(format!(" {w} "))
+                    }
+                })
+                .collect();
+            Line::from(spans)
+        };
+        let [l, rr] = split(rows[8]);
+        f.render_widget(label("verify", Some(Field::Verify)), l);
+        // Seven schemes do not fit the line: the chosen one, between the keys that change it.
+        let scheme = self.scheme.map_or("none", Scheme::as_str);
+        f.render_widget(
+            Line::from(vec![
+                Span::raw("← "),
+                Span::styled(format!("[{scheme}]"), theme.selected()),
+                Span::raw(" →"),
+            ]),
+            rr,
+        );
+        let hint = if self.had.0.is_some() {
+            "secret (kept)"
+        } else {
+            "secret"
+        };
+        text_field(f, rows[9], hint, Field::Secret, &self.secret);
+        let [l, rr] = split(rows[10]);
+        f.render_widget(label("handshake", Some(Field::Handshake)), l);
+        f.render_widget(choices(HANDSHAKES.to_vec(), self.handshake), rr);
+        error_row(f, rows[11], &self.errors.sender);
         if let Some(e) = &self.error {
-            f.render_widget(Span::styled(format!("✗ {e}"), theme.error()), rows[8]);
+            f.render_widget(Span::styled(format!("✗ {e}"), theme.error()), rows[12]);
         }
         let footer = if self.saving {
             "Saving…".to_string()
         } else {
             format!("limit: at most {max_payload} bytes")
         };
-        f.render_widget(Span::styled(footer, theme.dim()), rows[10]);
+        f.render_widget(Span::styled(footer, theme.dim()), rows[16]);
+    }
+}
+
+/// The verify choices: none and every scheme (the generic hmac one needs the API for its
+/// header, so choosing it here works only to keep it).
+const SCHEMES: [Option<Scheme>; 7] = [
+    None,
+    Some(Scheme::Github),
+    Some(Scheme::Stripe),
+    Some(Scheme::Standard),
+    Some(Scheme::Slack),
+    Some(Scheme::Shopify),
+    Some(Scheme::Hmac),
+];
+
+/// The handshakes the form sets; `meta` needs a verify token, so only the API sets it.
+const HANDSHAKES: [&str; 4] = ["none", "slack", "graph", "meta"];
+
+fn handshake_word(w: Option<&Webhook>) -> &'static str {
+    match w.and_then(|w| w.handshake.as_ref()) {
+        None => "none",
+        Some(Handshake::Slack) => "slack",
+        Some(Handshake::Graph) => "graph",
+        Some(Handshake::Meta { .. }) => "meta",
     }
 }
