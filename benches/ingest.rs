@@ -9,6 +9,9 @@
 //! (`apt-get install webhook`), with two hooks: one whose trigger rule never matches the token
 //! (it stores nothing and runs nothing) and one that runs `/bin/true`.
 //!
+//! At 32 connections a further row runs hooktail with `standard` verification on, each request
+//! signed by the client with its own `webhook-id`, and gives its ratio to plain hooktail.
+//!
 //! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
 //! `256` runs only that row. `--2pc` adds hooktail with redb's two-phase commit (two syncs per
 //! commit rather than one); `--only-hooktail` runs hooktail alone, for profiling. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
@@ -187,11 +190,16 @@ fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, Arc<rustls::ClientCo
 struct Setup {
     two_phase_commit: bool,
     tls: bool,
+    /// The webhook checks `standard` signatures, and each request is signed.
+    verified: bool,
 }
 
 /// hooktail's real receiver set up as `setup` says. Returns the load and the mean commit
 /// batch during it.
 fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
+
+/// The Standard Webhooks secret of the verified rows.
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
@@ -207,8 +215,14 @@ fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
     }
     let (running, token) = rt.block_on(async {
         let running = Running::start(&opts, Limits::default()).await.unwrap();
-        let input =
-            WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304).unwrap();
+        let mut params = std::collections::BTreeMap::new();
+        if setup.verified {
+            params.insert("verify.scheme".to_string(), "standard".to_string());
+            params.insert("verify.secret".to_string(), STANDARD_SECRET.to_string());
+        }
+        let input = WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304)
+            .and_then(|i| i.with_sender(&params))
+            .unwrap();
         let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
         (running, webhook.uuid.to_string())
     });
@@ -226,7 +240,15 @@ fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
     clients.block_on(listeners(running.addr, key.trim(), n));
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
-    let result = run_at(addr, RECEIVE, &token, conns, secs, client);
+    let result = if setup.verified {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(STANDARD_SECRET.trim_start_matches("whsec_"))
+            .unwrap();
+        load::run_with(addr, conns, secs, load::standard_signed(&token, key), client)
+    } else {
+        run_at(addr, RECEIVE, &token, conns, secs, client)
+    };
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
     clients.shutdown_background();
@@ -310,6 +332,23 @@ fn main() {
                 ms(t.pct(0.99)),
                 t.rps() / h.rps(),
                 t.errors
+            );
+        }
+        if conns == 32 {
+            // With `standard` verification on; its ratio is to plain hooktail (the target is
+            // 0.9x or more).
+            let verified = Setup {
+                verified: true,
+                ..Setup::default()
+            };
+            let (v, batch) = hooktail(conns, secs, verified);
+            println!(
+                "| {conns} | hooktail, standard verify | {:.0} | {} | {} | {:.2}x of hooktail | {batch:.1} | {} |",
+                v.rps(),
+                ms(v.pct(0.5)),
+                ms(v.pct(0.99)),
+                v.rps() / h.rps(),
+                v.errors
             );
         }
         for (name, l) in rows {

@@ -149,6 +149,7 @@ fn hooktail_event(n: usize) -> hooktail::domain::Event {
         payload_type: hooktail::domain::PayloadType::Base64,
         files: Vec::new(),
         form: BTreeMap::new(),
+        verified: None,
         body,
     }
 }

@@ -31,10 +31,16 @@ pub enum Outcome {
     Error,
     /// The caller's address is not in the webhook's `allowFrom`.
     Forbidden,
+    /// Failed sender verification or a handshake's check (§7).
+    Unverified,
+    /// A delivery id already stored: answered, nothing new stored.
+    Duplicate,
+    /// A provider's handshake, answered and not stored.
+    Handshake,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 11] = [
+    const ALL: [Outcome; 14] = [
         Outcome::Accepted,
         Outcome::NoToken,
         Outcome::UnknownToken,
@@ -46,6 +52,9 @@ impl Outcome {
         Outcome::Busy,
         Outcome::Error,
         Outcome::Forbidden,
+        Outcome::Unverified,
+        Outcome::Duplicate,
+        Outcome::Handshake,
     ];
 
     fn label(self) -> &'static str {
@@ -61,6 +70,9 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Error => "error",
             Outcome::Forbidden => "forbidden",
+            Outcome::Unverified => "unverified",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Handshake => "handshake",
         }
     }
 }

@@ -32,6 +32,9 @@ fn webhook(n: u128, key: &str) -> Webhook {
         created_at: NOW - 3_600_000,
         updated_at: NOW - 3_600_000,
         allow_from: Vec::new(),
+        verify: None,
+        handshake: None,
+        response: None,
     }
 }
 
@@ -53,6 +56,7 @@ fn event(n: u128, key: &str, body: &[u8], content_type: &str) -> Record {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: body.to_vec(),
     })
 }
@@ -960,4 +964,108 @@ fn a_pruned_event_is_not_asked_for_again() {
     assert!(app.update(Msg::Detail(None)).is_empty());
     let text = screen_text(&render(&mut app, 120, 40));
     assert!(text.contains("no longer stored"), "{text}");
+}
+
+/// §7: a verified event says so in a word in the stream, and how in Detail's Meta tab.
+#[test]
+fn verified_events_say_so_in_the_stream_and_in_detail() {
+    let verified = |rec: Record| match rec {
+        Record::Accepted(mut e) => {
+            e.verified = Some(hooktail::domain::Verified {
+                scheme: hooktail::domain::verify::Scheme::Github,
+                delivery_id: Some("72d3162e-cc78-11e3-81ab-4c9367dc0958".into()),
+                by_previous_secret: true,
+            });
+            Record::Accepted(e)
+        }
+        other => other,
+    };
+    let make = || {
+        let mut app = app_with(false, true);
+        let records = vec![
+            verified(event(3, "webhook.github.push", b"{}", "application/json")),
+            event(2, "webhook.order.paid", b"a=1", "text/plain"),
+        ];
+        let generation = page_generation(&mut app);
+        app.update(Msg::Page {
+            generation,
+            kind: PageKind::Newest,
+            records,
+        });
+        app
+    };
+    let mut app = make();
+    let text = screen_text(&render(&mut app, 80, 24));
+    let line = text.lines().find(|l| l.contains("github.push")).unwrap();
+    assert!(line.contains("verified"), "{line}");
+    let plain = text.lines().find(|l| l.contains("order.paid")).unwrap();
+    assert!(!plain.contains("verified"), "{plain}");
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!("verified_stream_80x24", t.backend());
+    app.update(opened(verified(event(
+        3,
+        "webhook.github.push",
+        b"{}",
+        "application/json",
+    ))));
+    for _ in 0..3 {
+        key(&mut app, Key::char(']'));
+    }
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains(
+            "verified (github), delivery 72d3162e-cc78-11e3-81ab-4c9367dc0958, by the previous secret"
+        ),
+        "{text}"
+    );
+}
+
+/// §7: the form sets a verify scheme and a secret that never shows; an edit that leaves the
+/// secret empty sends no secret (the stored one is kept).
+#[test]
+fn the_form_sets_verify_with_a_masked_write_only_secret() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "gh");
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Tab));
+    }
+    key(&mut app, Key::new(Code::Right));
+    key(&mut app, Key::new(Code::Tab));
+    keys(&mut app, "hunter2-secret");
+    key(&mut app, Key::new(Code::Tab));
+    key(&mut app, Key::new(Code::Right));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("hunter2"), "the secret shows:\n{text}");
+    assert!(
+        text.contains("[github]") && text.contains("[slack]"),
+        "{text}"
+    );
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!("form_verify_80x24", t.backend());
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let w = input
+        .apply(None, Uuid::new_v4(), NOW)
+        .expect("a valid webhook");
+    let shown = w.to_json("http://x").to_string();
+    assert!(
+        shown.contains(r#""verify":{"scheme":"github","secretSet":true}"#),
+        "{shown}"
+    );
+    assert!(shown.contains(r#""handshake":{"type":"slack"}"#), "{shown}");
+    assert!(!format!("{w:?}").contains("hunter2"));
+    // Editing it: the choices start from what it has, and nothing typed sends no secret.
+    let mut edit = hooktail::tui::popups::Form::new(Some(&w));
+    assert_eq!(edit.scheme, Some(hooktail::domain::verify::Scheme::Github));
+    assert_eq!(edit.handshake, "slack");
+    edit.secret = Default::default();
+    app.popup = Some(hooktail::tui::popups::Popup::Form(Box::new(edit)));
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(input)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    assert!(input.verify.is_none() && input.handshake.is_none());
 }

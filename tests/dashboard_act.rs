@@ -82,6 +82,7 @@ fn multipart_event() -> Record {
         files: vec![file("fileA.pdf", 13), file("fileB.pdf", 12)],
         form: BTreeMap::new(),
         body,
+        verified: None,
     })
 }
 

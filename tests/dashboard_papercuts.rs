@@ -32,6 +32,9 @@ fn webhook(n: u128, key: &str) -> Webhook {
         created_at: NOW - 3_600_000,
         updated_at: NOW - 3_600_000,
         allow_from: Vec::new(),
+        verify: None,
+        handshake: None,
+        response: None,
     }
 }
 
@@ -53,6 +56,7 @@ fn event(n: u128, key: &str, body: &[u8], content_type: &str) -> Record {
         files: vec![],
         form: BTreeMap::new(),
         body: body.to_vec(),
+        verified: None,
     })
 }
 

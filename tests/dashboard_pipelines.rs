@@ -66,6 +66,7 @@ fn event() -> Record {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: br#"{"lead":"ACME"}"#.to_vec(),
     })
 }

@@ -68,6 +68,7 @@ fn event(body: &[u8]) -> Event {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: body.to_vec(),
     }
 }

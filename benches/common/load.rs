@@ -45,16 +45,44 @@ fn body() -> Vec<u8> {
 /// hooktail's receive path.
 pub const RECEIVE: &str = "/api/v3/command/webhook.receive";
 
-fn request(path: &str, token: &str) -> Vec<u8> {
+fn request(path: &str, token: &str, extra_headers: &str) -> Vec<u8> {
     let body = body();
     let mut r = format!(
         "POST {path} HTTP/1.1\r\nHost: bench\r\ntoken: {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+         {extra_headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
     r.extend_from_slice(&body);
     r
+}
+
+/// Builds request number `n` into the buffer.
+pub type Build = Arc<dyn Fn(u64, &mut Vec<u8>) + Send + Sync>;
+
+/// Requests signed the Standard Webhooks way, each with its own `webhook-id` (so that none
+/// is a duplicate), signed by the client as it sends them.
+pub fn standard_signed(token: &str, key: Vec<u8>) -> Build {
+    use hmac::{Hmac, Mac};
+    let token = token.to_string();
+    let body = body();
+    Arc::new(move |n, out| {
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .to_string();
+        let id = format!("msg_{n}");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        for part in [id.as_bytes(), b".", ts.as_bytes(), b".", &body] {
+            mac.update(part);
+        }
+        use base64::Engine;
+        let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let headers = format!(
+            "webhook-id: {id}\r\nwebhook-timestamp: {ts}\r\nwebhook-signature: v1,{sig}\r\n"
+        );
+        *out = request(RECEIVE, &token, &headers);
+    })
 }
 
 /// A connection, plain or TLS.
@@ -121,26 +149,49 @@ pub fn run_at(
     secs: Duration,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Load {
+    let req = request(path, token, "");
+    run_with(
+        addr,
+        conns,
+        secs,
+        Arc::new(move |_, out| out.clone_from(&req)),
+        tls,
+    )
+}
+
+/// [`run_at`] with requests made by `build`.
+pub fn run_with(
+    addr: SocketAddr,
+    conns: usize,
+    secs: Duration,
+    build: Build,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Load {
     let tls = tls.map(TlsConnector::from);
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let req = Arc::new(request(path, token));
     rt.block_on(async move {
         let start = Instant::now();
         let deadline = start + secs;
         let tasks: Vec<_> = (0..conns)
             .map(|_| {
-                let req = req.clone();
+                let (build, next) = (build.clone(), next.clone());
                 let tls = tls.clone();
                 tokio::spawn(async move {
+                    let mut req = Vec::new();
                     let mut lat = Vec::new();
                     let mut errors = 0u64;
                     let mut buf = Vec::with_capacity(4096);
                     let mut s = connect(addr, tls.as_ref()).await;
                     while Instant::now() < deadline {
+                        build(
+                            next.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                            &mut req,
+                        );
                         let t = Instant::now();
                         let ok = match s.write_all(&req).await {
                             Ok(()) => read_response(&mut s, &mut buf).await,

@@ -29,6 +29,7 @@ pub fn event(n: usize, body_len: usize) -> Event {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: (0..body_len)
             .map(|i| b"{\"lead\":\"ACME\"}"[i % 15])
             .collect(),

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::time::rfc3339_ms;
+use super::verify::Scheme;
 use super::webhook::PayloadType;
 
 /// A file part of a multipart body. Its bytes stay in the event's raw body.
@@ -159,9 +160,34 @@ pub struct Event {
     pub payload_type: PayloadType,
     pub files: Vec<FileInfo>,
     pub form: BTreeMap<String, FormValue>,
+    /// How the sender was verified; `None` when the webhook does not verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verified>,
     /// The exact body bytes; empty for `PayloadType::Ignore`. Stored apart from the rest.
     #[serde(skip)]
     pub body: Vec<u8>,
+}
+
+/// A verified call: by which scheme, with which secret, and its delivery id if it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    pub scheme: Scheme,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
+    /// Signed with `previousSecret`: the sender has not switched to the new secret yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_previous_secret: bool,
+}
+
+impl Verified {
+    /// The word the dashboard's stream shows.
+    pub fn word(v: Option<&Verified>) -> &'static str {
+        match v {
+            Some(_) => "verified",
+            None => "unsigned",
+        }
+    }
 }
 
 /// A refused call: no body, just why.
@@ -323,6 +349,16 @@ impl Event {
             "files": self.files,
             "form": self.form,
         });
+        if let (Some(v), Value::Object(map)) = (&self.verified, &mut v) {
+            let mut shown = json!({"result": "verified", "scheme": v.scheme});
+            if let (Some(id), Value::Object(s)) = (&v.delivery_id, &mut shown) {
+                s.insert("deliveryId".into(), id.clone().into());
+            }
+            if v.by_previous_secret {
+                shown["previousSecret"] = true.into();
+            }
+            map.insert("verify".into(), shown);
+        }
         if with_body && let Value::Object(map) = &mut v {
             match self.payload_type {
                 PayloadType::Ignore => {}
@@ -386,6 +422,7 @@ pub(crate) fn sample(event_key: &str, received_at: i64, body: &[u8]) -> Event {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: body.to_vec(),
     }
 }

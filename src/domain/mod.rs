@@ -5,10 +5,14 @@ pub mod decode;
 pub mod escape;
 pub mod event;
 pub mod filter;
+pub mod handshake;
 pub mod pipeline;
 pub mod time;
+pub mod verify;
 pub mod webhook;
 
-pub use event::{Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary, content_kind};
+pub use event::{
+    Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary, Verified, content_kind,
+};
 pub use filter::{EventFilter, Status};
 pub use webhook::{EventKeyPattern, PayloadType, Webhook, WebhookInput};

@@ -1,10 +1,14 @@
 //! Webhooks, their validation, and eventKey patterns.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::handshake::{Change, CustomResponse, Handshake};
+use super::verify::{Verify, VerifyChange};
 
 /// Longest eventKey accepted, in characters.
 pub const MAX_EVENT_KEY_LEN: usize = 200;
@@ -56,6 +60,14 @@ pub struct Webhook {
     /// Networks calls may come from; empty lets any address call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_from: Vec<IpNet>,
+    /// Sender verification (§7); its secrets are never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Box<Verify>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<Handshake>,
+    /// What a caller gets on success instead of the JSON answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<CustomResponse>,
 }
 
 impl Webhook {
@@ -70,7 +82,7 @@ impl Webhook {
 
     /// The API form of §3.
     pub fn to_json(&self, public_url: &str) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "uuid": self.uuid,
             "eventKey": self.event_key,
             "webhookUrl": self.url(public_url),
@@ -79,7 +91,19 @@ impl Webhook {
             "createdAt": super::time::rfc3339_ms(self.created_at),
             "updatedAt": super::time::rfc3339_ms(self.updated_at),
             "allowFrom": self.allow_from.iter().map(IpNet::to_string).collect::<Vec<_>>(),
-        })
+        });
+        if let serde_json::Value::Object(m) = &mut v {
+            if let Some(verify) = &self.verify {
+                m.insert("verify".into(), verify.to_json());
+            }
+            if let Some(h) = &self.handshake {
+                m.insert("handshake".into(), h.to_json());
+            }
+            if let Some(r) = &self.response {
+                m.insert("response".into(), r.to_json());
+            }
+        }
+        v
     }
 
     /// The token as logs may show it: the first 8 characters.
@@ -103,6 +127,10 @@ pub struct WebhookInput {
     pub max_payload_length: Option<u64>,
     /// `allowFrom`, from `parse_allow_from`; an empty list lets any address call again.
     pub allow_from: Option<Vec<IpNet>>,
+    /// `None` leaves each of these as it is.
+    pub verify: Option<VerifyChange>,
+    pub handshake: Option<Change<Handshake>>,
+    pub response: Option<Change<Box<CustomResponse>>>,
 }
 
 /// Most networks one webhook's `allowFrom` may list.
@@ -166,14 +194,13 @@ pub struct InputErrors {
     pub event_key: Option<String>,
     pub payload_type: Option<String>,
     pub max_payload_length: Option<String>,
+    /// `verify`, `handshake` or `response` (§7).
+    pub sender: Option<String>,
 }
 
 impl InputErrors {
     pub fn is_empty(&self) -> bool {
-        self.uuid.is_none()
-            && self.event_key.is_none()
-            && self.payload_type.is_none()
-            && self.max_payload_length.is_none()
+        self.message().is_empty()
     }
 
     /// One line naming every problem, for the API.
@@ -183,6 +210,7 @@ impl InputErrors {
             &self.event_key,
             &self.payload_type,
             &self.max_payload_length,
+            &self.sender,
         ]
         .into_iter()
         .flatten()
@@ -246,6 +274,47 @@ impl WebhookInput {
         }
     }
 
+    /// Adds the sender settings of §7 (`verify`, `handshake`, `response`) from the
+    /// parameters, each a JSON object or flattened `name.field` parameters.
+    pub fn with_sender(mut self, params: &BTreeMap<String, String>) -> Result<Self, InputErrors> {
+        let sender = |e| InputErrors {
+            sender: Some(e),
+            ..Default::default()
+        };
+        self.verify = VerifyChange::from_params(params).map_err(sender)?;
+        self.handshake = Handshake::from_params(params).map_err(sender)?;
+        self.response = CustomResponse::from_params(params)
+            .map_err(sender)?
+            .map(|c| match c {
+                Change::Remove => Change::Remove,
+                Change::Set(r) => Change::Set(Box::new(r)),
+            });
+        Ok(self)
+    }
+
+    /// The sender settings after this input: changed where given, else kept.
+    fn sender(&self, existing: Option<&Webhook>) -> Result<Sender, String> {
+        let verify = match &self.verify {
+            None => existing.and_then(|w| w.verify.clone()),
+            Some(VerifyChange::Remove) => None,
+            Some(VerifyChange::Set(v)) => {
+                Some(v.apply(existing.and_then(|w| w.verify.as_deref()))?)
+            }
+        };
+        let current = existing.and_then(|w| w.handshake.as_ref());
+        let handshake = match &self.handshake {
+            None => current.cloned(),
+            Some(Change::Remove) => None,
+            Some(Change::Set(h)) => Some(h.clone().keep_token(current)?),
+        };
+        let response = match &self.response {
+            None => existing.and_then(|w| w.response.clone()),
+            Some(Change::Remove) => None,
+            Some(Change::Set(r)) => Some(CustomResponse::clone(r)),
+        };
+        Ok((verify, handshake, response))
+    }
+
     /// Applies this input to the webhook it edits, or builds a new one under `uuid`. A new
     /// webhook needs an eventKey and a random (version 4) uuid: the uuid is its secret token.
     pub fn apply(
@@ -254,6 +323,7 @@ impl WebhookInput {
         uuid: Uuid,
         now: i64,
     ) -> Result<Webhook, String> {
+        let (verify, handshake, response) = self.sender(existing)?;
         match existing {
             Some(w) => Ok(Webhook {
                 uuid: w.uuid,
@@ -269,6 +339,9 @@ impl WebhookInput {
                     .allow_from
                     .clone()
                     .unwrap_or_else(|| w.allow_from.clone()),
+                verify,
+                handshake,
+                response,
             }),
             None => {
                 if !is_random_uuid(&uuid) {
@@ -288,11 +361,21 @@ impl WebhookInput {
                     created_at: now,
                     updated_at: now,
                     allow_from: self.allow_from.clone().unwrap_or_default(),
+                    verify,
+                    handshake,
+                    response,
                 })
             }
         }
     }
 }
+
+/// A webhook's `verify`, `handshake` and `response`.
+type Sender = (
+    Option<Box<Verify>>,
+    Option<Handshake>,
+    Option<CustomResponse>,
+);
 
 /// Whether a uuid is random (version 4 of RFC 9562), the only kind fit to be a token: the
 /// nil and max uuids, and time-based ones, are guessable.

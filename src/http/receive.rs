@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 use tokio::time::Instant;
@@ -18,10 +18,12 @@ use super::body::{self, BodyError, Reserve};
 use super::forwarded;
 use super::multipart;
 use super::reply::{self, Reply};
+use crate::domain::handshake::{CustomResponse, Handshake, HandshakeAnswer};
 use crate::domain::time::now_ms;
 use crate::domain::webhook::{allowed, token_prefix};
-use crate::domain::{Event, ParsedForm, PayloadType, Record, Rejection, Webhook};
+use crate::domain::{Event, ParsedForm, PayloadType, Record, Rejection, Verified, Webhook};
 use crate::metrics::Outcome;
+use crate::store::Stored;
 
 /// Headers never stored with an event: they carry the token or credentials.
 const DROPPED_HEADERS: [&str; 4] = ["token", "authorization", "cookie", "proxy-authorization"];
@@ -44,6 +46,13 @@ impl Refusal {
             message: None,
         }
     }
+}
+
+/// What a call that passed every step gets.
+enum Passed {
+    Stored(Stored),
+    /// A provider's handshake: answered with this text; nothing is stored.
+    Handshake(String),
 }
 
 /// What the request line and headers tell before the body is read.
@@ -107,20 +116,54 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
         limit: state.ctx.max_payload,
     };
     match accept(&mut call, body).await {
-        Ok(id) => {
+        Ok(Passed::Stored(stored)) => {
             if let Some(w) = &call.webhook {
-                tracing::debug!(event_key = %w.event_key, %id, "event stored");
+                let dup = stored.duplicate;
+                tracing::debug!(event_key = %w.event_key, id = %stored.id, dup, "event stored");
             }
-            (
-                reply::json(
-                    StatusCode::OK,
-                    &json!({"status": "ok", "correlationId": id}),
-                ),
-                Outcome::Accepted,
-            )
+            let outcome = match stored.duplicate {
+                true => Outcome::Duplicate,
+                false => Outcome::Accepted,
+            };
+            let custom = call.webhook.as_ref().and_then(|w| w.response.as_ref());
+            (success(stored, custom), outcome)
+        }
+        Ok(Passed::Handshake(challenge)) => {
+            let mut r = reply::text(StatusCode::OK, "text/plain; charset=utf-8", challenge);
+            r.headers_mut().insert(
+                "x-content-type-options",
+                hyper::header::HeaderValue::from_static("nosniff"),
+            );
+            (r, Outcome::Handshake)
         }
         Err(refusal) => refuse(call, refusal),
     }
+}
+
+/// The answer once the event is on disk: the JSON of §2, or the webhook's own response
+/// with the correlation id in `X-Correlation-Id`. A duplicate names the event stored first.
+fn success(stored: Stored, custom: Option<&CustomResponse>) -> Reply {
+    let Some(c) = custom else {
+        let mut answer = json!({"status": "ok", "correlationId": stored.id});
+        if stored.duplicate {
+            answer["duplicate"] = true.into();
+        }
+        return reply::json(StatusCode::OK, &answer);
+    };
+    let mut r = hyper::Response::new(reply::full(c.body.clone()));
+    *r.status_mut() = StatusCode::from_u16(c.status).unwrap_or(StatusCode::OK);
+    let headers = r.headers_mut();
+    // Validated at webhook.put as printable ASCII.
+    if let Ok(ct) = HeaderValue::from_str(&c.content_type) {
+        headers.insert(CONTENT_TYPE, ct);
+    }
+    if let Ok(id) = HeaderValue::from_str(&stored.id.to_string()) {
+        headers.insert("x-correlation-id", id);
+    }
+    if stored.duplicate {
+        headers.insert("x-duplicate", HeaderValue::from_static("true"));
+    }
+    r
 }
 
 /// Records a refused call (without waiting for the commit) and answers it.
@@ -162,7 +205,7 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
 }
 
 /// Everything up to the durable commit, as a chain of steps that each may refuse.
-async fn accept(call: &mut Call<'_>, body: Incoming) -> Result<Uuid, Refusal> {
+async fn accept(call: &mut Call<'_>, body: Incoming) -> Result<Passed, Refusal> {
     check_method(call)?;
     find_token_outside_body(call)?;
     let known_early = call.webhook.is_some();
@@ -176,9 +219,59 @@ async fn accept(call: &mut Call<'_>, body: Incoming) -> Result<Uuid, Refusal> {
     if !known_early {
         check_source(call)?;
     }
-    // The sender verification and deduplication steps of SPEC §7 go here: after the
-    // webhook is known and the body read, before anything is stored.
-    store(call, parsed, bytes).await
+    if let Some(challenge) = handshake(call, &bytes)? {
+        return Ok(Passed::Handshake(challenge));
+    }
+    let verified = verify(call, &bytes)?;
+    // Duplicates are found by the writer, in the event's own commit.
+    store(call, parsed, bytes, verified)
+        .await
+        .map(Passed::Stored)
+}
+
+/// A provider's handshake (§7), answered without storing anything. Slack signs its
+/// handshake, so a Slack one is verified first when the webhook verifies.
+fn handshake(call: &Call<'_>, bytes: &Bytes) -> Result<Option<String>, Refusal> {
+    let Some(h) = call.webhook.as_ref().and_then(|w| w.handshake.as_ref()) else {
+        return Ok(None);
+    };
+    match h.answer(&call.head.query, bytes) {
+        None => Ok(None),
+        Some(HandshakeAnswer::Echo(challenge)) => {
+            if matches!(h, Handshake::Slack) {
+                verify(call, bytes)?;
+            }
+            Ok(Some(challenge))
+        }
+        Some(HandshakeAnswer::Refused(reason)) => Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            Outcome::Unverified,
+            reason,
+        )),
+    }
+}
+
+/// Checks the sender's signature over the exact body bytes (§7). The caller learns only
+/// that it failed; the rejection record says exactly why.
+fn verify(call: &Call<'_>, bytes: &Bytes) -> Result<Option<Verified>, Refusal> {
+    let Some(v) = call.webhook.as_ref().and_then(|w| w.verify.as_ref()) else {
+        return Ok(None);
+    };
+    let headers = &call.head.headers;
+    let header = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+    match v.check(header, bytes, call.head.received_at.div_euclid(1000)) {
+        Ok(checked) => Ok(Some(Verified {
+            scheme: v.scheme,
+            delivery_id: checked.delivery_id,
+            by_previous_secret: checked.by_previous,
+        })),
+        Err(failure) => Err(Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            outcome: Outcome::Unverified,
+            reason: format!("signature verification failed: {failure}"),
+            message: Some("signature verification failed"),
+        }),
+    }
 }
 
 fn check_method(call: &Call<'_>) -> Result<(), Refusal> {
@@ -319,13 +412,20 @@ fn find_token_in_body(call: &mut Call<'_>, parsed: &ParsedForm) -> Result<(), Re
     Ok(())
 }
 
-/// Stores the event durably; its id is the one the writer gave it.
-async fn store(call: &Call<'_>, parsed: ParsedForm, bytes: Bytes) -> Result<Uuid, Refusal> {
+/// Stores the event durably; its id is the one the writer gave it, or, for a delivery id
+/// already stored, the first event's.
+async fn store(
+    call: &Call<'_>,
+    parsed: ParsedForm,
+    bytes: Bytes,
+    verified: Option<Verified>,
+) -> Result<Stored, Refusal> {
     // Every earlier step either found the webhook or refused.
     let Some(webhook) = &call.webhook else {
         return Err(no_token());
     };
     let head = &call.head;
+    let delivery = verified.as_ref().and_then(|v| v.delivery_id.clone());
     // Nothing of an ignored body is kept: only its size and content type.
     let (form, files) = match webhook.payload_type {
         PayloadType::Ignore => Default::default(),
@@ -350,6 +450,7 @@ async fn store(call: &Call<'_>, parsed: ParsedForm, bytes: Bytes) -> Result<Uuid
         payload_type: webhook.payload_type,
         files,
         form,
+        verified,
         body: match webhook.payload_type {
             PayloadType::Ignore => Vec::new(),
             // Without a copy: the parser's share of the buffer is gone by now.
@@ -360,7 +461,7 @@ async fn store(call: &Call<'_>, parsed: ParsedForm, bytes: Bytes) -> Result<Uuid
     call.state
         .ctx
         .writer
-        .append(Record::Accepted(event), Some(webhook.uuid))
+        .append_once(Record::Accepted(event), Some(webhook.uuid), delivery)
         .await
         .map_err(|e| {
             tracing::error!("cannot store an event: {e}");

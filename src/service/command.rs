@@ -141,6 +141,7 @@ pub async fn run(
                 get("maxPayloadLength"),
                 svc.max_payload,
             )
+            .and_then(|i| i.with_sender(p))
             .map_err(|e| ServiceError::BadRequest(e.message()))?;
             if let Some(a) = get("allowFrom") {
                 input.allow_from = Some(parse_allow_from(a).map_err(ServiceError::BadRequest)?);

@@ -17,7 +17,7 @@ use crate::domain::{EventFilter, Record, Summary, Webhook};
 
 pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
 pub use pipelines::{PipelineInput, Progress, Requeue, RunQuery};
-pub use writer::{PutError, Writer, WriterConfig};
+pub use writer::{PutError, Stored, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.
 //
@@ -34,6 +34,14 @@ const WEBHOOK_KEYS: TableDefinition<&str, u128> = TableDefinition::new("webhook_
 // webhook_stats_v1: key = webhook uuid as u128;
 //                   value = (events accepted since creation, receivedAt ms of the newest).
 const WEBHOOK_STATS: TableDefinition<u128, (u64, i64)> = TableDefinition::new("webhook_stats_v1");
+// deliveries_v1: the senders' delivery ids (§7 duplicates); key = (webhook uuid as u128,
+//                delivery id); value = the id of the event stored for it. Written in the
+//                event's commit, so two concurrent duplicates cannot both be stored.
+const DELIVERIES: TableDefinition<(u128, &str), u128> = TableDefinition::new("deliveries_v1");
+// deliveries_by_event_v1: key = event id; value = its deliveries_v1 key, so that pruning an
+//                         event prunes its delivery id.
+const DELIVERIES_BY_EVENT: TableDefinition<u128, (u128, &str)> =
+    TableDefinition::new("deliveries_by_event_v1");
 
 /// redb's page cache. Its default is 1 GiB; events are written once and read rarely, so a
 /// small cache keeps the process lean without slowing ingest.
@@ -160,6 +168,8 @@ impl Store {
             txn.open_table(WEBHOOKS)?;
             txn.open_table(WEBHOOK_KEYS)?;
             txn.open_table(WEBHOOK_STATS)?;
+            txn.open_table(DELIVERIES)?;
+            txn.open_table(DELIVERIES_BY_EVENT)?;
             txn.open_table(pipelines::PIPELINES)?;
             txn.open_table(pipelines::RUNS)?;
             txn.open_table(pipelines::RUNS_BY_EVENT)?;

@@ -22,6 +22,7 @@ pub fn event(event_key: &str, n: u64, body: &[u8]) -> Record {
         payload_type: PayloadType::Base64,
         files: vec![],
         form: BTreeMap::new(),
+        verified: None,
         body: body.to_vec(),
     })
 }

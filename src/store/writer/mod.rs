@@ -57,10 +57,12 @@ enum Op {
         value: Vec<u8>,
         /// The webhook that accepted it, for its stats.
         webhook: Option<Uuid>,
+        /// The sender's delivery id: a second event with it is not stored (§7).
+        delivery: Option<String>,
         /// The event for listeners, when there are any.
         encoded: Option<Arc<Encoded>>,
-        /// `None` when the caller does not wait (rejections). Answers the stored id.
-        ack: Option<oneshot::Sender<Result<Uuid, StoreError>>>,
+        /// `None` when the caller does not wait (rejections).
+        ack: Option<oneshot::Sender<Result<Stored, StoreError>>>,
     },
     Put {
         input: WebhookInput,
@@ -72,6 +74,14 @@ enum Op {
     },
     /// Finish what came before, then stop.
     Stop,
+}
+
+/// Where an appended record is: the id it was stored under, or, for a delivery id already
+/// stored, the id of the event stored for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub id: Uuid,
+    pub duplicate: bool,
 }
 
 /// A handle to the writer. Cloning is cheap; the writer stops when every handle is dropped.
@@ -144,9 +154,23 @@ impl Writer {
     /// Stores an accepted event or a rejection; returns once it is on disk, with the id it
     /// was stored under (see [`in_commit_order`]).
     pub async fn append(&self, record: Record, webhook: Option<Uuid>) -> Result<Uuid, StoreError> {
+        Ok(self.append_once(record, webhook, None).await?.id)
+    }
+
+    /// [`Writer::append`] for an event with the sender's delivery id: when the webhook already
+    /// stored one with that id, nothing is written and the answer names the stored event.
+    pub async fn append_once(
+        &self,
+        record: Record,
+        webhook: Option<Uuid>,
+        delivery: Option<String>,
+    ) -> Result<Stored, StoreError> {
         let (ack, rx) = oneshot::channel();
-        self.send(self.record_op(record, webhook, Some(ack))?)
-            .await?;
+        let mut op = self.record_op(record, webhook, Some(ack))?;
+        if let Op::Record { delivery: d, .. } = &mut op {
+            *d = delivery;
+        }
+        self.send(op).await?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -169,7 +193,7 @@ impl Writer {
         &self,
         mut record: Record,
         webhook: Option<Uuid>,
-        ack: Option<oneshot::Sender<Result<Uuid, StoreError>>>,
+        ack: Option<oneshot::Sender<Result<Stored, StoreError>>>,
     ) -> Result<Op, StoreError> {
         let (value, encoded) = match &mut record {
             Record::Accepted(e) => {
@@ -184,6 +208,7 @@ impl Writer {
             record: Arc::new(record),
             value,
             webhook,
+            delivery: None,
             encoded,
             ack,
         })
@@ -215,6 +240,8 @@ impl Writer {
 enum Answer {
     /// A record written (or the stop, which writes nothing).
     Stored,
+    /// An event not written: its delivery id was stored with this event.
+    Duplicate(Uuid),
     Put(PutAnswer),
     /// Whether the webhook existed.
     Deleted(bool),
@@ -290,6 +317,7 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
         record,
         value,
         webhook,
+        delivery,
         encoded,
         ack,
     } = op
@@ -301,6 +329,7 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
             record,
             value,
             webhook,
+            delivery,
             encoded,
             ack,
         };
@@ -311,6 +340,7 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
             record,
             value,
             webhook,
+            delivery,
             encoded,
             ack,
         };
@@ -330,6 +360,7 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
             record: Arc::new(Record::Accepted(full)),
             value,
             webhook,
+            delivery,
             encoded,
             ack,
         },
@@ -339,6 +370,7 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
                 record,
                 value,
                 webhook,
+                delivery,
                 encoded,
                 ack,
             }
@@ -385,9 +417,14 @@ fn commit_batch(
                     record,
                     value,
                     webhook,
+                    delivery,
                     ..
                 } => {
-                    ops::write_record(&mut t, record, value)?;
+                    let delivery = webhook.zip(delivery.as_deref());
+                    if let Some(original) = ops::write_record(&mut t, record, value, delivery)? {
+                        answers.push(Answer::Duplicate(original));
+                        continue;
+                    }
                     if let (Some(w), Record::Accepted(e)) = (webhook, record.as_ref()) {
                         let s = stats.entry(*w).or_insert((0, e.received_at));
                         s.0 += 1;
@@ -449,7 +486,9 @@ fn commit_batch(
                 store.webhooks_mut().remove(uuid);
                 webhooks_changed = true;
             }
-            (Op::Record { record, .. }, _) if matches!(record.as_ref(), Record::Accepted(_)) => {
+            (Op::Record { record, .. }, Answer::Stored)
+                if matches!(record.as_ref(), Record::Accepted(_)) =>
+            {
                 stored_events = true;
             }
             _ => {}
@@ -464,6 +503,13 @@ fn commit_batch(
     // Answer only now: after a successful commit everything is on disk.
     for (op, answer) in ops.into_iter().zip(answers) {
         match (op, answer) {
+            (Op::Record { ack: Some(ack), .. }, Answer::Duplicate(id)) => {
+                let _ = ack.send(Ok(Stored {
+                    id,
+                    duplicate: true,
+                }));
+            }
+            (Op::Record { ack: None, .. }, Answer::Duplicate(_)) => {}
             (
                 Op::Record {
                     ack,
@@ -474,7 +520,10 @@ fn commit_batch(
                 _,
             ) => {
                 if let Some(ack) = ack {
-                    let _ = ack.send(Ok(record.id()));
+                    let _ = ack.send(Ok(Stored {
+                        id: record.id(),
+                        duplicate: false,
+                    }));
                 }
                 let _ = out.bus.send(record);
                 if let Some(e) = encoded {

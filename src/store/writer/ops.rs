@@ -5,7 +5,10 @@
 use redb::{ReadableTable, Table, WriteTransaction};
 use uuid::Uuid;
 
-use super::super::{EVENTS, REJECTIONS, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec};
+use super::super::{
+    DELIVERIES, DELIVERIES_BY_EVENT, EVENTS, REJECTIONS, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS,
+    WEBHOOKS, codec,
+};
 use super::PutError;
 use crate::domain::time::now_ms;
 use crate::domain::{Record, Webhook, WebhookInput};
@@ -20,7 +23,15 @@ pub(super) struct Tables<'t> {
     pub(super) webhooks: Table<'t, u128, &'static [u8]>,
     pub(super) keys: Table<'t, &'static str, u128>,
     pub(super) stats: Table<'t, u128, (u64, i64)>,
+    txn: &'t WriteTransaction,
+    /// Opened by the first record with a delivery id: most batches have none.
+    deliveries: Option<Deliveries<'t>>,
 }
+
+type Deliveries<'t> = (
+    Table<'t, (u128, &'static str), u128>,
+    Table<'t, u128, (u128, &'static str)>,
+);
 
 impl<'t> Tables<'t> {
     pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
@@ -30,20 +41,44 @@ impl<'t> Tables<'t> {
             webhooks: txn.open_table(WEBHOOKS)?,
             keys: txn.open_table(WEBHOOK_KEYS)?,
             stats: txn.open_table(WEBHOOK_STATS)?,
+            txn,
+            deliveries: None,
         })
     }
 }
 
+/// Writes a record. An accepted event with a delivery id its webhook already stored is not
+/// written: the answer is the stored event's id. Otherwise the id is recorded with the event.
 pub(super) fn write_record(
     t: &mut Tables,
     record: &Record,
     value: &[u8],
-) -> Result<(), StoreError> {
+    delivery: Option<(Uuid, &str)>,
+) -> Result<Option<Uuid>, StoreError> {
     match record {
-        Record::Accepted(e) => t.events.insert(e.id.as_u128(), value)?,
-        Record::Rejected(r) => t.rejections.insert(r.id.as_u128(), value)?,
+        Record::Accepted(e) => {
+            if let Some((webhook, id)) = delivery {
+                let (by_id, by_event) = match &mut t.deliveries {
+                    Some(d) => d,
+                    None => t.deliveries.insert((
+                        t.txn.open_table(DELIVERIES)?,
+                        t.txn.open_table(DELIVERIES_BY_EVENT)?,
+                    )),
+                };
+                let key = (webhook.as_u128(), id);
+                if let Some(original) = by_id.get(key)? {
+                    return Ok(Some(Uuid::from_u128(original.value())));
+                }
+                by_id.insert(key, e.id.as_u128())?;
+                by_event.insert(e.id.as_u128(), key)?;
+            }
+            t.events.insert(e.id.as_u128(), value)?;
+        }
+        Record::Rejected(r) => {
+            t.rejections.insert(r.id.as_u128(), value)?;
+        }
     };
-    Ok(())
+    Ok(None)
 }
 
 /// Creates or edits a webhook inside the batch's transaction. A refusal is an answer that

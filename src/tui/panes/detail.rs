@@ -459,6 +459,16 @@ fn detail_lines(
                 kv(theme, "size", &e.size.to_string()),
                 kv(theme, "payloadType", e.payload_type.as_str()),
             ];
+            if let Some(v) = &e.verified {
+                let mut how = format!("verified ({})", v.scheme.as_str());
+                if let Some(id) = &v.delivery_id {
+                    how.push_str(&format!(", delivery {id}"));
+                }
+                if v.by_previous_secret {
+                    how.push_str(", by the previous secret");
+                }
+                lines.push(kv(theme, "verify", &how));
+            }
             for (k, v) in &e.query {
                 lines.push(kv(theme, &format!("query.{}", esc(k)), v));
             }

@@ -359,6 +359,12 @@ fn event_line(r: &Record, theme: Theme, w: usize, stamp: impl Fn(i64) -> String)
     let narrow = w < NARROW;
     match r {
         Record::Accepted(e) => {
+            // A verified sender is said in a word, not colour alone (§7).
+            let verified = if e.verified.is_some() {
+                " verified"
+            } else {
+                ""
+            };
             let mut spans = vec![
                 Span::styled(stamp(e.received_at), theme.dim()),
                 Span::styled(" ok ", theme.fg(Color::Green)),
@@ -373,7 +379,9 @@ fn event_line(r: &Record, theme: Theme, w: usize, stamp: impl Fn(i64) -> String)
                 ));
                 fixed += 7 + 6;
             }
-            spans.push(Span::raw(fit_end(&e.event_key, w.saturating_sub(fixed))));
+            let key_w = w.saturating_sub(fixed + verified.len());
+            spans.push(Span::raw(fit_end(&e.event_key, key_w)));
+            spans.push(Span::styled(verified, theme.fg(Color::Green)));
             Line::from(spans)
         }
         Record::Rejected(x) => {

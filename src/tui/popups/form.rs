@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use super::Reply;
 use crate::domain::escape::escape_control as esc;
+use crate::domain::handshake::Handshake;
+use crate::domain::verify::Scheme;
 use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors, parse_allow_from};
 use crate::domain::{PayloadType, Webhook, WebhookInput};
 use crate::tui::key::{Code, Key};
@@ -25,14 +27,20 @@ pub enum Field {
     PayloadType,
     MaxPayloadLength,
     AllowFrom,
+    Verify,
+    Secret,
+    Handshake,
 }
 
 impl Field {
-    const ALL: [Field; 4] = [
+    const ALL: [Field; 7] = [
         Field::EventKey,
         Field::PayloadType,
         Field::MaxPayloadLength,
         Field::AllowFrom,
+        Field::Verify,
+        Field::Secret,
+        Field::Handshake,
     ];
 
     fn step(self, by: isize) -> Field {
@@ -49,6 +57,14 @@ pub struct Form {
     pub max_payload_length: TextArea<'static>,
     /// `allowFrom`: CIDRs separated by commas; empty lets any address call.
     pub allow_from: TextArea<'static>,
+    /// The verify scheme chosen here (§7); `None` verifies nothing.
+    pub scheme: Option<Scheme>,
+    /// Write-only: shown masked, and left empty it keeps the stored secret.
+    pub secret: TextArea<'static>,
+    /// `none`, `slack` or `graph`; a meta handshake (it needs a token) is set by the API.
+    pub handshake: &'static str,
+    /// What the webhook had, so that an untouched choice sends nothing.
+    had: (Option<Scheme>, &'static str),
     pub field: Field,
     pub errors: InputErrors,
     pub allow_from_error: Option<String>,
@@ -77,6 +93,17 @@ impl Form {
                         nets.join(", ")
                     })
                     .unwrap_or_default(),
+            ),
+            scheme: editing.and_then(|w| w.verify.as_ref()).map(|v| v.scheme),
+            secret: {
+                let mut t = super::single_line("");
+                t.set_mask_char('•');
+                t
+            },
+            handshake: handshake_word(editing),
+            had: (
+                editing.and_then(|w| w.verify.as_ref()).map(|v| v.scheme),
+                handshake_word(editing),
             ),
             field: Field::EventKey,
             errors: InputErrors::default(),
@@ -109,7 +136,8 @@ impl Form {
                     Some(self.payload_type.as_str()),
                     Some(&max),
                     ceiling,
-                );
+                )
+                .and_then(|i| i.with_sender(&self.sender_params()));
                 let allow_from = parse_allow_from(&self.allow_from.lines().join(""));
                 self.allow_from_error = allow_from.as_ref().err().cloned();
                 match (parsed, allow_from) {
@@ -133,6 +161,14 @@ impl Form {
                 let by = if key == Key::new(Code::Left) { -1 } else { 1 };
                 self.payload_type = cycle(&PayloadType::ALL, self.payload_type, by);
             }
+            Some(Action::Choose) if self.field == Field::Verify => {
+                let by = if key == Key::new(Code::Left) { -1 } else { 1 };
+                self.scheme = cycle(&SCHEMES, self.scheme, by);
+            }
+            Some(Action::Choose) if self.field == Field::Handshake => {
+                let by = if key == Key::new(Code::Left) { -1 } else { 1 };
+                self.handshake = cycle(&HANDSHAKES, self.handshake, by);
+            }
             _ => {
                 let input = key.to_input();
                 match self.field {
@@ -145,11 +181,32 @@ impl Form {
                     Field::AllowFrom => {
                         self.allow_from.input(input);
                     }
-                    Field::PayloadType => {}
+                    Field::Secret => {
+                        self.secret.input(input);
+                    }
+                    Field::PayloadType | Field::Verify | Field::Handshake => {}
                 }
             }
         }
         Reply::default()
+    }
+
+    /// The §7 parameters this form changes: only what was changed here, so that an edit
+    /// keeps the rest (a generic hmac config, a meta handshake, a response) as it is.
+    fn sender_params(&self) -> std::collections::BTreeMap<String, String> {
+        let mut p = std::collections::BTreeMap::new();
+        let secret = self.secret.lines().join("");
+        if self.scheme != self.had.0 || !secret.is_empty() {
+            let scheme = self.scheme.map_or("none", Scheme::as_str);
+            p.insert("verify.scheme".into(), scheme.into());
+            if !secret.is_empty() && self.scheme.is_some() {
+                p.insert("verify.secret".into(), secret);
+            }
+        }
+        if self.handshake != self.had.1 {
+            p.insert("handshake".into(), self.handshake.into());
+        }
+        p
     }
 
     pub(super) fn draw(&self, f: &mut Frame, theme: Theme, max_payload: u64) {
@@ -170,11 +227,12 @@ impl Form {
             wrapped(&self.errors.payload_type, field_w),
             wrapped(&self.errors.max_payload_length, field_w),
             wrapped(&self.allow_from_error, field_w),
+            wrapped(&self.errors.sender, field_w),
             wrapped(&self.error, (WIDTH - 2) as usize),
         ];
         let height = |e: &Vec<String>| e.len().max(1) as u16;
         let extra: u16 = errors.iter().map(|e| height(e) - 1).sum();
-        let r = centered(f.area(), WIDTH, 15 + extra);
+        let r = centered(f.area(), WIDTH, 19 + extra);
         f.render_widget(Clear, r);
         let block = Block::bordered()
             .title(title)
@@ -193,7 +251,11 @@ impl Form {
             Constraint::Length(height(&errors[2])),
             one,
             Constraint::Length(height(&errors[3])),
+            one,
+            one,
+            one,
             Constraint::Length(height(&errors[4])),
+            Constraint::Length(height(&errors[5])),
             one,
             one,
         ])
@@ -274,12 +336,71 @@ impl Form {
                 r,
             );
         }
-        f.render_widget(Paragraph::new(lines(&errors[4])), rows[10]);
+        let choices = |words: Vec<&str>, chosen: &str| -> Line<'static> {
+            let spans: Vec<Span> = words
+                .iter()
+                .map(|w| {
+                    if *w == chosen {
+                        Span::styled(format!("[{w}]"), theme.selected())
+                    } else {
+                        Span::raw(format!(" {w} "))
+                    }
+                })
+                .collect();
+            Line::from(spans)
+        };
+        let [l, rr] = split(rows[10]);
+        f.render_widget(label("verify", Some(Field::Verify)), l);
+        // Seven schemes do not fit the line: the chosen one, between the keys that change it.
+        let scheme = self.scheme.map_or("none", Scheme::as_str);
+        f.render_widget(
+            Line::from(vec![
+                Span::raw("← "),
+                Span::styled(format!("[{scheme}]"), theme.selected()),
+                Span::raw(" →"),
+            ]),
+            rr,
+        );
+        let hint = if self.had.0.is_some() {
+            "secret (kept)"
+        } else {
+            "secret"
+        };
+        text_field(f, rows[11], hint, Field::Secret, &self.secret);
+        let [l, rr] = split(rows[12]);
+        f.render_widget(label("handshake", Some(Field::Handshake)), l);
+        f.render_widget(choices(HANDSHAKES.to_vec(), self.handshake), rr);
+        error_row(f, rows[13], &errors[4]);
+        f.render_widget(Paragraph::new(lines(&errors[5])), rows[14]);
         let footer = if self.saving {
             "Saving…".to_string()
         } else {
             format!("limit: at most {max_payload} bytes")
         };
-        f.render_widget(Span::styled(footer, theme.dim()), rows[12]);
+        f.render_widget(Span::styled(footer, theme.dim()), rows[16]);
+    }
+}
+
+/// The verify choices: none and every scheme (the generic hmac one needs the API for its
+/// header, so choosing it here works only to keep it).
+const SCHEMES: [Option<Scheme>; 7] = [
+    None,
+    Some(Scheme::Github),
+    Some(Scheme::Stripe),
+    Some(Scheme::Standard),
+    Some(Scheme::Slack),
+    Some(Scheme::Shopify),
+    Some(Scheme::Hmac),
+];
+
+/// The handshakes the form sets; `meta` needs a verify token, so only the API sets it.
+const HANDSHAKES: [&str; 4] = ["none", "slack", "graph", "meta"];
+
+fn handshake_word(w: Option<&Webhook>) -> &'static str {
+    match w.and_then(|w| w.handshake.as_ref()) {
+        None => "none",
+        Some(Handshake::Slack) => "slack",
+        Some(Handshake::Graph) => "graph",
+        Some(Handshake::Meta { .. }) => "meta",
     }
 }
