@@ -197,9 +197,8 @@ struct Setup {
 /// hooktail's real receiver set up as `setup` says. Returns the load and the mean commit
 /// batch during it.
 fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
-
-/// The Standard Webhooks secret of the verified rows.
-const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// The Standard Webhooks secret of the verified rows.
+    const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let rt = server_runtime();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let dir = tempfile::tempdir_in(&target).unwrap();
@@ -245,7 +244,13 @@ const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let key = base64::engine::general_purpose::STANDARD
             .decode(STANDARD_SECRET.trim_start_matches("whsec_"))
             .unwrap();
-        load::run_with(addr, conns, secs, load::standard_signed(&token, key), client)
+        load::run_with(
+            addr,
+            conns,
+            secs,
+            load::standard_signed(&token, key),
+            client,
+        )
     } else {
         run_at(addr, RECEIVE, &token, conns, secs, client)
     };

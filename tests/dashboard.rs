@@ -687,7 +687,12 @@ fn tiny_terminals_do_not_panic() {
 fn help_and_hints_come_from_the_keymap() {
     let mut app = populated(false, true);
     key(&mut app, Key::char('?'));
-    let text = screen_text(&render(&mut app, 120, 40));
+    // Help scrolls when it does not fit: read every screen of it.
+    let mut text = screen_text(&render(&mut app, 120, 40));
+    for _ in 0..40 {
+        key(&mut app, Key::char('j'));
+        text.push_str(&screen_text(&render(&mut app, 120, 40)));
+    }
     for b in hooktail::tui::keymap::KEYMAP
         .iter()
         .filter(|b| b.scope != hooktail::tui::keymap::Scope::Help)
@@ -1027,7 +1032,8 @@ fn the_form_sets_verify_with_a_masked_write_only_secret() {
     let mut app = populated(false, true);
     key(&mut app, Key::char('n'));
     keys(&mut app, "gh");
-    for _ in 0..3 {
+    // eventKey → payloadType → maxPayloadLength → allowFrom → verify
+    for _ in 0..4 {
         key(&mut app, Key::new(Code::Tab));
     }
     key(&mut app, Key::new(Code::Right));

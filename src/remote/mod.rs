@@ -21,8 +21,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 
 use crate::http::routes::command_path;
-use crate::service::{ServiceError, Source};
 use crate::service::command::CommandName;
+use crate::service::{ServiceError, Source};
 
 /// The variable that gives the admin key when the data dir does not hold it.
 pub const KEY_VAR: &str = "HOOKTAIL_ADMIN_KEY";

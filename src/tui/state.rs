@@ -344,7 +344,10 @@ impl Dashboard {
         };
         match act {
             EventAct::Replay => {
-                self.popup = Some(Popup::Confirm(Confirm::replay(e.id, &e.event_key)));
+                self.popup = Some(Popup::Confirm(Box::new(Confirm::replay(
+                    e.id,
+                    &e.event_key,
+                ))));
             }
             EventAct::Forward => {
                 let prompt = Prompt::forward(e.id, &self.last_forward_url);

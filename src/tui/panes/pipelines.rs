@@ -121,7 +121,9 @@ impl Pane for Pipelines {
             }
             Action::Delete => {
                 if let Some(p) = self.selected() {
-                    return Reply::popup(Popup::Confirm(Confirm::pipeline(&p.record.name)));
+                    return Reply::popup(Popup::Confirm(Box::new(Confirm::pipeline(
+                        &p.record.name,
+                    ))));
                 }
             }
             // Not bound in this pane's scope.

@@ -190,7 +190,7 @@ impl Pane for Webhooks {
             Action::Delete => {
                 if let Some(row) = self.selected() {
                     let w = &row.webhook;
-                    return Reply::popup(Popup::Confirm(Confirm::webhook(w)));
+                    return Reply::popup(Popup::Confirm(Box::new(Confirm::webhook(w))));
                 }
             }
             Action::Copy => {

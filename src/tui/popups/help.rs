@@ -37,7 +37,7 @@ impl Help {
     pub(super) fn draw(&self, f: &mut Frame, theme: Theme, access: Access) {
         let groups = groups(theme, access);
         let area = f.area();
-        // As wide as the terminal allows, up to three columns of about 37 cells.
+        // As wide as the terminal allows, for up to three columns.
         let width = if area.width >= 100 {
             (area.width - 4).min(124)
         } else {
@@ -46,7 +46,9 @@ impl Help {
         let r = centered(area, width, area.height.saturating_sub(2));
         f.render_widget(Clear, r);
         let rows = r.height.saturating_sub(2) as usize;
-        let n = (r.width.saturating_sub(2) as usize / 37).clamp(1, 3);
+        // Only as many columns as fit whole: a key's label is never cut to make room.
+        let widest = groups.iter().flatten().map(Line::width).max().unwrap_or(0) + 2;
+        let n = (r.width.saturating_sub(2) as usize / widest).clamp(1, 3);
         let columns = pack(groups, rows, n);
         let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
         let scroll = (self.scroll as usize).min(tallest.saturating_sub(rows));
@@ -63,7 +65,7 @@ impl Help {
         }
         let inner = block.inner(r);
         f.render_widget(block, r);
-        let constraints = vec![Constraint::Ratio(1, columns.len() as u32); columns.len()];
+        let constraints = vec![Constraint::Length(widest as u16); columns.len()];
         let areas = Layout::horizontal(constraints).split(inner);
         for (lines, a) in columns.into_iter().zip(areas.iter()) {
             f.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), *a);

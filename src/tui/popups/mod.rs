@@ -30,7 +30,7 @@ pub enum Popup {
     Filter(Box<Filter>),
     Form(Box<Form>),
     Editor(Box<Editor>),
-    Confirm(Confirm),
+    Confirm(Box<Confirm>),
     Prompt(Box<Prompt>),
 }
 
