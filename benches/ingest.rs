@@ -31,7 +31,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hooktail::app::Running;
 use hooktail::cli::Options;
-use hooktail::domain::WebhookInput;
+use hooktail::domain::{WebhookFields, WebhookInput};
 use hooktail::http::Limits;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
@@ -219,9 +219,15 @@ fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
             params.insert("verify.scheme".to_string(), "standard".to_string());
             params.insert("verify.secret".to_string(), STANDARD_SECRET.to_string());
         }
-        let input = WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304)
-            .and_then(|i| i.with_sender(&params))
-            .unwrap();
+        let input = WebhookInput::parse(
+            WebhookFields {
+                event_key: Some("webhook.bench"),
+                ..Default::default()
+            },
+            4_194_304,
+        )
+        .and_then(|i| i.with_sender(&params))
+        .unwrap();
         let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
         (running, webhook.uuid.to_string())
     });

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hooktail::app::Running;
 use hooktail::cli::Options;
-use hooktail::domain::WebhookInput;
+use hooktail::domain::{WebhookFields, WebhookInput};
 use hooktail::http::Limits;
 use hooktail::service::command::{CommandName, Params};
 use http_body_util::{BodyExt, Full};
@@ -43,7 +43,14 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn server(dir: &std::path::Path) -> (Running, String) {
     let opts = Options::for_data(&dir.join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
     let running = Running::start(&opts, Limits::default()).await.unwrap();
-    let input = WebhookInput::parse(None, Some("webhook.bench"), None, None, 4_194_304).unwrap();
+    let input = WebhookInput::parse(
+        WebhookFields {
+            event_key: Some("webhook.bench"),
+            ..Default::default()
+        },
+        4_194_304,
+    )
+    .unwrap();
     let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
     (running, webhook.uuid.to_string())
 }

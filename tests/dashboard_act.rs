@@ -247,9 +247,14 @@ impl Live {
     }
 
     async fn webhook(&self, event_key: &str) -> String {
-        let input =
-            hooktail::domain::WebhookInput::parse(None, Some(event_key), None, None, 4_194_304)
-                .unwrap();
+        let input = hooktail::domain::WebhookInput::parse(
+            hooktail::domain::WebhookFields {
+                event_key: Some(event_key),
+                ..Default::default()
+            },
+            4_194_304,
+        )
+        .unwrap();
         self.backend
             .put_webhook(input)
             .await

@@ -18,7 +18,7 @@ use fixtures::{NOW, config};
 use hooktail::app::Running;
 use hooktail::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use hooktail::domain::time::now_ms;
-use hooktail::domain::{Event, PayloadType, Record, WebhookInput};
+use hooktail::domain::{Event, PayloadType, Record, WebhookFields, WebhookInput};
 use hooktail::http::Limits;
 use hooktail::service::PipelineView;
 use hooktail::service::{ServiceError, Source};
@@ -714,7 +714,14 @@ impl Live {
 
     /// A webhook for `event_key`; its token.
     async fn webhook(&self, event_key: &str) -> Uuid {
-        let input = WebhookInput::parse(None, Some(event_key), None, None, 4_194_304).unwrap();
+        let input = WebhookInput::parse(
+            WebhookFields {
+                event_key: Some(event_key),
+                ..Default::default()
+            },
+            4_194_304,
+        )
+        .unwrap();
         self.backend().put_webhook(input).await.unwrap().uuid
     }
 

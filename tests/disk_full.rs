@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hooktail::domain::Record;
-use hooktail::domain::WebhookInput;
+use hooktail::domain::{WebhookFields, WebhookInput};
 use hooktail::store::{PutError, Store, StoreError, Writer, WriterConfig};
 
 #[path = "common/fixtures.rs"]
@@ -146,7 +146,14 @@ async fn an_admin_write_before_the_reopen_is_unavailable() {
     // The first failure reopens the store; the second poisons it until the next reopen.
     assert!(writer.append(event(1), None).await.is_err());
     assert!(writer.append(event(2), None).await.is_err());
-    let input = WebhookInput::parse(None, Some("shop.order"), None, None, 100).unwrap();
+    let input = WebhookInput::parse(
+        WebhookFields {
+            event_key: Some("shop.order"),
+            ..Default::default()
+        },
+        100,
+    )
+    .unwrap();
     let refused = writer.put_webhook(input).await.unwrap_err();
     assert!(
         matches!(refused, PutError::Store(StoreError::Unavailable)),

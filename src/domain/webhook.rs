@@ -117,6 +117,16 @@ pub fn token_prefix(token: &str) -> String {
     token.chars().take(8).collect()
 }
 
+/// The text fields of `webhook.put` as the API and the dashboard's form receive them, before
+/// validation; `None` is a field left out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookFields<'a> {
+    pub uuid: Option<&'a str>,
+    pub event_key: Option<&'a str>,
+    pub payload_type: Option<&'a str>,
+    pub max_payload_length: Option<&'a str>,
+}
+
 /// A validated request to create or edit a webhook (`webhook.put`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WebhookInput {
@@ -223,13 +233,13 @@ impl InputErrors {
 impl WebhookInput {
     /// Validates raw text fields the way both the API and the dashboard's forms receive them.
     /// `ceiling` is the server's `--max-payload`.
-    pub fn parse(
-        uuid: Option<&str>,
-        event_key: Option<&str>,
-        payload_type: Option<&str>,
-        max_payload_length: Option<&str>,
-        ceiling: u64,
-    ) -> Result<Self, InputErrors> {
+    pub fn parse(fields: WebhookFields<'_>, ceiling: u64) -> Result<Self, InputErrors> {
+        let WebhookFields {
+            uuid,
+            event_key,
+            payload_type,
+            max_payload_length,
+        } = fields;
         let mut errors = InputErrors::default();
         let mut input = WebhookInput::default();
         if let Some(u) = uuid.map(str::trim).filter(|u| !u.is_empty()) {
@@ -552,25 +562,63 @@ mod tests {
 
     #[test]
     fn input_validation_names_each_field() {
-        let e =
-            WebhookInput::parse(Some("nope"), Some("Bad"), Some("xml"), Some("9"), 5).unwrap_err();
+        let e = WebhookInput::parse(
+            WebhookFields {
+                uuid: Some("nope"),
+                event_key: Some("Bad"),
+                payload_type: Some("xml"),
+                max_payload_length: Some("9"),
+            },
+            5,
+        )
+        .unwrap_err();
         assert!(e.uuid.is_some() && e.event_key.is_some());
         assert!(e.payload_type.is_some() && e.max_payload_length.is_some());
-        assert!(WebhookInput::parse(None, None, None, None, 5).is_err());
-        let ok = WebhookInput::parse(None, Some("webhook.a"), Some("raw"), Some("5"), 5).unwrap();
+        assert!(
+            WebhookInput::parse(
+                WebhookFields {
+                    ..Default::default()
+                },
+                5,
+            )
+            .is_err()
+        );
+        let ok = WebhookInput::parse(
+            WebhookFields {
+                event_key: Some("webhook.a"),
+                payload_type: Some("raw"),
+                max_payload_length: Some("5"),
+                ..Default::default()
+            },
+            5,
+        )
+        .unwrap();
         assert_eq!(ok.payload_type, Some(PayloadType::Raw));
     }
 
     #[test]
     fn edit_keeps_uuid_and_unset_fields() {
-        let w = WebhookInput::parse(None, Some("webhook.a"), None, None, 10)
-            .unwrap()
-            .apply(None, Uuid::new_v4(), 1)
-            .unwrap();
-        let edit = WebhookInput::parse(Some(&w.uuid.to_string()), None, Some("raw"), None, 10)
-            .unwrap()
-            .apply(Some(&w), Uuid::max(), 2)
-            .unwrap();
+        let w = WebhookInput::parse(
+            WebhookFields {
+                event_key: Some("webhook.a"),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap()
+        .apply(None, Uuid::new_v4(), 1)
+        .unwrap();
+        let edit = WebhookInput::parse(
+            WebhookFields {
+                uuid: Some(&w.uuid.to_string()),
+                payload_type: Some("raw"),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap()
+        .apply(Some(&w), Uuid::max(), 2)
+        .unwrap();
         assert_eq!(edit.uuid, w.uuid);
         assert_eq!(edit.event_key, "webhook.a");
         assert_eq!(edit.payload_type, PayloadType::Raw);
@@ -619,7 +667,14 @@ mod tests {
 
     #[test]
     fn only_random_uuids_make_new_webhooks() {
-        let input = WebhookInput::parse(None, Some("webhook.a"), None, None, 10).unwrap();
+        let input = WebhookInput::parse(
+            WebhookFields {
+                event_key: Some("webhook.a"),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
         for guessable in [
             Uuid::nil(),
             Uuid::max(),

@@ -12,7 +12,7 @@ use super::replay::Replay;
 use super::{Service, ServiceError, Source};
 use crate::domain::pipeline::{Run, RunStatus};
 use crate::domain::webhook::parse_allow_from;
-use crate::domain::{EventFilter, EventKeyPattern, WebhookInput};
+use crate::domain::{EventFilter, EventKeyPattern, WebhookFields, WebhookInput};
 use crate::store::{Cursor, PageQuery, RunQuery, Status};
 
 /// Parameters by name, as text, whichever way they came.
@@ -135,10 +135,12 @@ pub async fn run(
     match name {
         CommandName::WebhookPut => {
             let mut input = WebhookInput::parse(
-                get("uuid"),
-                get("eventKey"),
-                get("payloadType"),
-                get("maxPayloadLength"),
+                WebhookFields {
+                    uuid: get("uuid"),
+                    event_key: get("eventKey"),
+                    payload_type: get("payloadType"),
+                    max_payload_length: get("maxPayloadLength"),
+                },
                 svc.max_payload,
             )
             .and_then(|i| i.with_sender(p))

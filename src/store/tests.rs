@@ -1,7 +1,7 @@
 //! Store tests on a real redb file in a temp dir.
 
 use super::*;
-use crate::domain::{Event, EventFilter, EventKeyPattern, Rejection, WebhookInput};
+use crate::domain::{Event, EventFilter, EventKeyPattern, Rejection, WebhookFields, WebhookInput};
 
 fn event(key: &str, n: usize) -> Event {
     crate::domain::event::sample(key, n as i64, &[0, 255, n as u8])
@@ -188,7 +188,16 @@ async fn webhooks_survive_reopen_and_keys_stay_unique() {
             two_phase_commit: true,
         };
         let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
-        let input = |k: &str| WebhookInput::parse(None, Some(k), None, None, 100).unwrap();
+        let input = |k: &str| {
+            WebhookInput::parse(
+                WebhookFields {
+                    event_key: Some(k),
+                    ..Default::default()
+                },
+                100,
+            )
+            .unwrap()
+        };
         let mut changed = writer.watch_webhooks();
         let w = writer.put_webhook(input("webhook.a")).await.unwrap();
         assert!(changed.has_changed().unwrap(), "a put announces the change");
@@ -467,7 +476,14 @@ async fn a_put_while_the_store_reopens_is_unavailable() {
     let (_dir, store, writer, thread) = open(0);
     // What `reopen` does between closing the database and opening it again.
     drop(store.db.write().unwrap().take());
-    let input = WebhookInput::parse(None, Some("shop.order"), None, None, 100).unwrap();
+    let input = WebhookInput::parse(
+        WebhookFields {
+            event_key: Some("shop.order"),
+            ..Default::default()
+        },
+        100,
+    )
+    .unwrap();
     let refused = writer.put_webhook(input).await.unwrap_err();
     assert!(
         matches!(refused, PutError::Store(StoreError::Unavailable)),

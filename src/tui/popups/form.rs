@@ -14,7 +14,7 @@ use crate::domain::escape::escape_control as esc;
 use crate::domain::handshake::Handshake;
 use crate::domain::verify::Scheme;
 use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors, parse_allow_from};
-use crate::domain::{PayloadType, Webhook, WebhookInput};
+use crate::domain::{PayloadType, Webhook, WebhookFields, WebhookInput};
 use crate::tui::key::{Code, Key};
 use crate::tui::keymap::{Action, cycle};
 use crate::tui::msg::{Effect, PutFailure};
@@ -131,10 +131,12 @@ impl Form {
                 let key = self.event_key.lines().join("");
                 let max = self.max_payload_length.lines().join("");
                 let parsed = WebhookInput::parse(
-                    uuid.as_deref(),
-                    Some(&key),
-                    Some(self.payload_type.as_str()),
-                    Some(&max),
+                    WebhookFields {
+                        uuid: uuid.as_deref(),
+                        event_key: Some(&key),
+                        payload_type: Some(self.payload_type.as_str()),
+                        max_payload_length: Some(&max),
+                    },
                     ceiling,
                 )
                 .and_then(|i| i.with_sender(&self.sender_params()));
