@@ -21,25 +21,34 @@ pub struct Cli {
 
 /// Options only a server or the dashboard reads: `hooktail command --help` leaves them out
 /// (they are still accepted there, like every global option).
-const SERVER_ONLY: [&str; 5] = [
+const SERVER_ONLY: [&str; 6] = [
     "max_body_memory",
     "read_only",
     "smtp_url",
     "allow_exec",
     "forward_to",
+    "trusted_proxies",
 ];
+
+/// Options only a client reads (`hooktail command`, the attached dashboard): hidden in
+/// `serve`'s help.
+const CLIENT_ONLY: [&str; 3] = ["remote", "insecure", "cacert"];
 
 /// The command line, with each subcommand's help listing the options that apply to it.
 pub fn parse() -> Cli {
     let cli = Cli::command();
     // Hidden copies in `command`: global options are copied into a subcommand only where
     // it has none of that name, so these stay hidden there and are still accepted.
-    let hidden: Vec<clap::Arg> = cli
-        .get_arguments()
-        .filter(|a| SERVER_ONLY.contains(&a.get_id().as_str()))
-        .map(|a| a.clone().hide(true))
-        .collect();
-    let cli = cli.mut_subcommand("command", |sub| sub.args(hidden));
+    let hidden = |names: &[&str]| -> Vec<clap::Arg> {
+        cli.get_arguments()
+            .filter(|a| names.contains(&a.get_id().as_str()))
+            .map(|a| a.clone().hide(true))
+            .collect()
+    };
+    let (in_command, in_serve) = (hidden(&SERVER_ONLY), hidden(&CLIENT_ONLY));
+    let cli = cli
+        .mut_subcommand("command", |sub| sub.args(in_command))
+        .mut_subcommand("serve", |sub| sub.args(in_serve));
     Cli::from_arg_matches(&cli.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
@@ -49,7 +58,7 @@ pub enum Command {
     Serve,
     /// Run one command and print its JSON result, e.g. `webhook.put eventKey=webhook.lead.created`.
     Command {
-        /// webhook.put/get/delete, event.list/get/listen, server.stats,
+        /// webhook.put/get/delete, event.list/get/listen/replay, server.stats,
         /// pipeline.put/get/delete/run or run.list/get/retry.
         name: String,
         /// Parameters as KEY=VALUE.
@@ -138,22 +147,10 @@ pub struct Options {
     pub two_phase_commit: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP).
     /// `hooktail command` given it talks HTTPS and trusts this certificate.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOOKTAIL_TLS_CERT",
-        global = true,
-        requires = "tls_key"
-    )]
+    #[arg(long, value_name = "FILE", env = "HOOKTAIL_TLS_CERT", global = true)]
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOOKTAIL_TLS_KEY",
-        global = true,
-        requires = "tls_cert"
-    )]
+    #[arg(long, value_name = "FILE", env = "HOOKTAIL_TLS_KEY", global = true)]
     pub tls_key: Option<PathBuf>,
     /// Proxies whose X-Forwarded-For names the client, for allowFrom: CIDRs, comma-separated.
     #[arg(long, value_name = "CIDR,...", env = "HOOKTAIL_TRUSTED_PROXIES", global = true, value_delimiter = ',', value_parser = parse_cidr)]

@@ -373,6 +373,57 @@ async fn secrets_are_write_only_and_rotation_keeps_both() {
     s.stop().await;
 }
 
+/// README's rotation without repeating the scheme: `verify.secret`/`verify.previousSecret`
+/// alone change the secrets and never turn verification off.
+#[tokio::test]
+async fn rotation_without_the_scheme_keeps_verification_on() {
+    let s = TestServer::start().await;
+    let settings = json!({"verify": {"scheme": "github", "secret": "old-secret-123"}});
+    let token = webhook(&s, "webhook.rot2", settings).await;
+    let signed = |secret: &str| {
+        let sig = hex(&hmac256(secret.as_bytes(), &[b"x"]));
+        post(
+            RECEIVE,
+            &format!("token: {token}\r\nX-Hub-Signature-256: sha256={sig}\r\n"),
+            b"x",
+        )
+    };
+    let unsigned = post(RECEIVE, &format!("token: {token}\r\n"), b"x");
+    let put = |q: String| {
+        let s = &s;
+        async move { s.cmd("webhook.put", &q).await }
+    };
+    let r = put(format!(
+        "uuid={token}&verify.secret=new-secret-456&verify.previousSecret=old-secret-123"
+    ))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["verify"]["scheme"], "github", "{}", r.text());
+    for secret in ["new-secret-456", "old-secret-123"] {
+        assert_eq!(send(s.addr, &signed(secret)).await.status, 200, "{secret}");
+    }
+    // Dropping the old secret, as README says: only it goes.
+    let r = put(format!("uuid={token}&verify.previousSecret=")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["verify"]["scheme"], "github", "{}", r.text());
+    assert_eq!(send(s.addr, &signed("new-secret-456")).await.status, 200);
+    assert_eq!(send(s.addr, &signed("old-secret-123")).await.status, 401);
+    assert_eq!(send(s.addr, &unsigned).await.status, 401);
+    // A secret alone keeps the scheme too; other fields need it.
+    let r = put(format!("uuid={token}&verify.secret=third-secret-789")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(send(s.addr, &signed("third-secret-789")).await.status, 200);
+    assert_eq!(send(s.addr, &unsigned).await.status, 401);
+    let r = put(format!("uuid={token}&verify.tolerance=10")).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    // A webhook that does not verify cannot rotate.
+    let plain = webhook(&s, "webhook.rot3", json!({})).await;
+    let r = put(format!("uuid={plain}&verify.secret=abc-secret-000")).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(!r.text().contains("abc-secret"), "{}", r.text());
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn handshakes_are_answered_and_not_stored() {
     let s = TestServer::start().await;

@@ -20,7 +20,7 @@ pub const MAX_TOLERANCE: u64 = 86_400;
 const MAX_SECRET: usize = 1024;
 /// Longest header name, prefix or template accepted.
 const MAX_FIELD: usize = 256;
-/// Longest delivery id kept for duplicate detection; a longer one is not indexed.
+/// Longest delivery id indexed as it is; a longer one is indexed by its SHA-256.
 pub const MAX_DELIVERY_ID: usize = 256;
 
 /// A secret: stored with its webhook, never shown. `Debug` prints a placeholder.
@@ -179,6 +179,45 @@ pub enum VerifyChange {
     Remove,
     /// A config; secrets left out are kept from the webhook's current config.
     Set(VerifyInput),
+    /// Only `secret` and/or `previousSecret`, without a scheme: new secrets for the current
+    /// config (a rotation), which stays as it is otherwise.
+    Rotate(Rotation),
+}
+
+/// New secrets for the current config; `previous` empty removes the previous secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rotation {
+    secret: Option<String>,
+    previous: Option<String>,
+}
+
+impl std::fmt::Debug for Rotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rotation(<redacted>)")
+    }
+}
+
+impl Rotation {
+    /// The current config with the new secrets. Errors never hold a secret.
+    pub fn apply(&self, current: Option<&Verify>) -> Result<Box<Verify>, String> {
+        let Some(current) = current else {
+            return Err("verify.scheme is required: this webhook does not verify yet".into());
+        };
+        let mut v = Box::new(current.clone());
+        if let Some(s) = &self.secret {
+            check_secret(v.scheme, "secret", s)?;
+            v.secret = Secret::new(s.clone());
+        }
+        match self.previous.as_deref() {
+            None => {}
+            Some("") => v.previous_secret = None,
+            Some(p) => {
+                check_secret(v.scheme, "previousSecret", p)?;
+                v.previous_secret = Some(Secret::new(p.to_string()));
+            }
+        }
+        Ok(v)
+    }
 }
 
 /// A parsed `verify` object, before the secrets it leaves out are filled in.
@@ -198,6 +237,17 @@ impl VerifyChange {
         let Some(fields) = structured(params, "verify", "scheme")? else {
             return Ok(None);
         };
+        // Secrets are kept byte for byte: whitespace around one is refused rather than
+        // trimmed, since the sender signs with the exact secret.
+        for k in ["secret", "previousSecret"] {
+            if let Some(Value::String(v)) = fields.get(k)
+                && v.trim() != v
+            {
+                return Err(format!(
+                    "verify.{k} begins or ends with whitespace; give the secret exactly"
+                ));
+            }
+        }
         let text = |k: &str| -> Result<Option<String>, String> {
             match fields.get(k) {
                 None | Some(Value::Null) => Ok(None),
@@ -207,7 +257,9 @@ impl VerifyChange {
             }
         };
         let scheme = text("scheme")?.unwrap_or_default();
-        if scheme == "none" || (scheme.is_empty() && fields.len() <= 1) {
+        // Only `verify=none`, `verify=` or an empty scheme alone turns verification off:
+        // never a field given without its scheme.
+        if scheme == "none" || (scheme.is_empty() && fields.keys().all(|k| k == "scheme")) {
             return Ok(Some(VerifyChange::Remove));
         }
         if let Some(k) = fields.keys().find(|k| !VERIFY_FIELDS.contains(&k.as_str())) {
@@ -217,7 +269,19 @@ impl VerifyChange {
             ));
         }
         let scheme = if scheme.is_empty() {
-            return Err("verify.scheme is required".into());
+            let rotation = fields
+                .keys()
+                .all(|k| k == "scheme" || k == "secret" || k == "previousSecret");
+            if !rotation {
+                return Err(
+                    "verify.scheme is required, except to change only secret or previousSecret"
+                        .into(),
+                );
+            }
+            return Ok(Some(VerifyChange::Rotate(Rotation {
+                secret: text("secret")?.filter(|s| !s.is_empty()),
+                previous: text("previousSecret")?,
+            })));
         } else {
             Scheme::parse(&scheme)?
         };
@@ -747,7 +811,19 @@ impl Verify {
             (None, Scheme::Slack | Scheme::Hmac) => None,
         }?;
         let id = id.trim();
-        (!id.is_empty() && id.len() <= MAX_DELIVERY_ID).then(|| id.to_string())
+        if id.is_empty() {
+            return None;
+        }
+        // A longer id is still detected, by its SHA-256, so that the index stays bounded.
+        Some(if id.len() <= MAX_DELIVERY_ID {
+            id.to_string()
+        } else {
+            use sha2::Digest;
+            format!(
+                "sha256:{}",
+                hex_encode(&sha2::Sha256::digest(id.as_bytes()))
+            )
+        })
     }
 }
 
@@ -785,6 +861,10 @@ fn mac(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         Algorithm::Sha256 => run::<Hmac<sha2::Sha256>>(key, parts),
         Algorithm::Sha512 => run::<Hmac<sha2::Sha512>>(key, parts),
     }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Lowercase hex digits into bytes. Strict, so that a changed character is a changed

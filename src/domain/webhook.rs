@@ -310,6 +310,9 @@ impl WebhookInput {
             Some(VerifyChange::Set(v)) => {
                 Some(v.apply(existing.and_then(|w| w.verify.as_deref()))?)
             }
+            Some(VerifyChange::Rotate(r)) => {
+                Some(r.apply(existing.and_then(|w| w.verify.as_deref()))?)
+            }
         };
         let current = existing.and_then(|w| w.handshake.as_ref());
         let handshake = match &self.handshake {

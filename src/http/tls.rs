@@ -2,6 +2,7 @@
 //! 1.3, ALPN h2 and http/1.1. The certificate sits behind a lock that SIGHUP swaps, so a
 //! reload reaches new connections while open ones keep the session they have.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -101,11 +102,40 @@ fn read_pem(path: &Path, flag: &str) -> Result<Vec<u8>, String> {
     let shown = path.display();
     let fail = |e: std::io::Error| format!("{flag} {shown}: cannot read it: {e}");
     let meta = std::fs::metadata(path).map_err(fail)?;
-    if meta.len() > MAX_PEM_FILE {
-        return Err(format!(
-            "{flag} {shown}: {} bytes is too large for a PEM file",
-            meta.len()
-        ));
+    // A FIFO would block the reload for good, and a device never ends.
+    if !meta.is_file() {
+        return Err(format!("{flag} {shown}: not a regular file"));
     }
-    std::fs::read(path).map_err(fail)
+    let too_large = |n: u64| format!("{flag} {shown}: {n} bytes is too large for a PEM file");
+    if meta.len() > MAX_PEM_FILE {
+        return Err(too_large(meta.len()));
+    }
+    // Read no more than the limit, whatever the file grew to since.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PEM_FILE + 1).read_to_end(&mut bytes))
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_PEM_FILE {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    /// A FIFO or a device in place of a PEM file is refused at once: a FIFO blocked the
+    /// reload for good, and /dev/zero was read until memory ran out.
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("cert.pem");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_pem(&fifo, "--tls-cert").unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = read_pem(Path::new("/dev/zero"), "--tls-cert").unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
 }

@@ -159,11 +159,15 @@ pub fn check_url(url: &str) -> Result<Uri, String> {
 
 /// The URL without its user info, which may hold a password.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme && !url[scheme + 3..at].contains('/') => {
-            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_string(),
+    let Some(scheme) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme + 3..];
+    // The authority ends at the path, query or fragment; its user info at its last `@`.
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}://…@{}", &url[..scheme], &rest[at + 1..]),
+        None => url.to_string(),
     }
 }
 
@@ -415,5 +419,7 @@ mod tests {
         assert_eq!(redact("https://u:pw@h/x"), "https://…@h/x");
         assert_eq!(redact("http://h/x?a=b@c"), "http://h/x?a=b@c");
         assert_eq!(redact("http://h/p@x"), "http://h/p@x");
+        // A password holding `@`: all of the user info goes.
+        assert_eq!(redact("http://u:p@ss@h:1/ok"), "http://…@h:1/ok");
     }
 }

@@ -473,3 +473,49 @@ proptest! {
 fn sig_header(h: &[(String, String)]) -> Vec<String> {
     h.iter().map(|(k, v)| format!("{k}: {v}")).collect()
 }
+
+/// A delivery id past `MAX_DELIVERY_ID` is still deduplicated, by its hash: equal long ids
+/// meet, different ones do not.
+#[test]
+fn long_delivery_ids_are_indexed_by_their_hash() {
+    let v = config(&[
+        ("scheme", "github"),
+        ("secret", "It's a Secret to Everybody"),
+    ]);
+    let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let id = |c: &str| {
+        let long = c.repeat(MAX_DELIVERY_ID + 1);
+        let h = [
+            ("X-Hub-Signature-256", sig),
+            ("X-GitHub-Delivery", long.as_str()),
+        ];
+        v.check(headers(&h), b"Hello, World!", 0)
+            .unwrap()
+            .delivery_id
+    };
+    let a = id("a").expect("a long id is still an id");
+    assert!(
+        a.starts_with("sha256:") && a.len() <= MAX_DELIVERY_ID,
+        "{a}"
+    );
+    assert_eq!(id("a"), Some(a));
+    assert_ne!(id("a"), id("b"));
+}
+
+/// A secret with whitespace around it is refused, not trimmed: the sender signs with it
+/// exactly. The message does not hold the secret.
+#[test]
+fn secrets_with_surrounding_whitespace_are_refused() {
+    for secret in ["  padded secret\t", "trailing-space ", "\nlead"] {
+        let params: BTreeMap<String, String> = [
+            ("verify.scheme".to_string(), "github".to_string()),
+            ("verify.secret".to_string(), secret.to_string()),
+        ]
+        .into();
+        let e = VerifyChange::from_params(&params).unwrap_err();
+        assert!(
+            e.contains("whitespace") && !e.contains(secret.trim()),
+            "{e}"
+        );
+    }
+}
