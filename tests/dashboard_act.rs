@@ -347,8 +347,10 @@ async fn c_copies_a_curl_command_that_sends_the_same_call() {
     );
     assert!(cmd.contains("\"token: $TOKEN\""), "{cmd}");
     assert!(!cmd.contains(&token), "{cmd}");
+    // Quiet when piped: no progress meter, but errors still shown.
+    assert!(cmd.contains("curl -sS "), "{cmd}");
     // Run by sh, with the token from the environment.
-    let (script, tok) = (format!("{cmd} -s --max-time 20"), token.clone());
+    let (script, tok) = (format!("{cmd} --max-time 20"), token.clone());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("sh")
             .args(["-c", &script])

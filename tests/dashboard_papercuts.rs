@@ -397,6 +397,10 @@ fn n_one_webhook_and_the_position_in_events() {
     let text = screen(&mut app, 120, 40);
     assert!(text.contains("│ 1 webhook │"), "{text}");
     assert!(text.contains("21,553/21,553"), "{text}");
+    app.update(Msg::Counts(1, 0));
+    let one = screen(&mut app, 120, 40);
+    assert!(one.contains("│ 1 event │"), "{one}");
+    app.update(Msg::Counts(21_553, 0));
     key(&mut app, Key::char('k'));
     assert!(screen(&mut app, 120, 40).contains("21,552/21,553"));
 }

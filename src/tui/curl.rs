@@ -45,7 +45,7 @@ pub fn curl(e: &Event, public_url: &str) -> Result<String, String> {
         cmd.push_str(&format!("printf '%s' {} | ", quote(text)));
     }
     cmd.push_str(&format!(
-        "curl -X {} {} -H \"token: $TOKEN\"",
+        "curl -sS -X {} {} -H \"token: $TOKEN\"",
         quote(&e.method),
         quote(&url)
     ));

@@ -84,7 +84,7 @@ fn header(f: &mut Frame, d: &Dashboard, theme: Theme, area: Rect) {
     let long = [
         place.clone(),
         plural(n, "webhook"),
-        format!("{} events", group(a)),
+        format!("{} event{}", group(a), if a == 1 { "" } else { "s" }),
         format!("{} rejected", group(r)),
         format!("{rate:.1} ev/s"),
     ];
