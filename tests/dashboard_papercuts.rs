@@ -354,6 +354,9 @@ fn j_small_terminals_keep_the_rate_and_the_end_of_keys() {
     assert!(text.lines().next().unwrap().contains("/s"), "{text}");
     assert!(!text.contains("webhook…"), "{text}");
     assert!(text.contains("created") && text.contains("paid"), "{text}");
+    // At 100x30 (README's picture) the side-by-side Events pane keeps size and type.
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("json") && text.contains("B "), "{text}");
 }
 
 #[test]

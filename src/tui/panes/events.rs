@@ -352,8 +352,9 @@ impl Pane for Events {
     }
 }
 
-/// Below this width rows leave out size and type, so the eventKey keeps its room.
-const NARROW: usize = 60;
+/// Below this width rows leave out size and type, so the eventKey keeps its room (at 100x30
+/// the side-by-side Events pane is 53 wide and keeps them).
+const NARROW: usize = 50;
 
 fn event_line(r: &Record, theme: Theme, w: usize, stamp: impl Fn(i64) -> String) -> Line<'static> {
     let narrow = w < NARROW;
