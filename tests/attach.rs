@@ -524,3 +524,120 @@ fn hooktail_on_a_held_data_dir_attaches_and_quits_leaving_the_server() {
     assert_eq!(code, 0, "the server still answers: {err}");
     assert!(server.terminate().success());
 }
+
+/// HMAC-SHA256 of `body` under `secret`, in hex, as GitHub signs.
+fn github_signature(secret: &[u8], body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    m.update(body);
+    m.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Issue 11 A and B: attached, a webhook with verify, a handshake, a response and allowFrom is
+/// listed with them named, its verified events say so, an edit through the form keeps them
+/// all, and a webhook made with the form verifies.
+#[tokio::test]
+async fn attached_webhooks_keep_their_sender_settings_through_the_form() {
+    use hooktail::domain::verify::Scheme;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let addr = child::free_addr();
+    let server = child::Serve::start(&data, addr);
+    let url = addr_file(&data);
+    let (code, out, err) = child::command(
+        &data,
+        addr,
+        &[
+            "webhook.put",
+            "eventKey=webhook.gh",
+            "verify.scheme=github",
+            "verify.secret=s3cret",
+            "handshake=slack",
+            "allowFrom=127.0.0.0/8",
+            "response.status=202",
+            "response.body=ok",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = serde_json::from_str::<Value>(&out).unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = br#"{"signed":true}"#;
+    let headers = format!(
+        "token: {token}\r\nContent-Type: application/json\r\nX-Hub-Signature-256: sha256={}\r\n",
+        github_signature(b"s3cret", body)
+    );
+    let r = send(addr, &post(RECEIVE, &headers, body)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+
+    let (mut app, backend, _feed) = attached(url.trim(), &server.key()).await;
+    assert_eq!(
+        app.panes.webhooks.count(),
+        1,
+        "the verifying webhook is listed"
+    );
+    let shown = app.panes.webhooks.visible()[0].webhook.clone();
+    assert_eq!(shown.scheme, Some(Scheme::Github));
+    assert_eq!(shown.handshake, Some("slack"));
+    assert_eq!(shown.allow_from.len(), 1);
+    assert_eq!(shown.response.as_ref().map(|r| r.status), Some(202));
+    let Record::Accepted(event) = app.panes.events.list.items()[0].as_ref() else {
+        panic!("not an event")
+    };
+    assert_eq!(
+        event.verified.as_ref().map(|v| v.scheme),
+        Some(Scheme::Github),
+        "the stream can say verified"
+    );
+
+    // An edit through the form keeps what it does not show.
+    press(&mut app, Key::new(Code::Char('1')));
+    press(&mut app, Key::new(Code::Char('e')));
+    typed(&mut app, "-v2");
+    let fx = press(&mut app, Key::ctrl('s'));
+    settle(&mut app, &backend, fx).await;
+    assert!(app.popup.is_none(), "the form closed on success");
+    let (code, out, err) = child::command(&data, addr, &["webhook.get", &format!("uuid={token}")]);
+    assert_eq!(code, 0, "{err}");
+    let got: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(got["eventKey"], "webhook.gh-v2");
+    assert_eq!(got["verify"]["scheme"], "github", "{got}");
+    assert_eq!(got["verify"]["secretSet"], true, "{got}");
+    assert_eq!(got["handshake"]["type"], "slack", "{got}");
+    assert_eq!(
+        got["allowFrom"],
+        serde_json::json!(["127.0.0.0/8"]),
+        "{got}"
+    );
+    assert_eq!(got["response"]["status"], 202, "{got}");
+
+    // A new one with a scheme and a secret typed in the form verifies on the server.
+    press(&mut app, Key::new(Code::Char('n')));
+    typed(&mut app, "made");
+    // eventKey → payloadType → maxPayloadLength → allowFrom → verify
+    for _ in 0..4 {
+        press(&mut app, Key::new(Code::Tab));
+    }
+    press(&mut app, Key::new(Code::Right));
+    press(&mut app, Key::new(Code::Tab));
+    typed(&mut app, "form-secret");
+    let fx = press(&mut app, Key::ctrl('s'));
+    settle(&mut app, &backend, fx).await;
+    assert!(app.popup.is_none(), "the form closed on success");
+    let (_, out, _) = child::command(&data, addr, &["webhook.get"]);
+    let all: Value = serde_json::from_str(&out).unwrap();
+    let made = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["eventKey"] == "webhook.made")
+        .expect("made on the server");
+    assert_eq!(made["verify"]["scheme"], "github", "{made}");
+    assert_eq!(app.panes.webhooks.count(), 2);
+    assert!(server.terminate().success());
+}

@@ -238,10 +238,12 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
             Ok(None) => Msg::Detail(None),
             Err(e) => failed(e),
         },
-        Effect::Put(input) => Msg::PutDone(backend.put_webhook(input).await.map_err(|e| match e {
-            ServiceError::Conflict(m) => PutFailure::Conflict(m),
-            e => PutFailure::Other(e.to_string()),
-        })),
+        Effect::Put(params) => {
+            Msg::PutDone(backend.put_webhook(params.0).await.map_err(|e| match e {
+                ServiceError::Conflict(m) => PutFailure::Conflict(m),
+                e => PutFailure::Other(e.to_string()),
+            }))
+        }
         Effect::Delete(uuid) => Msg::DeleteDone(
             backend
                 .delete_webhook(uuid)

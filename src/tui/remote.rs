@@ -19,9 +19,9 @@ use uuid::Uuid;
 use super::backend::{Backend, Counts, Live, LiveFeed, RUNS_PER_EVENT, WebhookList};
 use super::msg::Config;
 use crate::domain::pipeline::Run;
-use crate::domain::{Record, Status, Webhook, WebhookInput};
+use crate::domain::{Record, Status, WebhookView};
 use crate::remote::{Api, MAX_EVENT_ANSWER, json};
-use crate::service::command::{CommandName, MAX_LIST_LIMIT};
+use crate::service::command::{CommandName, MAX_LIST_LIMIT, Params};
 use crate::service::replay::{Replay, Replayed};
 use crate::service::{PipelineView, ServiceError};
 use crate::store::{Cursor, PageQuery, WebhookStats};
@@ -91,6 +91,8 @@ impl Backend for Remote {
 
     async fn webhooks(&self) -> Result<WebhookList, ServiceError> {
         let list = self.call(CommandName::WebhookGet, &[]).await?;
+        // One webhook the dashboard cannot read fails the whole list, with the reason, rather
+        // than leaving the pane silently empty.
         let webhooks = json::array(list, json::webhook).map_err(unreadable)?;
         let stats = self.call(CommandName::ServerStats, &[]).await?;
         Ok(WebhookList {
@@ -127,20 +129,11 @@ impl Backend for Remote {
         }
     }
 
-    async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
-        let mut params = Vec::new();
-        if let Some(u) = input.uuid {
-            params.push(("uuid", u.to_string()));
-        }
-        if let Some(k) = input.event_key {
-            params.push(("eventKey", k));
-        }
-        if let Some(t) = input.payload_type {
-            params.push(("payloadType", t.as_str().to_string()));
-        }
-        if let Some(m) = input.max_payload_length {
-            params.push(("maxPayloadLength", m.to_string()));
-        }
+    async fn put_webhook(&self, params: Params) -> Result<WebhookView, ServiceError> {
+        let params: Vec<(&str, String)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
         let w = self.call(CommandName::WebhookPut, &params).await?;
         json::webhook(w).map_err(unreadable)
     }
