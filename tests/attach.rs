@@ -641,3 +641,73 @@ async fn attached_webhooks_keep_their_sender_settings_through_the_form() {
     assert_eq!(app.panes.webhooks.count(), 2);
     assert!(server.terminate().success());
 }
+
+/// A self-signed certificate for `names`, written as PEM; (certificate, key).
+fn self_signed(dir: &std::path::Path, stem: &str, names: &[&str]) -> (String, String) {
+    let names = names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let made = rcgen::generate_simple_self_signed(names).unwrap();
+    let cert = dir.join(format!("{stem}.crt"));
+    let key = dir.join(format!("{stem}.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    (
+        cert.to_string_lossy().into_owned(),
+        key.to_string_lossy().into_owned(),
+    )
+}
+
+/// Issue 11 C: a server with TLS writes an https:// serve.addr, and the dashboard attaches
+/// trusting the certificate file it is given, checked for the host it connects to.
+#[tokio::test]
+async fn attached_over_https_trusts_the_given_certificate_for_its_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (cert, key) = self_signed(dir.path(), "server", &["127.0.0.1"]);
+    let addr = child::free_addr();
+    let server = child::Serve::start_with(&data, addr, &["--tls-cert", &cert, "--tls-key", &key]);
+    let url = addr_file(&data);
+    assert_eq!(url.trim(), format!("https://{addr}"));
+    let admin = server.key();
+    let api = Api::trusting(
+        url.trim(),
+        admin.trim(),
+        false,
+        Some(std::path::Path::new(&cert)),
+    )
+    .unwrap();
+    let backend = Remote::new(api);
+    backend
+        .config(false, false)
+        .await
+        .expect("attached over HTTPS");
+    assert!(backend.webhooks().await.unwrap().webhooks.is_empty());
+    // The public roots do not vouch for a self-signed certificate.
+    let public = Remote::new(Api::new(url.trim(), admin.trim(), false).unwrap());
+    let e = public.config(false, false).await.unwrap_err().to_string();
+    assert!(e.contains("cannot reach"), "{e}");
+    // The trusted certificate names 127.0.0.1, not localhost: reached as localhost, refused.
+    let as_localhost = format!("https://localhost:{}", addr.port());
+    let api = Api::trusting(
+        &as_localhost,
+        admin.trim(),
+        false,
+        Some(std::path::Path::new(&cert)),
+    )
+    .unwrap();
+    let e = Remote::new(api)
+        .config(false, false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not valid for name"), "{e}");
+    // A file that holds no certificate is a clear error, before any connection.
+    let e = Api::trusting(
+        url.trim(),
+        admin.trim(),
+        false,
+        Some(&data.join("admin.key")),
+    )
+    .unwrap_err();
+    assert!(e.contains("no certificate"), "{e}");
+    assert!(server.terminate().success());
+}

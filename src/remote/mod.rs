@@ -55,6 +55,18 @@ impl Api {
     /// A client of the server at `url` (`http://` or `https://`, no path). The key goes only
     /// to a loopback address or over HTTPS, unless `insecure` (§1).
     pub fn new(url: &str, key: &str, insecure: bool) -> Result<Api, String> {
+        Api::trusting(url, key, insecure, None)
+    }
+
+    /// `new`, trusting only the certificates in the PEM file `trusted` when given (as
+    /// `hooktail command` does with `--cacert` or `--tls-cert`), else the public roots. The
+    /// certificate must name the host of `url` either way.
+    pub fn trusting(
+        url: &str,
+        key: &str,
+        insecure: bool,
+        trusted: Option<&Path>,
+    ) -> Result<Api, String> {
         let base = check_url(url, insecure)?;
         let mut auth = HeaderValue::from_str(&format!("Bearer {key}"))
             .map_err(|_| "the admin key holds characters a header cannot carry".to_string())?;
@@ -62,13 +74,17 @@ impl Api {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(provider)
-            .map_err(|e| format!("cannot set up TLS: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let builder = match trusted {
+            Some(file) => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(crate::client::trusting(file)?),
+            None => {
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_provider_and_webpki_roots(provider)
+                    .map_err(|e| format!("cannot set up TLS: {e}"))?
+            }
+        };
+        let https = builder.https_or_http().enable_http1().wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(30))
