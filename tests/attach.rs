@@ -423,6 +423,8 @@ async fn every_event_is_listed_once_across_a_server_restart() {
     assert_eq!(listed(&app), want, "every event once, in order");
     let unique: HashSet<Uuid> = listed(&app).into_iter().collect();
     assert_eq!(unique.len(), 9);
+    // The counts read on reconnect are not raised again by the gap's records (issue 11 E).
+    assert_eq!(app.counts, (9, 0), "the header's count");
 
     // Quitting the dashboard leaves the server running; a clean stop removes serve.addr.
     drop(feed);

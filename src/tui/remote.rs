@@ -5,7 +5,8 @@
 //! Live: `event.listen` only says *when* to read. The feed then reads `event.list` after the
 //! last record it handed on, oldest first, so records come in id order, rejections (which
 //! the stream does not carry) included, and each once. A dropped stream shows in the header;
-//! the feed retries with capped backoff, and on reconnect the same read fills the gap.
+//! the feed retries with capped backoff, and on reconnect the same read fills the gap
+//! before the feed says it is back.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -280,13 +281,8 @@ async fn follow(api: Api, tx: mpsc::Sender<Live>) {
         let stop = match connect(&api, &mut last).await {
             Ok(body) => {
                 wait = FIRST_RETRY;
-                if !up {
-                    up = true;
-                    if tx.send(Live::Reconnected).await.is_err() {
-                        return;
-                    }
-                }
-                watch(&api, &tx, body, &mut last).await
+                let back = !std::mem::replace(&mut up, true);
+                watch(&api, &tx, body, &mut last, back).await
             }
             Err(_) => Stop::Lost,
         };
@@ -326,12 +322,15 @@ async fn newest(api: &Api) -> Result<Option<Uuid>, ServiceError> {
 }
 
 /// Reads what came after `last` whenever the stream says something or the poll is due,
-/// until the stream ends, falls silent, or a read fails.
+/// until the stream ends, falls silent, or a read fails. `back` after a drop: `Reconnected`
+/// follows the records that fill the gap, so that the counts the dashboard then reads
+/// already hold them and are not raised by them again.
 async fn watch(
     api: &Api,
     tx: &mpsc::Sender<Live>,
     mut body: hyper::body::Incoming,
     last: &mut Option<Option<Uuid>>,
+    mut back: bool,
 ) -> Stop {
     let mut poll = tokio::time::interval(POLL);
     let mut polls = 0u32;
@@ -342,6 +341,9 @@ async fn watch(
             && let Err(stop) = catch_up(api, tx, last).await
         {
             return stop;
+        }
+        if std::mem::take(&mut back) && tx.send(Live::Reconnected).await.is_err() {
+            return Stop::Closed;
         }
         tokio::select! {
             frame = tokio::time::timeout(SILENCE, body.frame()) => match frame {
