@@ -75,6 +75,7 @@ async fn event_list_pages_both_ways_and_filters_by_text() {
         format!("oldest=true&after={}", sent[0]),
         "oldest=maybe".to_string(),
         "after=nope".to_string(),
+        "withBody=maybe".to_string(),
     ] {
         let r = s.cmd("event.list", &bad).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.text());
@@ -711,5 +712,66 @@ async fn attached_over_https_trusts_the_given_certificate_for_its_host() {
     )
     .unwrap_err();
     assert!(e.contains("no certificate"), "{e}");
+    assert!(server.terminate().success());
+}
+
+/// The whole screen at a size, as text.
+fn screen(app: &Dashboard, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| hooktail::tui::view::draw(f, app)).unwrap();
+    let buf = t.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+/// Issue 11 D: attached, `b` searches the bodies (event.list with `withBody`), and a search
+/// that finds nothing says so rather than "No events yet".
+#[tokio::test]
+async fn attached_body_search_finds_what_the_bodies_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let addr = child::free_addr();
+    let server = child::Serve::start(&data, addr);
+    let url = addr_file(&data);
+    let (code, out, err) = child::command(&data, addr, &["webhook.put", "eventKey=webhook.s"]);
+    assert_eq!(code, 0, "{err}");
+    let token = serde_json::from_str::<Value>(&out).unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut wanted = Vec::new();
+    for i in 0..5 {
+        let body = if i % 2 == 0 {
+            format!("{{\"i\":{i},\"who\":\"the NEEDLE co\"}}")
+        } else {
+            format!("{{\"i\":{i}}}")
+        };
+        let id = fire(addr, &token, &body).await;
+        if i % 2 == 0 {
+            wanted.push(Uuid::parse_str(&id).unwrap());
+        }
+    }
+    let (mut app, backend, _feed) = attached(url.trim(), &server.key()).await;
+    app.update(Msg::Resize(120, 40));
+    press(&mut app, Key::new(Code::Char('2')));
+    press(&mut app, Key::new(Code::Char('b')));
+    typed(&mut app, "needle");
+    let fx = press(&mut app, Key::new(Code::Enter));
+    settle(&mut app, &backend, fx).await;
+    let mut found = listed(&app);
+    found.sort();
+    assert_eq!(found, wanted, "{}", screen(&app, 120, 40));
+
+    let fx = press(&mut app, Key::new(Code::Esc));
+    settle(&mut app, &backend, fx).await;
+    press(&mut app, Key::new(Code::Char('b')));
+    typed(&mut app, "absent");
+    let fx = press(&mut app, Key::new(Code::Enter));
+    settle(&mut app, &backend, fx).await;
+    assert!(listed(&app).is_empty());
+    let text = screen(&app, 120, 40);
+    assert!(!text.contains("No events yet"), "{text}");
+    assert!(text.contains("No event's body holds that text."), "{text}");
     assert!(server.terminate().success());
 }

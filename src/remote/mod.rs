@@ -31,6 +31,9 @@ pub const KEY_VAR: &str = "HOOKTAIL_ADMIN_KEY";
 pub const MAX_ANSWER: usize = 32 << 20;
 /// Largest `event.get` answer: the body of a 16 MiB payload as base64, with its event.
 pub const MAX_EVENT_ANSWER: usize = 24 << 20;
+/// Largest `event.list` answer with bodies: the body search's steps hold about 8 MiB of
+/// bodies, base64 and all else included, with room for a first step of large ones.
+pub const MAX_BODY_PAGE_ANSWER: usize = 64 << 20;
 /// Time allowed for one command, answer included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

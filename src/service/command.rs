@@ -195,15 +195,25 @@ pub async fn run(
                 .map(EventKeyPattern::parse)
                 .transpose()
                 .map_err(ServiceError::BadRequest)?;
+            // Bodies too, for the attached dashboard's body search; `limit` bounds them.
+            let with_body = match get("withBody") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => {
+                    return Err(ServiceError::BadRequest(format!(
+                        "withBody must be true or false, not {v:?}"
+                    )));
+                }
+            };
             let q = PageQuery {
                 cursor: cursor(get("before"), get("after"), get("oldest"))?,
                 filter: EventFilter::new(status, pattern).with_text(get("text").unwrap_or("")),
                 limit,
-                with_body: false,
+                with_body,
             };
             let records = svc.events(q).await?;
             Ok(Value::Array(
-                records.iter().map(|r| r.to_json(false)).collect(),
+                records.iter().map(|r| r.to_json(with_body)).collect(),
             ))
         }
         CommandName::EventGet => {

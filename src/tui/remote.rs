@@ -21,7 +21,7 @@ use super::backend::{Backend, Counts, Live, LiveFeed, RUNS_PER_EVENT, WebhookLis
 use super::msg::Config;
 use crate::domain::pipeline::Run;
 use crate::domain::{Record, Status, WebhookView};
-use crate::remote::{Api, MAX_EVENT_ANSWER, json};
+use crate::remote::{Api, MAX_ANSWER, MAX_BODY_PAGE_ANSWER, MAX_EVENT_ANSWER, json};
 use crate::service::command::{CommandName, MAX_LIST_LIMIT, Params};
 use crate::service::replay::{Replay, Replayed};
 use crate::service::{PipelineView, ServiceError};
@@ -111,10 +111,20 @@ impl Backend for Remote {
     }
 
     async fn page(&self, query: PageQuery) -> Result<Vec<Record>, ServiceError> {
+        let mut params = list_params(&query);
+        // The body search asks for pages with bodies; the dashboard sizes those steps to
+        // about 8 MiB of bodies, and the answer is read within `MAX_BODY_PAGE_ANSWER`.
+        let cap = if query.with_body {
+            params.push(("withBody", "true".into()));
+            MAX_BODY_PAGE_ANSWER
+        } else {
+            MAX_ANSWER
+        };
         let page = self
-            .call(CommandName::EventList, &list_params(&query))
+            .api
+            .call_within(CommandName::EventList, &params, cap)
             .await?;
-        json::array(page, |v| json::record(v, false)).map_err(unreadable)
+        json::array(page, |v| json::record(v, query.with_body)).map_err(unreadable)
     }
 
     async fn event(&self, id: Uuid) -> Result<Option<Record>, ServiceError> {
