@@ -385,15 +385,18 @@ pub async fn shutdown_signal() {
 }
 
 /// Writes where this server answers, for a dashboard on the same data dir (§8): a loopback
-/// URL when it listens on every address. Atomic (temporary file, rename), so that a reader
+/// URL when it listens on every address, `https://` when it serves TLS. Atomic (temporary file, rename), so that a reader
 /// never sees half of it.
-fn write_addr_file(dir: &Path, addr: std::net::SocketAddr) -> std::io::Result<()> {
+fn write_addr_file(dir: &Path, scheme: &str, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    let url = format!("http://{}\n", std::net::SocketAddr::new(ip, addr.port()));
+    let url = format!(
+        "{scheme}://{}\n",
+        std::net::SocketAddr::new(ip, addr.port())
+    );
     let tmp = dir.join(format!("{ADDR_FILE}.tmp"));
     std::fs::write(&tmp, url)?;
     std::fs::rename(&tmp, dir.join(ADDR_FILE))
@@ -428,7 +431,7 @@ impl Running {
         let core = Core::open(opts)?;
         let server = Server::bind(&core, opts, limits).await?;
         let addr = server.listener.local_addr()?;
-        if let Err(e) = write_addr_file(&opts.data, addr) {
+        if let Err(e) = write_addr_file(&opts.data, opts.scheme(), addr) {
             tracing::warn!("cannot write {ADDR_FILE}, so a dashboard cannot find this server: {e}");
         }
         let ctx = server.state.ctx.clone();

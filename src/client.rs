@@ -148,6 +148,12 @@ impl Server {
 /// A TLS client (TLS 1.2 and 1.3, HTTP/1.1) that trusts the certificates in the PEM file
 /// `trusted`: a self-signed certificate, a private CA, or the server's own chain.
 fn tls_connector(trusted: &std::path::Path) -> Result<TlsConnector, String> {
+    Ok(TlsConnector::from(Arc::new(trusting(trusted)?)))
+}
+
+/// A TLS client config (TLS 1.2 and 1.3) whose only roots are the certificates in the PEM
+/// file `trusted`; `hooktail command` and the attached dashboard both use it.
+pub fn trusting(trusted: &std::path::Path) -> Result<rustls::ClientConfig, String> {
     let shown = trusted.display();
     let pem = std::fs::read(trusted).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
@@ -166,7 +172,7 @@ fn tls_connector(trusted: &std::path::Path) -> Result<TlsConnector, String> {
         .map_err(|e| format!("cannot set up TLS: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(config)
 }
 
 /// Whether `addr` is this host: loopback, unspecified (which reaches this host), or an

@@ -23,6 +23,11 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use uuid::Uuid;
 
+/// The webhook the form's parameters ask for, read as the API reads them.
+fn put_input(p: &hooktail::tui::msg::PutParams) -> hooktail::domain::WebhookInput {
+    hooktail::service::command::webhook_input(&p.0, 4_194_304).expect("valid parameters")
+}
+
 fn webhook(n: u128, key: &str) -> Webhook {
     Webhook {
         uuid: Uuid::from_u128(0xa29a4f16_989d_48c8_ab54_7b6150733ba0 + n),
@@ -165,7 +170,10 @@ fn populated(read_only: bool, color: bool) -> Dashboard {
             last_at: Some(NOW - 7_200_000),
         },
     );
-    app.update(Msg::Webhooks(hooks, stats));
+    app.update(Msg::Webhooks(
+        hooks.into_iter().map(Into::into).collect(),
+        stats,
+    ));
     app.update(Msg::Pipelines(Ok(pipelines())));
     app.update(Msg::Counts(15, 1));
     let records = stored();
@@ -376,12 +384,13 @@ fn new_form_typed_and_saved_gives_a_put_effect() {
     let [Effect::Put(input)] = fx.as_slice() else {
         panic!("expected a put, got {fx:?}")
     };
+    let input = put_input(input);
     assert_eq!(input.event_key.as_deref(), Some("webhook.lead.updated"));
     assert_eq!(input.payload_type, Some(PayloadType::Raw));
     assert_eq!(input.max_payload_length, Some(512_000));
     assert_eq!(input.uuid, None);
     // The answer closes the form and reloads the list.
-    let fx = app.update(Msg::PutDone(Ok(webhook(9, "webhook.lead.updated"))));
+    let fx = app.update(Msg::PutDone(Ok(webhook(9, "webhook.lead.updated").into())));
     assert!(app.popup.is_none());
     assert!(matches!(fx.as_slice(), [Effect::LoadWebhooks]));
 }
@@ -412,6 +421,7 @@ fn the_form_takes_allow_from_and_refuses_a_bad_cidr() {
     let [Effect::Put(input)] = fx.as_slice() else {
         panic!("expected a put, got {fx:?}")
     };
+    let input = put_input(input);
     let nets: Vec<String> = input
         .allow_from
         .iter()
@@ -422,7 +432,7 @@ fn the_form_takes_allow_from_and_refuses_a_bad_cidr() {
     // Editing shows the list as it is stored.
     let mut w = webhook(9, "webhook.office");
     w.allow_from = input.allow_from.clone().unwrap();
-    let form = hooktail::tui::popups::Form::new(Some(&w));
+    let form = hooktail::tui::popups::Form::new(Some(&w.into()));
     assert_eq!(form.allow_from.lines()[0], "10.0.0.0/8, 2001:db8::/32");
 }
 
@@ -438,6 +448,7 @@ fn edit_form_keeps_the_uuid() {
     let [Effect::Put(input)] = fx.as_slice() else {
         panic!("{fx:?}")
     };
+    let input = put_input(input);
     assert_eq!(input.uuid, Some(uuid));
     assert_eq!(input.event_key.as_deref(), Some("webhook.lead.created-v2"));
 }
@@ -1053,6 +1064,7 @@ fn the_form_sets_verify_with_a_masked_write_only_secret() {
     let [Effect::Put(input)] = fx.as_slice() else {
         panic!("expected a put, got {fx:?}")
     };
+    let input = put_input(input);
     let w = input
         .apply(None, Uuid::new_v4(), NOW)
         .expect("a valid webhook");
@@ -1064,7 +1076,7 @@ fn the_form_sets_verify_with_a_masked_write_only_secret() {
     assert!(shown.contains(r#""handshake":{"type":"slack"}"#), "{shown}");
     assert!(!format!("{w:?}").contains("hunter2"));
     // Editing it: the choices start from what it has, and nothing typed sends no secret.
-    let mut edit = hooktail::tui::popups::Form::new(Some(&w));
+    let mut edit = hooktail::tui::popups::Form::new(Some(&w.clone().into()));
     assert_eq!(edit.scheme, Some(hooktail::domain::verify::Scheme::Github));
     assert_eq!(edit.handshake, "slack");
     edit.secret = Default::default();
@@ -1073,5 +1085,6 @@ fn the_form_sets_verify_with_a_masked_write_only_secret() {
     let [Effect::Put(input)] = fx.as_slice() else {
         panic!("expected a put, got {fx:?}")
     };
+    let input = put_input(input);
     assert!(input.verify.is_none() && input.handshake.is_none());
 }

@@ -247,16 +247,9 @@ impl Live {
     }
 
     async fn webhook(&self, event_key: &str) -> String {
-        let input = hooktail::domain::WebhookInput::parse(
-            hooktail::domain::WebhookFields {
-                event_key: Some(event_key),
-                ..Default::default()
-            },
-            4_194_304,
-        )
-        .unwrap();
+        let params = [("eventKey".to_string(), event_key.to_string())].into();
         self.backend
-            .put_webhook(input)
+            .put_webhook(params)
             .await
             .unwrap()
             .uuid

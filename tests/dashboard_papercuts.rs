@@ -65,7 +65,10 @@ fn app(read_only: bool, hooks: Vec<Webhook>, records: Vec<Record>) -> Dashboard 
     let mut app = Dashboard::new(config(read_only, true), NOW);
     app.init();
     app.update(Msg::Pipelines(Ok(vec![])));
-    app.update(Msg::Webhooks(hooks, HashMap::<Uuid, WebhookStats>::new()));
+    app.update(Msg::Webhooks(
+        hooks.into_iter().map(Into::into).collect(),
+        HashMap::<Uuid, WebhookStats>::new(),
+    ));
     app.update(Msg::Counts(records.len() as u64, 0));
     let fx = key(&mut app, Key::char('G'));
     let [Effect::LoadPage { generation, .. }] = fx.as_slice() else {
@@ -207,13 +210,13 @@ fn d_a_new_webhook_is_selected_with_its_url_and_token_shown() {
     keys(&mut app, "zz.new");
     key(&mut app, Key::ctrl('s'));
     let new = webhook(9, "webhook.zz.new");
-    let fx = app.update(Msg::PutDone(Ok(new.clone())));
+    let fx = app.update(Msg::PutDone(Ok(new.clone().into())));
     assert!(matches!(fx.as_slice(), [Effect::LoadWebhooks]));
     app.update(Msg::Webhooks(
         vec![
-            webhook(1, "webhook.lead.created"),
-            new.clone(),
-            webhook(2, "webhook.order.paid"),
+            webhook(1, "webhook.lead.created").into(),
+            new.clone().into(),
+            webhook(2, "webhook.order.paid").into(),
         ],
         HashMap::new(),
     ));

@@ -18,7 +18,7 @@ use fixtures::{NOW, config};
 use hooktail::app::Running;
 use hooktail::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use hooktail::domain::time::now_ms;
-use hooktail::domain::{Event, PayloadType, Record, WebhookFields, WebhookInput};
+use hooktail::domain::{Event, PayloadType, Record};
 use hooktail::http::Limits;
 use hooktail::service::PipelineView;
 use hooktail::service::{ServiceError, Source};
@@ -714,15 +714,8 @@ impl Live {
 
     /// A webhook for `event_key`; its token.
     async fn webhook(&self, event_key: &str) -> Uuid {
-        let input = WebhookInput::parse(
-            WebhookFields {
-                event_key: Some(event_key),
-                ..Default::default()
-            },
-            4_194_304,
-        )
-        .unwrap();
-        self.backend().put_webhook(input).await.unwrap().uuid
+        let params = [("eventKey".to_string(), event_key.to_string())].into();
+        self.backend().put_webhook(params).await.unwrap().uuid
     }
 
     /// Calls a webhook over HTTP; the event's id.

@@ -15,4 +15,6 @@ pub use event::{
     Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary, Verified, content_kind,
 };
 pub use filter::{EventFilter, Status};
-pub use webhook::{EventKeyPattern, PayloadType, Webhook, WebhookFields, WebhookInput};
+pub use webhook::{
+    EventKeyPattern, PayloadType, Webhook, WebhookFields, WebhookInput, WebhookView,
+};

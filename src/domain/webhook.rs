@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::handshake::{Change, CustomResponse, Handshake};
-use super::verify::{Verify, VerifyChange};
+use super::verify::{Scheme, Verify, VerifyChange};
 
 /// Longest eventKey accepted, in characters.
 pub const MAX_EVENT_KEY_LEN: usize = 200;
@@ -109,6 +109,53 @@ impl Webhook {
     /// The token as logs may show it: the first 8 characters.
     pub fn token_prefix(&self) -> String {
         token_prefix(&self.uuid.to_string())
+    }
+}
+
+/// A webhook as the dashboard holds it: its settings with `verify` and `handshake` left
+/// out, since they hold secrets, and only named. The API shows no secret, so an attached
+/// dashboard could not rebuild them; this way no copy exists that could check a signature
+/// with a missing secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookView {
+    /// The webhook with `verify` and `handshake` set to `None`.
+    pub webhook: Webhook,
+    pub scheme: Option<Scheme>,
+    /// `slack`, `graph` or `meta`; `None` when it answers no handshake.
+    pub handshake: Option<&'static str>,
+}
+
+impl WebhookView {
+    /// The name of a handshake type as the API writes it.
+    pub fn handshake_word(h: &Handshake) -> &'static str {
+        match h {
+            Handshake::Slack => "slack",
+            Handshake::Graph => "graph",
+            Handshake::Meta { .. } => "meta",
+        }
+    }
+}
+
+impl From<Webhook> for WebhookView {
+    fn from(mut webhook: Webhook) -> WebhookView {
+        let scheme = webhook.verify.take().map(|v| v.scheme);
+        let handshake = webhook
+            .handshake
+            .take()
+            .as_ref()
+            .map(WebhookView::handshake_word);
+        WebhookView {
+            webhook,
+            scheme,
+            handshake,
+        }
+    }
+}
+
+impl std::ops::Deref for WebhookView {
+    type Target = Webhook;
+    fn deref(&self) -> &Webhook {
+        &self.webhook
     }
 }
 

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::domain::pipeline::{PipelineRecord, Run};
-use crate::domain::{Event, PayloadType, Record, Rejection, Webhook};
+use crate::domain::verify::Scheme;
+use crate::domain::{Event, PayloadType, Record, Rejection, Webhook, WebhookView};
 use crate::service::PipelineView;
 use crate::service::replay::{Forwarded, Replayed, ReplayedRun};
 
@@ -39,6 +40,16 @@ pub fn record(v: Value, with_body: bool) -> Result<Record, String> {
                 "payloadType".into(),
                 serde_json::to_value(payload_type).unwrap_or_default(),
             );
+            // The API writes how the sender was verified as `verify`; the event keeps it
+            // as `verified`.
+            if let Some(Value::Object(v)) = map.remove("verify") {
+                let verified = serde_json::json!({
+                    "scheme": v.get("scheme"),
+                    "deliveryId": v.get("deliveryId"),
+                    "byPreviousSecret": v.get("previousSecret").and_then(Value::as_bool).unwrap_or(false),
+                });
+                map.insert("verified".into(), verified);
+            }
             let mut event = from_map::<Event>(map, "an event")?;
             event.body = body;
             Ok(Record::Accepted(event))
@@ -47,11 +58,33 @@ pub fn record(v: Value, with_body: bool) -> Result<Record, String> {
     }
 }
 
-/// A webhook of §3.
-pub fn webhook(v: Value) -> Result<Webhook, String> {
+/// A webhook of §3 and §7. Its `verify` and `handshake` show no secret (`secretSet`), so
+/// they are read as names only, into a view that cannot verify anything.
+pub fn webhook(v: Value) -> Result<WebhookView, String> {
     let mut map = object(v, "a webhook")?;
     ms_fields(&mut map, &["createdAt", "updatedAt"])?;
-    from_map(map, "a webhook")
+    let scheme = match map.remove("verify") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<Scheme>(v["scheme"].clone())
+                .map_err(|e| format!("a webhook's verify.scheme: {e}"))?,
+        ),
+    };
+    let handshake = match map.remove("handshake") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(match v["type"].as_str() {
+            Some("slack") => "slack",
+            Some("graph") => "graph",
+            Some("meta") => "meta",
+            other => return Err(format!("a webhook's handshake type {other:?}")),
+        }),
+    };
+    let webhook: Webhook = from_map(map, "a webhook")?;
+    Ok(WebhookView {
+        webhook,
+        scheme,
+        handshake,
+    })
 }
 
 /// A pipeline of §6 with its lag. Its cursor stays on the server: nil here.
@@ -220,5 +253,35 @@ mod tests {
         );
         assert!(record(serde_json::json!({"status": "odd"}), false).is_err());
         assert!(record(serde_json::json!([1]), false).is_err());
+    }
+
+    #[test]
+    fn a_verified_event_and_a_verifying_webhook_read_back_without_secrets() {
+        let mut e = crate::domain::event::sample("webhook.a", 1_795_878_001_234, b"{}");
+        e.verified = Some(crate::domain::event::Verified {
+            scheme: Scheme::Standard,
+            delivery_id: Some("msg_1".into()),
+            by_previous_secret: true,
+        });
+        let back = record(e.to_json(false), false).unwrap();
+        let Record::Accepted(back) = back else {
+            panic!("not an event")
+        };
+        assert_eq!(back.verified, e.verified);
+        let w = serde_json::json!({
+            "uuid": Uuid::nil(), "eventKey": "webhook.a", "webhookUrl": "x",
+            "payloadType": "raw", "maxPayloadLength": 10,
+            "createdAt": "2026-11-28T15:00:01.234Z", "updatedAt": "2026-11-28T15:00:01.234Z",
+            "allowFrom": ["10.0.0.0/8"],
+            "verify": {"scheme": "github", "secretSet": true},
+            "handshake": {"type": "meta", "verifyTokenSet": true},
+            "response": {"status": 202, "contentType": "text/plain", "body": "ok"},
+        });
+        let v = webhook(w).unwrap();
+        assert_eq!(v.scheme, Some(Scheme::Github));
+        assert_eq!(v.handshake, Some("meta"));
+        assert!(v.webhook.verify.is_none() && v.webhook.handshake.is_none());
+        assert_eq!(v.allow_from.len(), 1);
+        assert_eq!(v.response.as_ref().map(|r| r.status), Some(202));
     }
 }

@@ -31,6 +31,9 @@ pub const KEY_VAR: &str = "HOOKTAIL_ADMIN_KEY";
 pub const MAX_ANSWER: usize = 32 << 20;
 /// Largest `event.get` answer: the body of a 16 MiB payload as base64, with its event.
 pub const MAX_EVENT_ANSWER: usize = 24 << 20;
+/// Largest `event.list` answer with bodies: the body search's steps hold about 8 MiB of
+/// bodies, base64 and all else included, with room for a first step of large ones.
+pub const MAX_BODY_PAGE_ANSWER: usize = 64 << 20;
 /// Time allowed for one command, answer included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,6 +58,18 @@ impl Api {
     /// A client of the server at `url` (`http://` or `https://`, no path). The key goes only
     /// to a loopback address or over HTTPS, unless `insecure` (§1).
     pub fn new(url: &str, key: &str, insecure: bool) -> Result<Api, String> {
+        Api::trusting(url, key, insecure, None)
+    }
+
+    /// `new`, trusting only the certificates in the PEM file `trusted` when given (as
+    /// `hooktail command` does with `--cacert` or `--tls-cert`), else the public roots. The
+    /// certificate must name the host of `url` either way.
+    pub fn trusting(
+        url: &str,
+        key: &str,
+        insecure: bool,
+        trusted: Option<&Path>,
+    ) -> Result<Api, String> {
         let base = check_url(url, insecure)?;
         let mut auth = HeaderValue::from_str(&format!("Bearer {key}"))
             .map_err(|_| "the admin key holds characters a header cannot carry".to_string())?;
@@ -62,13 +77,17 @@ impl Api {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(provider)
-            .map_err(|e| format!("cannot set up TLS: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let builder = match trusted {
+            Some(file) => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(crate::client::trusting(file)?),
+            None => {
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_provider_and_webpki_roots(provider)
+                    .map_err(|e| format!("cannot set up TLS: {e}"))?
+            }
+        };
+        let https = builder.https_or_http().enable_http1().wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(30))

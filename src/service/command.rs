@@ -123,6 +123,27 @@ impl CommandName {
     }
 }
 
+/// `webhook.put`'s parameters as a validated request; `ceiling` is the server's
+/// `--max-payload`. The dashboard's `Local` backend reads its form's parameters here too.
+pub fn webhook_input(p: &Params, ceiling: u64) -> Result<WebhookInput, ServiceError> {
+    let get = |k: &str| p.get(k).map(String::as_str);
+    let mut input = WebhookInput::parse(
+        WebhookFields {
+            uuid: get("uuid"),
+            event_key: get("eventKey"),
+            payload_type: get("payloadType"),
+            max_payload_length: get("maxPayloadLength"),
+        },
+        ceiling,
+    )
+    .and_then(|i| i.with_sender(p))
+    .map_err(|e| ServiceError::BadRequest(e.message()))?;
+    if let Some(a) = get("allowFrom") {
+        input.allow_from = Some(parse_allow_from(a).map_err(ServiceError::BadRequest)?);
+    }
+    Ok(input)
+}
+
 /// Runs a command that answers; a stream is refused, as only a server can serve one.
 /// `source` is the front end that sent it, for the audit lines of changes.
 pub async fn run(
@@ -134,20 +155,7 @@ pub async fn run(
     let get = |k: &str| p.get(k).map(String::as_str);
     match name {
         CommandName::WebhookPut => {
-            let mut input = WebhookInput::parse(
-                WebhookFields {
-                    uuid: get("uuid"),
-                    event_key: get("eventKey"),
-                    payload_type: get("payloadType"),
-                    max_payload_length: get("maxPayloadLength"),
-                },
-                svc.max_payload,
-            )
-            .and_then(|i| i.with_sender(p))
-            .map_err(|e| ServiceError::BadRequest(e.message()))?;
-            if let Some(a) = get("allowFrom") {
-                input.allow_from = Some(parse_allow_from(a).map_err(ServiceError::BadRequest)?);
-            }
+            let input = webhook_input(p, svc.max_payload)?;
             let w = svc.put_webhook(input, source).await?;
             Ok(w.to_json(&svc.public_url))
         }
@@ -187,15 +195,25 @@ pub async fn run(
                 .map(EventKeyPattern::parse)
                 .transpose()
                 .map_err(ServiceError::BadRequest)?;
+            // Bodies too, for the attached dashboard's body search; `limit` bounds them.
+            let with_body = match get("withBody") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => {
+                    return Err(ServiceError::BadRequest(format!(
+                        "withBody must be true or false, not {v:?}"
+                    )));
+                }
+            };
             let q = PageQuery {
                 cursor: cursor(get("before"), get("after"), get("oldest"))?,
                 filter: EventFilter::new(status, pattern).with_text(get("text").unwrap_or("")),
                 limit,
-                with_body: false,
+                with_body,
             };
             let records = svc.events(q).await?;
             Ok(Value::Array(
-                records.iter().map(|r| r.to_json(false)).collect(),
+                records.iter().map(|r| r.to_json(with_body)).collect(),
             ))
         }
         CommandName::EventGet => {

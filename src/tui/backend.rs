@@ -12,8 +12,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::domain::pipeline::Run;
-use crate::domain::{Record, Webhook, WebhookInput};
+use crate::domain::{Record, WebhookView};
 use crate::service::PipelineView;
+use crate::service::command::{Params, webhook_input};
 use crate::service::replay::{Replay, Replayed};
 use crate::service::{Service, ServiceError, Source};
 use crate::store::{PageQuery, RunQuery, WebhookStats};
@@ -24,7 +25,7 @@ pub const RUNS_PER_EVENT: usize = 100;
 
 /// Every webhook with its figures.
 pub struct WebhookList {
-    pub webhooks: Vec<Webhook>,
+    pub webhooks: Vec<WebhookView>,
     pub stats: HashMap<Uuid, WebhookStats>,
 }
 
@@ -60,10 +61,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Record>, ServiceError>> + Send;
     /// One record with its body; `None` when it is no longer stored.
     fn event(&self, id: Uuid) -> impl Future<Output = Result<Option<Record>, ServiceError>> + Send;
+    /// Creates or edits a webhook from `webhook.put`'s text parameters, read by the
+    /// service's own parsing, so that both backends send the same thing.
     fn put_webhook(
         &self,
-        input: WebhookInput,
-    ) -> impl Future<Output = Result<Webhook, ServiceError>> + Send;
+        params: Params,
+    ) -> impl Future<Output = Result<WebhookView, ServiceError>> + Send;
     /// Whether there was such a webhook.
     fn delete_webhook(&self, uuid: Uuid)
     -> impl Future<Output = Result<bool, ServiceError>> + Send;
@@ -122,7 +125,11 @@ impl Backend for Local {
             .blocking(|store| {
                 let stats = store.webhook_stats()?;
                 Ok(WebhookList {
-                    webhooks: store.webhooks(),
+                    webhooks: store
+                        .webhooks()
+                        .into_iter()
+                        .map(WebhookView::from)
+                        .collect(),
                     stats,
                 })
             })
@@ -146,8 +153,10 @@ impl Backend for Local {
         self.service.event(id).await
     }
 
-    async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
-        self.service.put_webhook(input, Source::Dashboard).await
+    async fn put_webhook(&self, params: Params) -> Result<WebhookView, ServiceError> {
+        let input = webhook_input(&params, self.service.max_payload)?;
+        let w = self.service.put_webhook(input, Source::Dashboard).await?;
+        Ok(w.into())
     }
 
     async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, ServiceError> {

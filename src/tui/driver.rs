@@ -75,7 +75,9 @@ pub async fn run(opts: &Options) -> Result<()> {
 /// The dashboard over a running server's API; quitting leaves the server running.
 async fn attach(opts: &Options, url: &str, insecure: bool) -> Result<()> {
     let key = crate::remote::admin_key(&opts.data)?;
-    let api = Api::new(url, &key, insecure).map_err(anyhow::Error::msg)?;
+    // Trusted as `hooktail command` trusts it: --cacert, else the server's own --tls-cert.
+    let trusted = opts.cacert.as_deref().or(opts.tls_cert.as_deref());
+    let api = Api::trusting(url, &key, insecure, trusted).map_err(anyhow::Error::msg)?;
     let backend = Remote::new(api);
     // Fails here, before the terminal is taken, when the server is down or refuses the key.
     let config = backend
@@ -238,10 +240,12 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
             Ok(None) => Msg::Detail(None),
             Err(e) => failed(e),
         },
-        Effect::Put(input) => Msg::PutDone(backend.put_webhook(input).await.map_err(|e| match e {
-            ServiceError::Conflict(m) => PutFailure::Conflict(m),
-            e => PutFailure::Other(e.to_string()),
-        })),
+        Effect::Put(params) => {
+            Msg::PutDone(backend.put_webhook(params.0).await.map_err(|e| match e {
+                ServiceError::Conflict(m) => PutFailure::Conflict(m),
+                e => PutFailure::Other(e.to_string()),
+            }))
+        }
         Effect::Delete(uuid) => Msg::DeleteDone(
             backend
                 .delete_webhook(uuid)

@@ -11,8 +11,9 @@ use super::keymap::Access;
 use super::list::PageKind;
 use crate::domain::decode::{self, Decoded};
 use crate::domain::pipeline::Run;
-use crate::domain::{Record, Webhook, WebhookInput};
+use crate::domain::{Record, WebhookView};
 use crate::service::PipelineView;
+use crate::service::command::Params;
 use crate::service::replay::{Replay, Replayed};
 use crate::store::{PageQuery, WebhookStats};
 
@@ -48,6 +49,17 @@ pub enum Link {
     Reconnecting,
 }
 
+/// The form's `webhook.put` parameters, as the API takes them. `Debug` shows their names
+/// only: `verify.secret` is among them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PutParams(pub Params);
+
+impl std::fmt::Debug for PutParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
 /// What the driver does for the core.
 #[derive(Debug, Clone)]
 pub enum Effect {
@@ -59,7 +71,7 @@ pub enum Effect {
         query: PageQuery,
     },
     LoadRecord(Uuid),
-    Put(WebhookInput),
+    Put(PutParams),
     Delete(Uuid),
     LoadPipelines,
     /// Creates or replaces a pipeline; the backend validates the document again.
@@ -109,7 +121,7 @@ pub enum Msg {
     WebhooksChanged,
     /// The attached server went away or came back.
     Link(Link),
-    Webhooks(Vec<Webhook>, HashMap<Uuid, WebhookStats>),
+    Webhooks(Vec<WebhookView>, HashMap<Uuid, WebhookStats>),
     Counts(u64, u64),
     Page {
         generation: u64,
@@ -118,7 +130,7 @@ pub enum Msg {
     },
     /// The event Detail asked for, decoded; `None` when it is no longer stored.
     Detail(Option<Box<Opened>>),
-    PutDone(Result<Webhook, PutFailure>),
+    PutDone(Result<WebhookView, PutFailure>),
     DeleteDone(Result<bool, String>),
     Pipelines(Result<Vec<PipelineView>, String>),
     PipelineSaved(Result<PipelineView, String>),

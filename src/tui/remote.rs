@@ -5,7 +5,8 @@
 //! Live: `event.listen` only says *when* to read. The feed then reads `event.list` after the
 //! last record it handed on, oldest first, so records come in id order, rejections (which
 //! the stream does not carry) included, and each once. A dropped stream shows in the header;
-//! the feed retries with capped backoff, and on reconnect the same read fills the gap.
+//! the feed retries with capped backoff, and on reconnect the same read fills the gap
+//! before the feed says it is back.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,9 +20,9 @@ use uuid::Uuid;
 use super::backend::{Backend, Counts, Live, LiveFeed, RUNS_PER_EVENT, WebhookList};
 use super::msg::Config;
 use crate::domain::pipeline::Run;
-use crate::domain::{Record, Status, Webhook, WebhookInput};
-use crate::remote::{Api, MAX_EVENT_ANSWER, json};
-use crate::service::command::{CommandName, MAX_LIST_LIMIT};
+use crate::domain::{Record, Status, WebhookView};
+use crate::remote::{Api, MAX_ANSWER, MAX_BODY_PAGE_ANSWER, MAX_EVENT_ANSWER, json};
+use crate::service::command::{CommandName, MAX_LIST_LIMIT, Params};
 use crate::service::replay::{Replay, Replayed};
 use crate::service::{PipelineView, ServiceError};
 use crate::store::{Cursor, PageQuery, WebhookStats};
@@ -91,6 +92,8 @@ impl Backend for Remote {
 
     async fn webhooks(&self) -> Result<WebhookList, ServiceError> {
         let list = self.call(CommandName::WebhookGet, &[]).await?;
+        // One webhook the dashboard cannot read fails the whole list, with the reason, rather
+        // than leaving the pane silently empty.
         let webhooks = json::array(list, json::webhook).map_err(unreadable)?;
         let stats = self.call(CommandName::ServerStats, &[]).await?;
         Ok(WebhookList {
@@ -108,10 +111,20 @@ impl Backend for Remote {
     }
 
     async fn page(&self, query: PageQuery) -> Result<Vec<Record>, ServiceError> {
+        let mut params = list_params(&query);
+        // The body search asks for pages with bodies; the dashboard sizes those steps to
+        // about 8 MiB of bodies, and the answer is read within `MAX_BODY_PAGE_ANSWER`.
+        let cap = if query.with_body {
+            params.push(("withBody", "true".into()));
+            MAX_BODY_PAGE_ANSWER
+        } else {
+            MAX_ANSWER
+        };
         let page = self
-            .call(CommandName::EventList, &list_params(&query))
+            .api
+            .call_within(CommandName::EventList, &params, cap)
             .await?;
-        json::array(page, |v| json::record(v, false)).map_err(unreadable)
+        json::array(page, |v| json::record(v, query.with_body)).map_err(unreadable)
     }
 
     async fn event(&self, id: Uuid) -> Result<Option<Record>, ServiceError> {
@@ -127,20 +140,11 @@ impl Backend for Remote {
         }
     }
 
-    async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, ServiceError> {
-        let mut params = Vec::new();
-        if let Some(u) = input.uuid {
-            params.push(("uuid", u.to_string()));
-        }
-        if let Some(k) = input.event_key {
-            params.push(("eventKey", k));
-        }
-        if let Some(t) = input.payload_type {
-            params.push(("payloadType", t.as_str().to_string()));
-        }
-        if let Some(m) = input.max_payload_length {
-            params.push(("maxPayloadLength", m.to_string()));
-        }
+    async fn put_webhook(&self, params: Params) -> Result<WebhookView, ServiceError> {
+        let params: Vec<(&str, String)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
         let w = self.call(CommandName::WebhookPut, &params).await?;
         json::webhook(w).map_err(unreadable)
     }
@@ -287,13 +291,8 @@ async fn follow(api: Api, tx: mpsc::Sender<Live>) {
         let stop = match connect(&api, &mut last).await {
             Ok(body) => {
                 wait = FIRST_RETRY;
-                if !up {
-                    up = true;
-                    if tx.send(Live::Reconnected).await.is_err() {
-                        return;
-                    }
-                }
-                watch(&api, &tx, body, &mut last).await
+                let back = !std::mem::replace(&mut up, true);
+                watch(&api, &tx, body, &mut last, back).await
             }
             Err(_) => Stop::Lost,
         };
@@ -333,12 +332,15 @@ async fn newest(api: &Api) -> Result<Option<Uuid>, ServiceError> {
 }
 
 /// Reads what came after `last` whenever the stream says something or the poll is due,
-/// until the stream ends, falls silent, or a read fails.
+/// until the stream ends, falls silent, or a read fails. `back` after a drop: `Reconnected`
+/// follows the records that fill the gap, so that the counts the dashboard then reads
+/// already hold them and are not raised by them again.
 async fn watch(
     api: &Api,
     tx: &mpsc::Sender<Live>,
     mut body: hyper::body::Incoming,
     last: &mut Option<Option<Uuid>>,
+    mut back: bool,
 ) -> Stop {
     let mut poll = tokio::time::interval(POLL);
     let mut polls = 0u32;
@@ -349,6 +351,9 @@ async fn watch(
             && let Err(stop) = catch_up(api, tx, last).await
         {
             return stop;
+        }
+        if std::mem::take(&mut back) && tx.send(Live::Reconnected).await.is_err() {
+            return Stop::Closed;
         }
         tokio::select! {
             frame = tokio::time::timeout(SILENCE, body.frame()) => match frame {

@@ -16,7 +16,7 @@ use super::msg::{Config, Effect, EventAct, Link, Msg, PutFailure, SaveFailure};
 use super::panes::{Cx, Notice, Panes, Reply};
 use super::popups::{Confirm, Form, Help, Popup, Prompt, Purpose};
 use super::text::Times;
-use crate::domain::{Event, Record, Webhook};
+use crate::domain::{Event, Record, WebhookView};
 use crate::service::PipelineView;
 use crate::service::replay::{Replay, Replayed};
 
@@ -281,7 +281,7 @@ impl Dashboard {
         self.toast = Some((text.to_string(), self.now_ms + TOAST_MS));
     }
 
-    fn put_done(&mut self, result: Result<Webhook, PutFailure>) -> Vec<Effect> {
+    fn put_done(&mut self, result: Result<WebhookView, PutFailure>) -> Vec<Effect> {
         match result {
             Ok(w) => {
                 if matches!(self.popup, Some(Popup::Form(_))) {

@@ -337,6 +337,8 @@ impl Pane for Events {
                 "Loading…"
             } else if self.search.as_ref().is_some_and(|s| !s.done) {
                 "Searching…"
+            } else if self.search.is_some() {
+                "No event's body holds that text."
             } else if unfiltered {
                 "No events yet. Send one to a webhook's URL."
             } else {

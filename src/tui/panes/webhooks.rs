@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use uuid::Uuid;
 
 use super::{Cx, DrawCx, Notice, Pane, Reply};
-use crate::domain::{Event, Webhook};
+use crate::domain::{Event, WebhookView};
 use crate::store::WebhookStats;
 use crate::tui::keymap::{Access, Action, PaneId};
 use crate::tui::list::PagedList;
@@ -21,7 +21,7 @@ use crate::tui::text::{ago, compact, filter_title, fit_end, wrap};
 
 #[derive(Debug, Clone)]
 pub struct WebhookRow {
-    pub webhook: Webhook,
+    pub webhook: WebhookView,
     pub stats: WebhookStats,
 }
 
@@ -67,7 +67,7 @@ impl Webhooks {
         self.visible.selected_item().map(|&i| &self.rows[i])
     }
 
-    pub fn loaded(&mut self, mut list: Vec<Webhook>, stats: HashMap<Uuid, WebhookStats>) {
+    pub fn loaded(&mut self, mut list: Vec<WebhookView>, stats: HashMap<Uuid, WebhookStats>) {
         list.sort_by(|a, b| a.event_key.cmp(&b.event_key));
         self.rows = list
             .into_iter()

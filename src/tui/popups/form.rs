@@ -11,13 +11,13 @@ use uuid::Uuid;
 
 use super::Reply;
 use crate::domain::escape::escape_control as esc;
-use crate::domain::handshake::Handshake;
 use crate::domain::verify::Scheme;
 use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors, parse_allow_from};
-use crate::domain::{PayloadType, Webhook, WebhookFields, WebhookInput};
+use crate::domain::{PayloadType, WebhookFields, WebhookInput, WebhookView};
+use crate::service::command::Params;
 use crate::tui::key::{Code, Key};
 use crate::tui::keymap::{Action, cycle};
-use crate::tui::msg::{Effect, PutFailure};
+use crate::tui::msg::{Effect, PutFailure, PutParams};
 use crate::tui::text::wrap_words;
 use crate::tui::theme::{Theme, centered};
 
@@ -75,7 +75,7 @@ pub struct Form {
 
 impl Form {
     /// A form for a new webhook, or filled in from the one being edited.
-    pub fn new(editing: Option<&Webhook>) -> Form {
+    pub fn new(editing: Option<&WebhookView>) -> Form {
         Form {
             editing: editing.map(|w| w.uuid),
             event_key: super::single_line(editing.map_or("webhook.", |w| w.event_key.as_str())),
@@ -94,17 +94,14 @@ impl Form {
                     })
                     .unwrap_or_default(),
             ),
-            scheme: editing.and_then(|w| w.verify.as_ref()).map(|v| v.scheme),
+            scheme: editing.and_then(|w| w.scheme),
             secret: {
                 let mut t = super::single_line("");
                 t.set_mask_char('•');
                 t
             },
             handshake: handshake_word(editing),
-            had: (
-                editing.and_then(|w| w.verify.as_ref()).map(|v| v.scheme),
-                handshake_word(editing),
-            ),
+            had: (editing.and_then(|w| w.scheme), handshake_word(editing)),
             field: Field::EventKey,
             errors: InputErrors::default(),
             allow_from_error: None,
@@ -130,6 +127,10 @@ impl Form {
                 let uuid = self.editing.map(|u| u.to_string());
                 let key = self.event_key.lines().join("");
                 let max = self.max_payload_length.lines().join("");
+                let nets = self.allow_from.lines().join("");
+                let sender = self.sender_params();
+                // Checked here to show errors beside their field; the backend reads the
+                // same parameters again, as the API does.
                 let parsed = WebhookInput::parse(
                     WebhookFields {
                         uuid: uuid.as_deref(),
@@ -139,17 +140,24 @@ impl Form {
                     },
                     ceiling,
                 )
-                .and_then(|i| i.with_sender(&self.sender_params()));
-                let allow_from = parse_allow_from(&self.allow_from.lines().join(""));
+                .and_then(|i| i.with_sender(&sender));
+                let allow_from = parse_allow_from(&nets);
                 self.allow_from_error = allow_from.as_ref().err().cloned();
                 match (parsed, allow_from) {
-                    (Ok(mut input), Ok(allow_from)) => {
-                        input.allow_from = Some(allow_from);
+                    (Ok(_), Ok(_)) => {
+                        let mut params = sender;
+                        if let Some(uuid) = uuid {
+                            params.insert("uuid".into(), uuid);
+                        }
+                        params.insert("eventKey".into(), key);
+                        params.insert("payloadType".into(), self.payload_type.as_str().into());
+                        params.insert("maxPayloadLength".into(), max);
+                        params.insert("allowFrom".into(), nets);
                         self.errors = InputErrors::default();
                         self.error = None;
                         self.saving = true;
                         return Reply {
-                            effects: vec![Effect::Put(input)],
+                            effects: vec![Effect::Put(PutParams(params))],
                             ..Reply::default()
                         };
                     }
@@ -195,8 +203,8 @@ impl Form {
 
     /// The §7 parameters this form changes: only what was changed here, so that an edit
     /// keeps the rest (a generic hmac config, a meta handshake, a response) as it is.
-    fn sender_params(&self) -> std::collections::BTreeMap<String, String> {
-        let mut p = std::collections::BTreeMap::new();
+    fn sender_params(&self) -> Params {
+        let mut p = Params::new();
         let secret = self.secret.lines().join("");
         if self.scheme != self.had.0 || !secret.is_empty() {
             let scheme = self.scheme.map_or("none", Scheme::as_str);
@@ -398,11 +406,6 @@ const SCHEMES: [Option<Scheme>; 7] = [
 /// The handshakes the form sets; `meta` needs a verify token, so only the API sets it.
 const HANDSHAKES: [&str; 4] = ["none", "slack", "graph", "meta"];
 
-fn handshake_word(w: Option<&Webhook>) -> &'static str {
-    match w.and_then(|w| w.handshake.as_ref()) {
-        None => "none",
-        Some(Handshake::Slack) => "slack",
-        Some(Handshake::Graph) => "graph",
-        Some(Handshake::Meta { .. }) => "meta",
-    }
+fn handshake_word(w: Option<&WebhookView>) -> &'static str {
+    w.and_then(|w| w.handshake).unwrap_or("none")
 }
