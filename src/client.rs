@@ -59,6 +59,9 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
             CommandName::listing("")
         )));
     };
+    if let Some(url) = &opts.remote {
+        return at_url(opts, url, name, &params).await;
+    }
     let server = Server::new(opts).map_err(Failure::Usage)?;
     if !opts.insecure && !server.is_https() && !on_this_host(opts.listen) {
         return Err(Failure::Usage(format!(
@@ -213,31 +216,9 @@ async fn remote(
         .map_err(|e| failed(&e))?;
     let res = sender.send_request(req).await.map_err(|e| failed(&e))?;
     let status = res.status();
-    let mut body = res.into_body();
+    let body = res.into_body();
     if status.is_success() && name.streams() {
-        // One JSON event per line as they arrive; lag notices go to stderr.
-        let mut out = std::io::stdout();
-        let mut sse = Sse::default();
-        let mut items = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| failed(&e))?;
-            if let Ok(data) = frame.into_data() {
-                sse.feed(&data, &mut items).map_err(|e| failed(&e))?;
-                for item in items.drain(..) {
-                    match item {
-                        SseItem::Data(json) => {
-                            let _ = writeln!(out, "{json}");
-                        }
-                        SseItem::Comment(c) if c.starts_with("lagged") => {
-                            eprintln!("hooktail: {c}; the server caught up from its store");
-                        }
-                        SseItem::Comment(_) => {}
-                    }
-                }
-                let _ = out.flush();
-            }
-        }
-        return Ok(());
+        return print_stream(body).await.map_err(|e| failed(&e));
     }
     let bytes = body.collect().await.map_err(|e| failed(&e))?.to_bytes();
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| failed(&e))?;
@@ -251,6 +232,61 @@ async fn remote(
             .to_string();
         Err(Failure::Failed(format!("{msg} (HTTP {})", status.as_u16())))
     }
+}
+
+/// A command against the server at `--remote URL` (§1, §8): through the same client as the
+/// attached dashboard, so the key goes only to loopback or HTTPS and `--cacert` is trusted.
+async fn at_url(
+    opts: &Options,
+    url: &str,
+    name: CommandName,
+    params: &Params,
+) -> Result<(), Failure> {
+    let key = crate::remote::admin_key(&opts.data).map_err(|e| Failure::Usage(format!("{e:#}")))?;
+    let trusted = opts.cacert.as_deref().or(opts.tls_cert.as_deref());
+    let api = crate::remote::Api::trusting(url, &key, opts.insecure, trusted)
+        .map_err(Failure::Usage)?
+        .with_source(Source::Cli);
+    let failed = |e: &dyn std::fmt::Display| Failure::Failed(format!("hooktail at {url}: {e}"));
+    if name.streams() {
+        let pattern = params.get("eventKey").map(String::as_str);
+        let body = api.listen(pattern).await.map_err(|e| failed(&e))?;
+        return print_stream(body).await.map_err(|e| failed(&e));
+    }
+    let pairs: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    let value = api.call(name, &pairs).await.map_err(|e| failed(&e))?;
+    print_json(&value);
+    Ok(())
+}
+
+/// Prints an `event.listen` stream: one JSON event per line as they arrive; lag notices go
+/// to stderr.
+async fn print_stream(mut body: hyper::body::Incoming) -> Result<(), String> {
+    let mut out = std::io::stdout();
+    let mut sse = Sse::default();
+    let mut items = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Ok(data) = frame.into_data() {
+            sse.feed(&data, &mut items)?;
+            for item in items.drain(..) {
+                match item {
+                    SseItem::Data(json) => {
+                        let _ = writeln!(out, "{json}");
+                    }
+                    SseItem::Comment(c) if c.starts_with("lagged") => {
+                        eprintln!("hooktail: {c}; the server caught up from its store");
+                    }
+                    SseItem::Comment(_) => {}
+                }
+            }
+            let _ = out.flush();
+        }
+    }
+    Ok(())
 }
 
 /// Largest server-sent event taken: far above any event `--max-payload` allows.

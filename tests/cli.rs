@@ -462,3 +462,50 @@ fn command_event_listen_prints_1_mb_events_as_whole_json_lines() {
     let _ = listen.kill();
     let _ = listen.wait();
 }
+
+/// `command --remote URL` works against that server (§1), with the key from
+/// HOOKTAIL_ADMIN_KEY, and never falls back to a local store; the key goes only to
+/// loopback or HTTPS.
+#[test]
+fn command_with_remote_works_against_that_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("served"), free_addr());
+    let elsewhere = dir.path().join("elsewhere");
+    let remote = |args: &[&str], url: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hooktail"))
+            .arg("command")
+            .args(args)
+            .arg("--data")
+            .arg(&elsewhere)
+            // Nothing listens here: the old code fell back to a local store.
+            .args(["--listen", &free_addr().to_string(), "--remote", url])
+            .env("HOOKTAIL_ADMIN_KEY", server.key())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let url = format!("http://{}", server.addr);
+    let (code, out, err) = remote(&["webhook.put", "eventKey=webhook.remote"], &url);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["eventKey"], "webhook.remote", "{out}");
+    let (code, out, err) = remote(&["webhook.get"], &url);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out).as_array().unwrap().len(), 1, "{out}");
+    assert!(
+        !elsewhere.join("hooktail.redb").exists(),
+        "a local store was made"
+    );
+    // Not to another host over plain HTTP.
+    let (code, _, err) = remote(&["webhook.get"], "http://10.1.2.3:8080");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("10.1.2.3"), "{err}");
+    // The server's errors come back as errors.
+    let (code, _, err) = remote(&["webhook.delete"], &url);
+    assert_eq!(code, 1, "{err}");
+    server.terminate();
+}

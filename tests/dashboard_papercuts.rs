@@ -566,7 +566,7 @@ fn g_b_searches_bodies_in_bounded_steps_with_progress_and_esc_stops() {
     assert_eq!((text.as_str(), *limit), ("acme", 16));
     let generation = *generation;
     // The driver's step: 16 events read, 2 match, bodies dropped.
-    let step = SearchStep::run(generation, bodies(100..116, 8), "acme", 16);
+    let step = SearchStep::run(generation, bodies(100..116, 8), "acme");
     assert_eq!((step.scanned, step.found.len(), step.done), (16, 2, false));
     assert!(
         step.found
@@ -591,7 +591,7 @@ fn g_b_searches_bodies_in_bounded_steps_with_progress_and_esc_stops() {
     let fx = key(&mut app, Key::new(Code::Esc));
     assert!(matches!(fx.as_slice(), [Effect::LoadPage { .. }]), "{fx:?}");
     assert!(app.panes.events.search.is_none());
-    let late = SearchStep::run(generation, bodies(50..60, 1), "acme", 16);
+    let late = SearchStep::run(generation, bodies(50..60, 1), "acme");
     assert!(app.update(Msg::SearchStep(late)).is_empty());
 }
 
@@ -612,18 +612,14 @@ fn g_a_body_search_ends_at_the_oldest_and_keeps_at_most_a_window() {
             e.body.extend(std::iter::repeat_n(b' ', 4 << 20));
         }
     }
-    let fx = app.update(Msg::SearchStep(SearchStep::run(
-        generation, big, "acme", 16,
-    )));
+    let fx = app.update(Msg::SearchStep(SearchStep::run(generation, big, "acme")));
     let [Effect::SearchBodies { limit, .. }] = fx.as_slice() else {
         panic!("{fx:?}")
     };
     assert_eq!(*limit, 16);
     // Everything matches: the search stops once a window is full.
     let many = bodies(1000..2000, 1);
-    let fx = app.update(Msg::SearchStep(SearchStep::run(
-        generation, many, "acme", 1000,
-    )));
+    let fx = app.update(Msg::SearchStep(SearchStep::run(generation, many, "acme")));
     assert!(fx.is_empty(), "{fx:?}");
     assert_eq!(app.panes.events.list.len(), hooktail::tui::panes::WINDOW);
     let text = screen(&mut app, 120, 40);

@@ -46,6 +46,8 @@ pub struct Api {
     base: Arc<str>,
     /// `Bearer <key>`, marked sensitive so that hyper never logs it.
     auth: HeaderValue,
+    /// Who is asking, for the server's audit lines.
+    source: Source,
 }
 
 impl std::fmt::Debug for Api {
@@ -96,7 +98,15 @@ impl Api {
             client,
             base: base.into(),
             auth,
+            source: Source::Dashboard,
         })
+    }
+
+    /// The same client, naming `source` in its changes' audit lines (the dashboard's by
+    /// default).
+    pub fn with_source(mut self, source: Source) -> Api {
+        self.source = source;
+        self
     }
 
     /// The server's base URL.
@@ -162,10 +172,21 @@ impl Api {
             })?
     }
 
-    /// Opens the `event.listen` stream; its body is read as it comes.
-    pub async fn listen(&self) -> Result<Incoming, ServiceError> {
-        let req = self
-            .request(CommandName::EventListen, "GET")
+    /// Opens the `event.listen` stream, of the events whose key matches `pattern` (all
+    /// when `None`); its body is read as it comes.
+    pub async fn listen(&self, pattern: Option<&str>) -> Result<Incoming, ServiceError> {
+        let mut req = self.request(CommandName::EventListen, "GET");
+        if let Some(p) = pattern {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("eventKey", p)
+                .finish();
+            req = req.uri(format!(
+                "{}{}?{query}",
+                self.base,
+                command_path(CommandName::EventListen)
+            ));
+        }
+        let req = req
             .body(Full::new(Bytes::new()))
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let res = tokio::time::timeout(CALL_TIMEOUT, self.client.request(req))
@@ -193,7 +214,7 @@ impl Api {
             .method(method)
             .uri(format!("{}{}", self.base, command_path(name)))
             .header(AUTHORIZATION, self.auth.clone())
-            .header(Source::HEADER, Source::Dashboard.as_str())
+            .header(Source::HEADER, self.source.as_str())
     }
 
     fn unreachable(&self, e: &dyn std::error::Error) -> ServiceError {

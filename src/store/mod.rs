@@ -343,7 +343,8 @@ impl Store {
                 tracing::warn!(id = %Uuid::from_u128(k), "skipping an unreadable record: {e}");
             };
             let mut out = Vec::new();
-            while out.len() < q.limit {
+            let mut body_bytes = 0;
+            while out.len() < q.limit && body_bytes < MAX_PAGE_BODY_BYTES {
                 let a = if want_accepted {
                     key_of(acc.peek())
                 } else {
@@ -385,7 +386,10 @@ impl Store {
                         }
                     });
                     match decoded {
-                        Ok(Some(e)) => out.push(Record::Accepted(e)),
+                        Ok(Some(e)) => {
+                            body_bytes += e.body.len();
+                            out.push(Record::Accepted(e));
+                        }
                         Ok(None) => {}
                         Err(e) => skip(k.value(), e),
                     }
@@ -406,6 +410,11 @@ impl Store {
         })
     }
 }
+
+/// Most body bytes one page read with bodies holds, past its first event: whatever `limit`
+/// a caller asks for (a body search step, local or over `event.list withBody`), memory
+/// stays bounded. Such a page may so hold fewer events than asked for.
+pub const MAX_PAGE_BODY_BYTES: usize = 8 << 20;
 
 /// Creates `path` with mode 0600 before redb opens it (redb takes an empty file as a new
 /// store), and makes an existing one private too.

@@ -495,3 +495,22 @@ async fn a_put_while_the_store_reopens_is_unavailable() {
     drop(writer);
     thread.join().unwrap();
 }
+
+/// A page read with bodies stops once it holds `MAX_PAGE_BODY_BYTES` of them, whatever the
+/// limit asked: a body search step (local, or over `event.list withBody`) stays bounded.
+#[tokio::test]
+async fn pages_with_bodies_are_bounded_in_bytes() {
+    let (_dir, store, writer, _t) = open(0);
+    let big = |i: usize| {
+        let mut e = event("webhook.a", i);
+        e.body = vec![b'x'; 1 << 20];
+        Record::Accepted(e)
+    };
+    append_all(&writer, (0..20).map(big).collect()).await;
+    let mut q = PageQuery::newest(100);
+    q.with_body = true;
+    let page = store.page(&q).unwrap();
+    assert_eq!(page.len(), MAX_PAGE_BODY_BYTES >> 20, "{}", page.len());
+    // Without bodies the limit alone counts.
+    assert_eq!(store.page(&PageQuery::newest(100)).unwrap().len(), 20);
+}

@@ -286,7 +286,7 @@ pub async fn answer<B: Backend>(backend: &B, effect: Effect) -> Option<Msg> {
             };
             match backend.page(query).await {
                 Ok(records) => {
-                    let step = move || SearchStep::run(generation, records, &text, limit);
+                    let step = move || SearchStep::run(generation, records, &text);
                     match tokio::task::spawn_blocking(step).await {
                         Ok(step) => Msg::SearchStep(step),
                         Err(e) => Msg::Error(format!("cannot search the bodies: {e}")),

@@ -177,13 +177,14 @@ pub struct SearchStep {
     pub last: Option<Uuid>,
     /// The matches, newest first, without their bodies.
     pub found: Vec<Record>,
-    /// Fewer events than asked for: the oldest is reached.
+    /// No events were left to read: the oldest is reached. (A page may hold fewer events
+    /// than asked for and still not be the last: pages with bodies are bounded in bytes.)
     pub done: bool,
 }
 
 impl SearchStep {
     /// Looks for `text` (lowercased) in the bodies of `records`, read newest first.
-    pub fn run(generation: u64, records: Vec<Record>, text: &str, limit: usize) -> SearchStep {
+    pub fn run(generation: u64, records: Vec<Record>, text: &str) -> SearchStep {
         let needle = text.as_bytes();
         let mut step = SearchStep {
             generation,
@@ -191,7 +192,7 @@ impl SearchStep {
             bytes: 0,
             last: records.last().map(Record::id),
             found: Vec::new(),
-            done: records.len() < limit,
+            done: records.is_empty(),
         };
         for r in records {
             if let Record::Accepted(mut e) = r {

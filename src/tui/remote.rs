@@ -320,7 +320,7 @@ async fn connect(
     if last.is_none() {
         *last = Some(newest(api).await?);
     }
-    api.listen().await
+    api.listen(None).await
 }
 
 async fn newest(api: &Api) -> Result<Option<Uuid>, ServiceError> {
