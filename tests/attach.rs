@@ -119,6 +119,7 @@ fn a_record_both_paged_and_live_is_listed_once() {
         remote_addr: "127.0.0.1:1".into(),
         size: 0,
         event_key: None,
+        duplicate: None,
     });
     app.update(Msg::Counts(0, 1));
     app.update(Msg::Page {

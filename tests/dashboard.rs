@@ -76,6 +76,7 @@ fn rejection(n: u128) -> Record {
         remote_addr: "10.0.0.7:41000".into(),
         size: 0,
         event_key: None,
+        duplicate: None,
     })
 }
 
@@ -1087,4 +1088,121 @@ fn the_form_sets_verify_with_a_masked_write_only_secret() {
     };
     let input = put_input(input);
     assert!(input.verify.is_none() && input.handshake.is_none());
+}
+
+/// §7: a repeat of a stored delivery, as the writer records it.
+fn duplicate_of(n: u128, original: &Record) -> Record {
+    let Record::Accepted(e) = original else {
+        panic!("not an event")
+    };
+    let repeat = Event {
+        id: Uuid::from_u128(0x0193a7d0_5e2b_7c41_9a0e_4b1d2c3e4f00 + n),
+        received_at: NOW - 60_000 + n as i64 * 1000,
+        ..e.clone()
+    };
+    Record::Rejected(Rejection::duplicate(
+        &repeat,
+        e.id,
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        200,
+    ))
+}
+
+/// §7: a duplicate the sender was answered for shows in the stream as the word `duplicate`,
+/// Detail names the original and the delivery id, and Enter there opens the original until
+/// the selection moves.
+#[test]
+fn duplicates_show_in_the_stream_and_open_their_original() {
+    let original = event(
+        1,
+        "webhook.lead.created",
+        br#"{"lead":"ACME"}"#,
+        "application/json",
+    );
+    let dup = duplicate_of(6, &original);
+    let make = || {
+        let mut app = populated(false, true);
+        app.update(Msg::Record(Arc::new(dup.clone())));
+        // Enter opens the newest row, the duplicate, in Detail; 3 focuses Detail.
+        let fx = key(&mut app, Key::new(Code::Enter));
+        assert!(
+            matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id == dup.id()),
+            "{fx:?}"
+        );
+        app.update(opened(dup.clone()));
+        key(&mut app, Key::char('3'));
+        app
+    };
+    snap("duplicate", make);
+    let mut app = make();
+    let text = screen_text(&render(&mut app, 80, 24));
+    let row = text
+        .lines()
+        .find(|l| l.contains("msg_p5j") && l.contains("POST"))
+        .expect("the duplicate's row");
+    assert!(
+        row.contains(" duplicate POST webhook.lead.created"),
+        "{row}"
+    );
+    assert!(!row.contains("REJ"), "{row}");
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains("duplicate: answered HTTP 200 as the original"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "original      {} (3 then Enter opens it)",
+            original.id()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("deliveryId    msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        "{text}"
+    );
+    let hints = text.lines().last().unwrap();
+    assert!(hints.contains("Enter open the original"), "{hints}");
+    // The header counts it with the rejected records, and the filter finds it by its word.
+    assert_eq!(app.counts, (15, 2));
+
+    // Enter in Detail opens the original; the selection stays on the duplicate.
+    let fx = key(&mut app, Key::new(Code::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id == original.id()),
+        "{fx:?}"
+    );
+    assert!(app.update(opened(original.clone())).is_empty());
+    assert_eq!(
+        app.panes.detail.shown.as_ref().map(|d| d.record.id()),
+        Some(original.id())
+    );
+    assert_eq!(app.panes.events.selected_id(), Some(dup.id()));
+    // Other keys leave it there; the original is no duplicate, so Enter offers nothing more.
+    assert!(key(&mut app, Key::char(']')).is_empty());
+    assert!(key(&mut app, Key::new(Code::Enter)).is_empty());
+    let text = screen_text(&render(&mut app, 120, 40));
+    let hints = text.lines().last().unwrap();
+    assert!(!hints.contains("original"), "{hints}");
+    // Moving the selection: Detail follows it again.
+    key(&mut app, Key::char('2'));
+    let fx = key(&mut app, Key::char('k'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id != original.id()),
+        "{fx:?}"
+    );
+    // Acting on the duplicate points at the original.
+    key(&mut app, Key::char('j'));
+    key(&mut app, Key::char('c'));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("A duplicate stored nothing"), "{text}");
+    // The Events filter finds duplicates by their word.
+    key(&mut app, Key::char('/'));
+    keys(&mut app, "duplicate");
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let Some(Effect::LoadPage { query, .. }) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    assert!(query.filter.matches(dup.summary()));
+    assert!(!query.filter.matches(original.summary()));
 }
