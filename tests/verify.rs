@@ -707,8 +707,9 @@ fn provider_headers(program: &str, args: &[&str], body: &[u8]) -> Option<String>
 }
 
 /// Each scheme against a signature made by the provider's own library: standardwebhooks,
-/// stripe and slack_sdk from PyPI, @octokit/webhooks-methods from npm (`.ci/run` installs
-/// them). Shopify publishes no webhook-signing library; its scheme is covered above.
+/// stripe and slack_sdk from PyPI, @octokit/webhooks-methods and @shopify/shopify-api from
+/// npm (`.ci/run` installs them). Shopify's library signs with the helper its own tests use
+/// and checks the call with its `webhooks.validate` first.
 #[tokio::test]
 async fn providers_own_libraries_sign_and_hooktail_verifies() {
     let dir = providers();
@@ -718,19 +719,20 @@ async fn providers_own_libraries_sign_and_hooktail_verifies() {
     let s = TestServer::start().await;
     let body = br#"{"id":"evt_lib","type":"test","text":"h\u00e9llo"}"#;
     let t = now().to_string();
-    let cases: [(&str, &str); 4] = [
+    let cases: [(&str, &str); 5] = [
         ("standard", STANDARD_SECRET),
         ("stripe", "whsec_stripe_test_secret"),
         ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
         ("github", "It's a Secret to Everybody"),
+        ("shopify", "shpss_hooktail_test_secret"),
     ];
     let mut ran = Vec::new();
     for (scheme, secret) in cases {
         let headers = match scheme {
-            "github" => provider_headers(
+            "github" | "shopify" => provider_headers(
                 "node",
                 &[
-                    &script("sign-github.mjs"),
+                    &script(&format!("sign-{scheme}.mjs")),
                     &modules.to_string_lossy(),
                     secret,
                 ],
