@@ -1206,3 +1206,155 @@ fn duplicates_show_in_the_stream_and_open_their_original() {
     assert!(query.filter.matches(dup.summary()));
     assert!(!query.filter.matches(original.summary()));
 }
+
+fn form(app: &Dashboard) -> &hooktail::tui::popups::Form {
+    match &app.popup {
+        Some(Popup::Form(f)) => f,
+        other => panic!("no form: {other:?}"),
+    }
+}
+
+fn tab(app: &mut Dashboard, n: usize) {
+    for _ in 0..n {
+        key(app, Key::new(Code::Tab));
+    }
+}
+
+/// The new-webhook form filled through the keymap: a meta handshake with its token typed in
+/// the masked field, and a response whose status is not 2xx.
+fn form_with_bad_response() -> Dashboard {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "meta");
+    // eventKey → payloadType → maxPayloadLength → allowFrom → verify → secret → handshake
+    tab(&mut app, 6);
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Right));
+    }
+    tab(&mut app, 1);
+    keys(&mut app, "tok-sekrit");
+    tab(&mut app, 1);
+    keys(&mut app, "302");
+    tab(&mut app, 1);
+    keys(&mut app, "application/xml");
+    tab(&mut app, 1);
+    keys(&mut app, "<ok/>");
+    let fx = key(&mut app, Key::ctrl('s'));
+    assert!(fx.is_empty(), "an invalid form is not submitted: {fx:?}");
+    app
+}
+
+/// §7: the form edits `response` and the meta handshake's verify token (write-only, masked);
+/// an error shows beside its field with the text kept, and goes once fixed.
+#[test]
+fn the_form_edits_the_response_and_a_masked_meta_token() {
+    snap("form_response_error", form_with_bad_response);
+    let mut app = form_with_bad_response();
+    let f = form(&app);
+    assert_eq!(
+        f.response_error.as_deref(),
+        Some("response.status must be a 2xx status, from 200 to 299")
+    );
+    assert!(f.handshake_error.is_none() && f.errors.is_empty());
+    assert_eq!(f.response_status.lines()[0], "302", "typed input survives");
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("tok-sekrit"), "the token shows:\n{text}");
+    assert!(
+        text.contains("✗ response.status must be a 2xx status"),
+        "{text}"
+    );
+    assert!(text.contains("[meta]") && text.contains("<ok/>"), "{text}");
+    // Fixed: the error goes and the put carries both settings.
+    key(&mut app, Key::new(Code::BackTab));
+    key(&mut app, Key::new(Code::BackTab));
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Backspace));
+    }
+    keys(&mut app, "202");
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(params)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    assert!(form(&app).response_error.is_none());
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains('✗'), "{text}");
+    let w = put_input(params)
+        .apply(None, Uuid::new_v4(), NOW)
+        .expect("a valid webhook");
+    let shown = w.to_json("http://x").to_string();
+    assert!(
+        shown.contains(r#""handshake":{"type":"meta","verifyTokenSet":true}"#),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            r#""response":{"status":202,"contentType":"application/xml","body":"<ok/>"}"#
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("tok-sekrit") && !format!("{w:?}").contains("tok-sekrit"));
+
+    // Editing it: the response is filled in, the token is kept unless typed, and an untouched
+    // form sends neither.
+    let view: hooktail::domain::WebhookView = w.clone().into();
+    app.popup = Some(Popup::Form(Box::new(hooktail::tui::popups::Form::new(
+        Some(&view),
+    ))));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("(kept)") && text.contains("application/xml"),
+        "{text}"
+    );
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(params)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let input = put_input(params);
+    assert!(
+        input.handshake.is_none() && input.response.is_none(),
+        "{input:?}"
+    );
+    // Emptying the three response fields removes the response.
+    app.popup = Some(Popup::Form(Box::new(hooktail::tui::popups::Form::new(
+        Some(&view),
+    ))));
+    tab(&mut app, 8);
+    for _ in 0..3 {
+        for _ in 0..20 {
+            key(&mut app, Key::new(Code::Backspace));
+        }
+        tab(&mut app, 1);
+    }
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(params)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let edited = put_input(params).apply(Some(&w), w.uuid, NOW).unwrap();
+    assert_eq!(edited.response, None);
+    assert_eq!(edited.handshake, w.handshake, "the token is kept");
+}
+
+/// A new meta handshake needs its token: the error shows beside it, before any put.
+#[test]
+fn a_meta_handshake_without_a_token_is_refused_beside_the_field() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "m");
+    tab(&mut app, 6);
+    key(&mut app, Key::new(Code::Left));
+    assert_eq!(form(&app).handshake, "meta");
+    assert!(key(&mut app, Key::ctrl('s')).is_empty());
+    assert_eq!(
+        form(&app).handshake_error.as_deref(),
+        Some("handshake.verifyToken is required for meta")
+    );
+    // A token for another handshake is refused too.
+    key(&mut app, Key::new(Code::Right));
+    tab(&mut app, 1);
+    keys(&mut app, "t");
+    assert!(key(&mut app, Key::ctrl('s')).is_empty());
+    assert_eq!(
+        form(&app).handshake_error.as_deref(),
+        Some("handshake.verifyToken is only for the meta handshake")
+    );
+}
