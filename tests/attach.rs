@@ -578,8 +578,41 @@ async fn attached_webhooks_keep_their_sender_settings_through_the_form() {
     );
     let r = send(addr, &post(RECEIVE, &headers, body)).await;
     assert_eq!(r.status, 202, "{}", r.text());
+    // A delivery sent twice: the repeat is answered as the first and recorded as a duplicate.
+    let delivered = format!("{headers}X-GitHub-Delivery: d-7\r\n");
+    let first = send(addr, &post(RECEIVE, &delivered, body)).await;
+    let again = send(addr, &post(RECEIVE, &delivered, body)).await;
+    assert_eq!((first.status, again.status), (202, 202));
+    let correlation = |r: &common::Response| {
+        r.head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("x-correlation-id: ")
+                    .map(str::to_string)
+            })
+            .expect("X-Correlation-Id")
+    };
+    let original = correlation(&first);
+    assert_eq!(correlation(&again), original);
 
     let (mut app, backend, _feed) = attached(url.trim(), &server.key()).await;
+    // Attached, the stream holds the duplicate naming its original, from event.list.
+    let dup = app
+        .panes
+        .events
+        .list
+        .items()
+        .iter()
+        .find_map(|r| match r.as_ref() {
+            Record::Rejected(x) => x.duplicate.clone(),
+            _ => None,
+        })
+        .expect("the duplicate is listed attached");
+    assert_eq!(
+        (dup.duplicate_of.to_string(), dup.delivery_id.as_str()),
+        (original, "d-7")
+    );
     assert_eq!(
         app.panes.webhooks.count(),
         1,
