@@ -1358,3 +1358,38 @@ fn a_meta_handshake_without_a_token_is_refused_beside_the_field() {
         Some("handshake.verifyToken is only for the meta handshake")
     );
 }
+
+/// §7: the selected webhook's Detail names its sender settings, never a secret or token.
+#[test]
+fn a_webhooks_sender_settings_show_by_name_only() {
+    let mut app = populated(false, true);
+    let params: BTreeMap<String, String> = [
+        ("eventKey", "webhook.hub"),
+        ("allowFrom", "10.0.0.0/8"),
+        ("verify.scheme", "github"),
+        ("verify.secret", "gh-sekrit"),
+        ("handshake.type", "meta"),
+        ("handshake.verifyToken", "tok-sekrit"),
+        ("response.status", "202"),
+        ("response.body", "thanks"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let w = hooktail::service::command::webhook_input(&params, 4_194_304)
+        .unwrap()
+        .apply(None, Uuid::new_v4(), NOW)
+        .unwrap();
+    app.update(Msg::Webhooks(vec![w.into()], HashMap::new()));
+    key(&mut app, Key::char('1'));
+    let text = screen_text(&render(&mut app, 120, 40));
+    for shown in [
+        "allowFrom   10.0.0.0/8",
+        "verify      github (secret set)",
+        "handshake   meta (verify token set)",
+        "response    202 text/plain; charset=utf-8, 6 bytes",
+    ] {
+        assert!(text.contains(shown), "{shown} missing:\n{text}");
+    }
+    assert!(!text.contains("sekrit"), "{text}");
+}
