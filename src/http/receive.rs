@@ -191,6 +191,7 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
         remote_addr: head.remote.to_string(),
         size,
         event_key: webhook.map(|w| w.event_key.clone()),
+        duplicate: None,
     });
     // Answered at once: the record rides in the next commit.
     if !state.ctx.writer.append_nowait(record) {
