@@ -18,6 +18,9 @@
 //! on hooktail meanwhile, each read as fast as it comes. At 32 connections
 //! a further row runs hooktail over HTTPS (rustls, a self-signed certificate, one handshake
 //! per connection), its ratio taken to plain hooktail.
+//!
+//! `--serve [--verified]` and `--drive ADDR TOKEN N [SECRET]` run the server and a fixed-count
+//! load apart, to profile the server alone (see `drive`).
 
 #[path = "common/load.rs"]
 mod load;
