@@ -140,7 +140,16 @@ impl Handshake {
                 c.challenge
             }
             Handshake::Meta { verify_token } => {
-                if q("hub.mode")? != "subscribe" {
+                // A call carrying the token is a handshake or refused, never stored: the
+                // token would be in the event's query for anyone who reads it.
+                let Some(mode) = q("hub.mode") else {
+                    return q("hub.verify_token").map(|_| {
+                        HandshakeAnswer::Refused(
+                            "handshake: hub.verify_token sent without hub.mode=subscribe".into(),
+                        )
+                    });
+                };
+                if mode != "subscribe" {
                     return Some(HandshakeAnswer::Refused(
                         "handshake: hub.mode is not subscribe".into(),
                     ));
@@ -309,6 +318,14 @@ mod tests {
             Some(HandshakeAnswer::Refused(_))
         ));
         assert_eq!(meta.answer(&[], b"{}"), None);
+        // The token without hub.mode is refused, so that it is never stored in an event.
+        let Some(HandshakeAnswer::Refused(why)) = meta.answer(
+            &q(&[("hub.verify_token", "tok-123"), ("hub.challenge", "2")]),
+            b"",
+        ) else {
+            panic!("a call carrying the verify token is refused")
+        };
+        assert!(!why.contains("tok-123"), "{why}");
         // An edit that leaves the token out keeps it; a new meta handshake needs one.
         let edit = params(&[("handshake.type", "meta")]);
         let Some(Change::Set(edit)) = Handshake::from_params(&edit).unwrap() else {
