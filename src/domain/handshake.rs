@@ -64,6 +64,15 @@ impl Handshake {
                 "handshake has no field {k:?}; it takes type and verifyToken"
             ));
         }
+        // Like a secret, the token is kept exactly: Meta compares it byte for byte.
+        if let Some(Value::String(t)) = fields.get("verifyToken")
+            && t.trim() != t
+        {
+            return Err(
+                "handshake.verifyToken begins or ends with whitespace; give the token exactly"
+                    .into(),
+            );
+        }
         let text = |k: &str| match fields.get(k) {
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
             None | Some(Value::Null) => Ok(None),
@@ -336,6 +345,15 @@ mod tests {
         let none = Handshake::from_params(&params(&[("handshake", "none")]));
         assert_eq!(none.unwrap(), Some(Change::Remove));
         assert!(Handshake::from_params(&params(&[("handshake", "zoom")])).is_err());
+        // Issue 10, finding 4: whitespace around the token is refused, as around a secret.
+        for padded in [" tok-123", "tok-123\t", "\ntok-123"] {
+            let given = params(&[
+                ("handshake.type", "meta"),
+                ("handshake.verifyToken", padded),
+            ]);
+            let e = Handshake::from_params(&given).unwrap_err();
+            assert!(e.contains("whitespace") && !e.contains("tok-123"), "{e}");
+        }
     }
 
     #[test]
