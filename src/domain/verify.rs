@@ -354,7 +354,15 @@ impl VerifyChange {
                 return Err(format!("verify.prefix is longer than {MAX_FIELD} bytes"));
             }
             if let Some(t) = &config.template {
-                parse_template(t, config.timestamp_header.is_some())?;
+                let timed = config.timestamp_header.is_some();
+                // A timestamp the template leaves unsigned could be changed at will, so its
+                // tolerance would stop no replay.
+                let pieces = parse_template(t, timed)?;
+                if timed && !pieces.contains(&Piece::Timestamp) {
+                    return Err("verify.template must hold {timestamp} when \
+                                verify.timestampHeader is set, or the timestamp is not signed"
+                        .into());
+                }
             }
         }
         Ok(Some(VerifyChange::Set(VerifyInput {
