@@ -1393,3 +1393,59 @@ fn a_webhooks_sender_settings_show_by_name_only() {
     }
     assert!(!text.contains("sekrit"), "{text}");
 }
+
+/// A webhook made by the API from these parameters.
+fn made(pairs: &[(&str, &str)]) -> Webhook {
+    let params: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    hooktail::service::command::webhook_input(&params, 4_194_304)
+        .unwrap()
+        .apply(None, Uuid::new_v4(), NOW)
+        .unwrap()
+}
+
+/// Issue 10, finding 1: a secret typed in the edit form changes only the secret; the rest of
+/// the verify config (tolerance, dedupHeader, a generic hmac config) stays as it is.
+#[test]
+fn a_secret_typed_in_the_form_keeps_the_rest_of_verify() {
+    let stripe = made(&[
+        ("eventKey", "webhook.stripe"),
+        ("verify.scheme", "stripe"),
+        ("verify.secret", "whsec_old"),
+        ("verify.tolerance", "900"),
+        ("verify.dedupHeader", "X-Id"),
+    ]);
+    let hmac = made(&[
+        ("eventKey", "webhook.hmac"),
+        ("verify.scheme", "hmac"),
+        ("verify.secret", "old-secret"),
+        ("verify.header", "X-Signature"),
+        ("verify.encoding", "base64"),
+    ]);
+    for w in [stripe, hmac] {
+        let mut app = populated(false, true);
+        app.popup = Some(Popup::Form(Box::new(hooktail::tui::popups::Form::new(
+            Some(&w.clone().into()),
+        ))));
+        // eventKey → payloadType → maxPayloadLength → allowFrom → verify → secret
+        tab(&mut app, 5);
+        keys(&mut app, "new-secret");
+        let fx = key(&mut app, Key::ctrl('s'));
+        let [Effect::Put(params)] = fx.as_slice() else {
+            panic!("expected a put, got {fx:?}")
+        };
+        assert!(
+            !params.0.contains_key("verify.scheme"),
+            "{:?}",
+            params.0.keys()
+        );
+        let edited = put_input(params).apply(Some(&w), w.uuid, NOW).unwrap();
+        let (before, after) = (
+            w.verify.unwrap().to_json(),
+            edited.verify.unwrap().to_json(),
+        );
+        assert_eq!(after, before, "only the secret changed");
+    }
+}

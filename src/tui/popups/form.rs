@@ -290,17 +290,18 @@ impl Form {
         Some(params)
     }
 
-    /// `verify`, when the scheme changed or a secret was typed; else nothing, so that an
-    /// edit keeps the rest (a generic hmac config) as it is.
+    /// `verify.scheme` (with the secret, when typed) when the scheme changed, since a scheme
+    /// replaces the whole config; only `verify.secret` when just a secret was typed, so that
+    /// an edit keeps the rest (tolerance, dedupHeader, a generic hmac config) as it is.
     fn verify_params(&self) -> Params {
         let mut p = Params::new();
         let secret = text(&self.secret);
-        if self.scheme != self.had.0 || !secret.is_empty() {
+        if self.scheme != self.had.0 {
             let scheme = self.scheme.map_or("none", Scheme::as_str);
             p.insert("verify.scheme".into(), scheme.into());
-            if !secret.is_empty() && self.scheme.is_some() {
-                p.insert("verify.secret".into(), secret);
-            }
+        }
+        if !secret.is_empty() && self.scheme.is_some() {
+            p.insert("verify.secret".into(), secret);
         }
         p
     }
