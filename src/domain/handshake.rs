@@ -245,7 +245,9 @@ fn parse_response(fields: &Map<String, Value>) -> Result<CustomResponse, String>
         ));
     }
     if matches!(status, 204 | 205) && !body.is_empty() {
-        return Err(format!("a {status} response has no body"));
+        return Err(format!(
+            "response.body must be empty: a {status} response has none"
+        ));
     }
     let content_type = text("contentType")?
         .map(|c| c.trim().to_string())

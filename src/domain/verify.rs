@@ -198,6 +198,18 @@ impl std::fmt::Debug for Rotation {
 }
 
 impl Rotation {
+    /// Whether the new secrets suit `scheme`, before a config to apply them to is at hand
+    /// (the dashboard's form knows only the scheme). Errors never hold a secret.
+    pub fn check(&self, scheme: Scheme) -> Result<(), String> {
+        if let Some(s) = &self.secret {
+            check_secret(scheme, "secret", s)?;
+        }
+        match self.previous.as_deref() {
+            None | Some("") => Ok(()),
+            Some(p) => check_secret(scheme, "previousSecret", p),
+        }
+    }
+
     /// The current config with the new secrets. Errors never hold a secret.
     pub fn apply(&self, current: Option<&Verify>) -> Result<Box<Verify>, String> {
         let Some(current) = current else {

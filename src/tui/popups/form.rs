@@ -186,13 +186,29 @@ impl Form {
         }
     }
 
-    /// The put failed: the form stays open with the error.
+    /// The put failed: the form stays open with the error, beside the field it names (the
+    /// API's messages begin with the parameter's name), else at the bottom.
     pub fn failed(&mut self, failure: PutFailure) {
         self.saving = false;
-        match failure {
-            PutFailure::Conflict(m) => self.errors.event_key = Some(m),
-            PutFailure::Other(m) => self.error = Some(m),
-        }
+        let m = match failure {
+            PutFailure::Conflict(m) => {
+                self.errors.event_key = Some(m);
+                return;
+            }
+            PutFailure::Other(m) => m,
+        };
+        let name = m.split([' ', '.', ':']).next().unwrap_or_default();
+        let slot = match name {
+            "eventKey" => &mut self.errors.event_key,
+            "payloadType" => &mut self.errors.payload_type,
+            "maxPayloadLength" => &mut self.errors.max_payload_length,
+            "allowFrom" => &mut self.allow_from_error,
+            "verify" => &mut self.verify_error,
+            "handshake" => &mut self.handshake_error,
+            "response" => &mut self.response_error,
+            _ => &mut self.error,
+        };
+        *slot = Some(m);
     }
 
     /// `ceiling` is the server's `--max-payload`.
@@ -263,7 +279,7 @@ impl Form {
         self.errors = parsed.as_ref().err().cloned().unwrap_or_default();
         self.allow_from_error = parse_allow_from(&nets).err();
         let verify = self.verify_params();
-        self.verify_error = VerifyChange::from_params(&verify).err();
+        self.verify_error = self.check_verify(&verify).err();
         let handshake = self.handshake_params();
         self.handshake_error = self.check_handshake(&handshake).err();
         let response = self.response_params();
@@ -304,6 +320,21 @@ impl Form {
             p.insert("verify.secret".into(), secret);
         }
         p
+    }
+
+    /// The API's checks, and those it makes when applying that the form can make too: a
+    /// config needs a secret when there is none to keep, and a secret must suit its scheme.
+    fn check_verify(&self, params: &Params) -> Result<(), String> {
+        match VerifyChange::from_params(params)? {
+            Some(VerifyChange::Set(input)) if self.had.0.is_none() || params.len() > 1 => {
+                input.apply(None).map(drop)
+            }
+            Some(VerifyChange::Rotate(rotation)) => match self.scheme {
+                Some(scheme) => rotation.check(scheme),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
     /// `handshake`, when it changed or a verify token was typed.
