@@ -62,6 +62,18 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
     if let Some(url) = &opts.remote {
         return at_url(opts, url, name, &params).await;
     }
+    // As the dashboard does: without --listen, the data dir's server says where it listens.
+    let found;
+    let opts = match addr_file_listen(opts) {
+        Some(listen) => {
+            found = Options {
+                listen,
+                ..opts.clone()
+            };
+            &found
+        }
+        None => opts,
+    };
     let server = Server::new(opts).map_err(Failure::Usage)?;
     if !opts.insecure && !server.is_https() && !on_this_host(opts.listen) {
         return Err(Failure::Usage(format!(
@@ -81,6 +93,18 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
         .await
         .map_err(|e| Failure::Failed(format!("hooktail at {}: {e}", opts.listen)))?;
     remote(opts, stream, name, &params).await
+}
+
+/// The address in the data dir's `serve.addr`, when `--listen` was not given and a server
+/// wrote one. A stale one is harmless: when nothing answers there, the command runs on the
+/// store as usual.
+fn addr_file_listen(opts: &Options) -> Option<std::net::SocketAddr> {
+    if opts.listen_given {
+        return None;
+    }
+    let url = url::Url::parse(&app::read_addr_file(&opts.data)?).ok()?;
+    let ip: IpAddr = url.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+    Some(std::net::SocketAddr::new(ip, url.port_or_known_default()?))
 }
 
 /// A connection to the server, plain or TLS.

@@ -509,3 +509,69 @@ fn command_with_remote_works_against_that_server() {
     assert_eq!(code, 1, "{err}");
     server.terminate();
 }
+
+/// Runs `hooktail command` with `stdin` and no `--listen` or `HOOKTAIL_*` address, as a user
+/// who types only `--data`.
+fn command_unaddressed(
+    data: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .arg("command")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("HOOKTAIL_LISTEN")
+        .env_remove("HOOKTAIL_REMOTE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One HTTP/1.1 request over a fresh connection; the whole answer.
+fn http(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// Issue 10, finding 7: without `--listen`, `hooktail command` finds the server of its data
+/// dir by the `serve.addr` it wrote, on a port that is not the default, as the dashboard does.
+#[test]
+fn command_without_listen_finds_the_server_by_serve_addr() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (code, out, err) =
+        command_unaddressed(&data, &["webhook.put", "eventKey=webhook.found"], "");
+    assert_eq!(code, 0, "{err}");
+    let uuid = json(&out)["uuid"].as_str().unwrap().to_string();
+    // The server itself has it: the command went through it, not around it.
+    let answer = http(
+        server.addr,
+        &format!(
+            "GET /api/v3/webhook.receive?token={uuid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(server.terminate().success());
+}
