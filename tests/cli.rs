@@ -575,3 +575,76 @@ fn command_without_listen_finds_the_server_by_serve_addr() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(server.terminate().success());
 }
+
+/// Issue 10, finding 8: `verify.secret=@-` reads the secret from stdin and
+/// `handshake.verifyToken=@FILE` the token from a file (each without its trailing newline),
+/// so that neither is on the command line; the server checks with what was read.
+#[test]
+fn secrets_are_read_from_stdin_and_files() {
+    use hmac::Mac;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let token_file = dir.path().join("verify-token");
+    std::fs::write(&token_file, "file-token-2\n").unwrap();
+    let token_arg = format!("handshake.verifyToken=@{}", token_file.display());
+    let (code, out, err) = command_unaddressed(
+        &data,
+        &[
+            "webhook.put",
+            "eventKey=webhook.piped",
+            "verify.scheme=github",
+            "verify.secret=@-",
+            "handshake.type=meta",
+            &token_arg,
+        ],
+        "stdin-secret-1\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains("stdin-secret-1") && !out.contains("file-token-2"),
+        "{out}"
+    );
+    let uuid = json(&out)["uuid"].as_str().unwrap().to_string();
+    let body = r#"{"piped":true}"#;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"stdin-secret-1").unwrap();
+    mac.update(body.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let answer = http(
+        server.addr,
+        &format!(
+            "POST /api/v3/command/webhook.receive HTTP/1.1\r\nHost: x\r\nToken: {uuid}\r\nX-Hub-Signature-256: sha256={sig}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer = http(
+        server.addr,
+        &format!(
+            "GET /api/v3/command/webhook.receive?token={uuid}&hub.mode=subscribe&hub.verify_token=file-token-2&hub.challenge=77 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("77"),
+        "{answer}"
+    );
+    // stdin can be read once only.
+    let (code, _, err) = command_unaddressed(
+        &data,
+        &[
+            "webhook.put",
+            &format!("uuid={uuid}"),
+            "verify.secret=@-",
+            "verify.previousSecret=@-",
+        ],
+        "a\nb\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only one parameter can read stdin"), "{err}");
+    assert!(server.terminate().success());
+}
