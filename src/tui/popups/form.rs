@@ -326,7 +326,9 @@ impl Form {
     /// config needs a secret when there is none to keep, and a secret must suit its scheme.
     fn check_verify(&self, params: &Params) -> Result<(), String> {
         match VerifyChange::from_params(params)? {
-            Some(VerifyChange::Set(input)) if self.had.0.is_none() || params.len() > 1 => {
+            Some(VerifyChange::Set(input))
+                if self.had.0.is_none() || params.contains_key("verify.secret") =>
+            {
                 input.apply(None).map(drop)
             }
             Some(VerifyChange::Rotate(rotation)) => match self.scheme {
