@@ -49,7 +49,22 @@ pub fn parse() -> Cli {
     let cli = cli
         .mut_subcommand("command", |sub| sub.args(in_command))
         .mut_subcommand("serve", |sub| sub.args(in_serve));
-    Cli::from_arg_matches(&cli.get_matches()).unwrap_or_else(|e| e.exit())
+    let matches = cli.get_matches();
+    let mut parsed = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    parsed.options.listen_given = listen_given(&matches);
+    parsed
+}
+
+/// Whether `--listen` (or `HOOKTAIL_LISTEN`) was given, rather than left at its default,
+/// before or after the subcommand.
+fn listen_given(matches: &clap::ArgMatches) -> bool {
+    let given = |m: &clap::ArgMatches| {
+        matches!(
+            m.value_source("listen"),
+            Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+        )
+    };
+    given(matches) || matches.subcommand().is_some_and(|(_, sub)| given(sub))
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +102,10 @@ pub struct Options {
         global = true
     )]
     pub listen: SocketAddr,
+    /// `--listen` was given: `hooktail command` then does not look in the data dir's
+    /// `serve.addr` for where the server listens.
+    #[arg(skip)]
+    pub listen_given: bool,
     /// Base of every webhookUrl (set it behind a proxy) [default: http://<listen>].
     #[arg(long, value_name = "URL", env = "HOOKTAIL_PUBLIC_URL", global = true, value_parser = parse_public_url)]
     pub public_url: Option<String>,
@@ -173,7 +192,10 @@ impl Options {
             "--listen".as_ref(),
             listen.as_ref(),
         ];
-        Cli::try_parse_from(args).map(|c| c.options)
+        Cli::try_parse_from(args).map(|c| Options {
+            listen_given: true,
+            ..c.options
+        })
     }
 
     pub fn public_url(&self) -> String {

@@ -31,21 +31,46 @@ pub enum Failure {
     Failed(String),
 }
 
-/// `KEY=VALUE` pairs. `yaml=@FILE` reads a pipeline document from FILE (`-` for stdin).
+/// Parameters whose value `@FILE` or `@-` (stdin) reads from a file, so that a pipeline
+/// document need not be quoted, and a secret stays out of `ps` and the shell's history.
+const FROM_FILE: [&str; 4] = [
+    "yaml",
+    "verify.secret",
+    "verify.previousSecret",
+    "handshake.verifyToken",
+];
+
+/// `KEY=VALUE` pairs. For the keys in [`FROM_FILE`], `@FILE` reads the value from FILE and
+/// `@-` from stdin (once); a secret read so loses one trailing newline, as `echo` and
+/// editors add one.
 pub fn parse_params(raw: &[String]) -> Result<Params, Failure> {
+    let mut stdin_read = false;
     raw.iter()
         .map(|kv| {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| Failure::Usage(format!("parameter {kv:?} is not KEY=VALUE")))?;
-            let v = match (k, v.strip_prefix('@')) {
-                ("yaml", Some("-")) => std::io::read_to_string(std::io::stdin()).map_err(|e| {
-                    Failure::Failed(format!("cannot read the YAML from stdin: {e}"))
-                })?,
-                ("yaml", Some(path)) => std::fs::read_to_string(path)
-                    .map_err(|e| Failure::Failed(format!("cannot read {path}: {e}")))?,
-                _ => v.to_string(),
+            let Some(from) = v.strip_prefix('@').filter(|_| FROM_FILE.contains(&k)) else {
+                return Ok((k.to_string(), v.to_string()));
             };
+            let mut v = if from == "-" {
+                if std::mem::replace(&mut stdin_read, true) {
+                    return Err(Failure::Usage(format!(
+                        "{k}=@-: only one parameter can read stdin"
+                    )));
+                }
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| Failure::Failed(format!("cannot read {k} from stdin: {e}")))?
+            } else {
+                std::fs::read_to_string(from)
+                    .map_err(|e| Failure::Failed(format!("cannot read {k} from {from}: {e}")))?
+            };
+            if k != "yaml" {
+                let kept = v
+                    .strip_suffix('\n')
+                    .map(|s| s.strip_suffix('\r').unwrap_or(s));
+                v.truncate(kept.map_or(v.len(), str::len));
+            }
             Ok((k.to_string(), v))
         })
         .collect()
@@ -62,6 +87,18 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
     if let Some(url) = &opts.remote {
         return at_url(opts, url, name, &params).await;
     }
+    // As the dashboard does: without --listen, the data dir's server says where it listens.
+    let found;
+    let opts = match addr_file_listen(opts) {
+        Some(listen) => {
+            found = Options {
+                listen,
+                ..opts.clone()
+            };
+            &found
+        }
+        None => opts,
+    };
     let server = Server::new(opts).map_err(Failure::Usage)?;
     if !opts.insecure && !server.is_https() && !on_this_host(opts.listen) {
         return Err(Failure::Usage(format!(
@@ -81,6 +118,18 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
         .await
         .map_err(|e| Failure::Failed(format!("hooktail at {}: {e}", opts.listen)))?;
     remote(opts, stream, name, &params).await
+}
+
+/// The address in the data dir's `serve.addr`, when `--listen` was not given and a server
+/// wrote one. A stale one is harmless: when nothing answers there, the command runs on the
+/// store as usual.
+fn addr_file_listen(opts: &Options) -> Option<std::net::SocketAddr> {
+    if opts.listen_given {
+        return None;
+    }
+    let url = url::Url::parse(&app::read_addr_file(&opts.data)?).ok()?;
+    let ip: IpAddr = url.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+    Some(std::net::SocketAddr::new(ip, url.port_or_known_default()?))
 }
 
 /// A connection to the server, plain or TLS.

@@ -874,3 +874,79 @@ async fn attached_body_search_finds_what_the_bodies_hold() {
     assert!(text.contains("No event's body holds that text."), "{text}");
     assert!(server.terminate().success());
 }
+
+/// Issue 10, finding 1, attached: a secret typed in the edit form is the only change the
+/// server makes; a stripe config keeps its tolerance and dedupHeader, an hmac one its header,
+/// and the hmac one then verifies with the new secret.
+#[tokio::test]
+async fn attached_a_secret_typed_in_the_form_keeps_the_rest_of_verify() {
+    let s = TestServer::start().await;
+    let made = |query: &'static str| {
+        let s = &s;
+        async move {
+            let r = s.cmd("webhook.put", query).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            r.json()
+        }
+    };
+    let stripe = made(
+        "eventKey=webhook.stripe&verify.scheme=stripe&verify.secret=whsec_old&verify.tolerance=900&verify.dedupHeader=X-Id",
+    )
+    .await;
+    let hmac = made(
+        "eventKey=webhook.hmac&verify.scheme=hmac&verify.secret=old-secret&verify.header=X-Signature&verify.encoding=base64",
+    )
+    .await;
+    let token = hmac["uuid"].as_str().unwrap().to_string();
+    let (mut app, backend, _feed) = attached(&format!("http://{}", s.addr), &s.key).await;
+    press(&mut app, Key::new(Code::Char('1')));
+    for before in [stripe, hmac] {
+        let uuid = before["uuid"].as_str().unwrap().to_string();
+        for _ in 0..app.panes.webhooks.count() {
+            press(&mut app, Key::new(Code::Char('k')));
+        }
+        for _ in 0..app.panes.webhooks.count() {
+            if app
+                .panes
+                .webhooks
+                .selected()
+                .unwrap()
+                .webhook
+                .uuid
+                .to_string()
+                == uuid
+            {
+                break;
+            }
+            press(&mut app, Key::new(Code::Char('j')));
+        }
+        let selected = app.panes.webhooks.selected().unwrap().webhook.uuid;
+        assert_eq!(
+            selected.to_string(),
+            uuid,
+            "the webhook to edit is selected"
+        );
+        press(&mut app, Key::new(Code::Char('e')));
+        // eventKey → payloadType → maxPayloadLength → allowFrom → verify → secret
+        for _ in 0..5 {
+            press(&mut app, Key::new(Code::Tab));
+        }
+        typed(&mut app, "new-secret");
+        let fx = press(&mut app, Key::ctrl('s'));
+        settle(&mut app, &backend, fx).await;
+        assert!(app.popup.is_none(), "the form closed on success");
+        let after = s.cmd("webhook.get", &format!("uuid={uuid}")).await.json();
+        assert_eq!(after["verify"], before["verify"], "only the secret changed");
+    }
+    // The hmac webhook checks with the typed secret now.
+    use base64::Engine;
+    use hmac::Mac;
+    let body = b"{}";
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"new-secret").unwrap();
+    mac.update(body);
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let headers = format!("token: {token}\r\nX-Signature: {sig}\r\n");
+    let r = send(s.addr, &post(RECEIVE, &headers, body)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    s.stop().await;
+}

@@ -509,3 +509,142 @@ fn command_with_remote_works_against_that_server() {
     assert_eq!(code, 1, "{err}");
     server.terminate();
 }
+
+/// Runs `hooktail command` with `stdin` and no `--listen` or `HOOKTAIL_*` address, as a user
+/// who types only `--data`.
+fn command_unaddressed(
+    data: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .arg("command")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("HOOKTAIL_LISTEN")
+        .env_remove("HOOKTAIL_REMOTE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One HTTP/1.1 request over a fresh connection; the whole answer.
+fn http(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// Issue 10, finding 7: without `--listen`, `hooktail command` finds the server of its data
+/// dir by the `serve.addr` it wrote, on a port that is not the default, as the dashboard does.
+#[test]
+fn command_without_listen_finds_the_server_by_serve_addr() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let (code, out, err) =
+        command_unaddressed(&data, &["webhook.put", "eventKey=webhook.found"], "");
+    assert_eq!(code, 0, "{err}");
+    let uuid = json(&out)["uuid"].as_str().unwrap().to_string();
+    // The server itself has it: the command went through it, not around it.
+    let answer = http(
+        server.addr,
+        &format!(
+            "GET /api/v3/webhook.receive?token={uuid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(server.terminate().success());
+}
+
+/// Issue 10, finding 8: `verify.secret=@-` reads the secret from stdin and
+/// `handshake.verifyToken=@FILE` the token from a file (each without its trailing newline),
+/// so that neither is on the command line; the server checks with what was read.
+#[test]
+fn secrets_are_read_from_stdin_and_files() {
+    use hmac::Mac;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let token_file = dir.path().join("verify-token");
+    std::fs::write(&token_file, "file-token-2\n").unwrap();
+    let token_arg = format!("handshake.verifyToken=@{}", token_file.display());
+    let (code, out, err) = command_unaddressed(
+        &data,
+        &[
+            "webhook.put",
+            "eventKey=webhook.piped",
+            "verify.scheme=github",
+            "verify.secret=@-",
+            "handshake.type=meta",
+            &token_arg,
+        ],
+        "stdin-secret-1\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains("stdin-secret-1") && !out.contains("file-token-2"),
+        "{out}"
+    );
+    let uuid = json(&out)["uuid"].as_str().unwrap().to_string();
+    let body = r#"{"piped":true}"#;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"stdin-secret-1").unwrap();
+    mac.update(body.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let answer = http(
+        server.addr,
+        &format!(
+            "POST /api/v3/command/webhook.receive HTTP/1.1\r\nHost: x\r\nToken: {uuid}\r\nX-Hub-Signature-256: sha256={sig}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer = http(
+        server.addr,
+        &format!(
+            "GET /api/v3/command/webhook.receive?token={uuid}&hub.mode=subscribe&hub.verify_token=file-token-2&hub.challenge=77 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("77"),
+        "{answer}"
+    );
+    // stdin can be read once only.
+    let (code, _, err) = command_unaddressed(
+        &data,
+        &[
+            "webhook.put",
+            &format!("uuid={uuid}"),
+            "verify.secret=@-",
+            "verify.previousSecret=@-",
+        ],
+        "a\nb\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only one parameter can read stdin"), "{err}");
+    assert!(server.terminate().success());
+}

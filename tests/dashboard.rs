@@ -1393,3 +1393,106 @@ fn a_webhooks_sender_settings_show_by_name_only() {
     }
     assert!(!text.contains("sekrit"), "{text}");
 }
+
+/// A webhook made by the API from these parameters.
+fn made(pairs: &[(&str, &str)]) -> Webhook {
+    let params: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    hooktail::service::command::webhook_input(&params, 4_194_304)
+        .unwrap()
+        .apply(None, Uuid::new_v4(), NOW)
+        .unwrap()
+}
+
+/// Issue 10, finding 1: a secret typed in the edit form changes only the secret; the rest of
+/// the verify config (tolerance, dedupHeader, a generic hmac config) stays as it is.
+#[test]
+fn a_secret_typed_in_the_form_keeps_the_rest_of_verify() {
+    let stripe = made(&[
+        ("eventKey", "webhook.stripe"),
+        ("verify.scheme", "stripe"),
+        ("verify.secret", "whsec_old"),
+        ("verify.tolerance", "900"),
+        ("verify.dedupHeader", "X-Id"),
+    ]);
+    let hmac = made(&[
+        ("eventKey", "webhook.hmac"),
+        ("verify.scheme", "hmac"),
+        ("verify.secret", "old-secret"),
+        ("verify.header", "X-Signature"),
+        ("verify.encoding", "base64"),
+    ]);
+    for w in [stripe, hmac] {
+        let mut app = populated(false, true);
+        app.popup = Some(Popup::Form(Box::new(hooktail::tui::popups::Form::new(
+            Some(&w.clone().into()),
+        ))));
+        // eventKey → payloadType → maxPayloadLength → allowFrom → verify → secret
+        tab(&mut app, 5);
+        keys(&mut app, "new-secret");
+        let fx = key(&mut app, Key::ctrl('s'));
+        let [Effect::Put(params)] = fx.as_slice() else {
+            panic!("expected a put, got {fx:?}")
+        };
+        assert!(
+            !params.0.contains_key("verify.scheme"),
+            "{:?}",
+            params.0.keys()
+        );
+        let edited = put_input(params).apply(Some(&w), w.uuid, NOW).unwrap();
+        let (before, after) = (
+            w.verify.unwrap().to_json(),
+            edited.verify.unwrap().to_json(),
+        );
+        assert_eq!(after, before, "only the secret changed");
+    }
+}
+
+/// Issue 10, finding 5: one submit shows every error at once, each beside its field: a bad
+/// eventKey, a new stripe config without its secret, and a status that is not 2xx.
+#[test]
+fn every_error_of_one_submit_shows_beside_its_field() {
+    let make = || {
+        let mut app = populated(false, true);
+        key(&mut app, Key::char('n'));
+        keys(&mut app, "Bad Key");
+        // eventKey → payloadType → maxPayloadLength → allowFrom → verify
+        tab(&mut app, 4);
+        key(&mut app, Key::new(Code::Right));
+        key(&mut app, Key::new(Code::Right));
+        assert_eq!(
+            form(&app).scheme,
+            Some(hooktail::domain::verify::Scheme::Stripe)
+        );
+        // → secret → handshake → verifyToken → response status
+        tab(&mut app, 4);
+        keys(&mut app, "302");
+        let fx = key(&mut app, Key::ctrl('s'));
+        assert!(fx.is_empty(), "an invalid form is not submitted: {fx:?}");
+        app
+    };
+    snap("form_all_errors", make);
+    let mut app = make();
+    let f = form(&app);
+    assert!(f.errors.event_key.is_some());
+    assert_eq!(f.verify_error.as_deref(), Some("verify.secret is required"));
+    assert!(f.response_error.is_some() && f.error.is_none());
+    // An error only the server finds shows beside the field it names too.
+    app.update(Msg::PutDone(Err(hooktail::tui::msg::PutFailure::Other(
+        "handshake.verifyToken is required for meta".into(),
+    ))));
+    assert!(form(&app).handshake_error.is_some() && form(&app).error.is_none());
+    let text = screen_text(&render(&mut app, 120, 40));
+    let lines: Vec<&str> = text.lines().collect();
+    let below = |label: &str, error: &str| {
+        let at = lines.iter().position(|l| l.contains(label)).unwrap();
+        assert!(
+            lines[at + 1].contains(error),
+            "{error} not under {label}:\n{text}"
+        );
+    };
+    below("secret", "✗ verify.secret is required");
+    below("meta verifyToken", "✗ handshake.verifyToken is required");
+}

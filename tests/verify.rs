@@ -554,6 +554,40 @@ async fn handshakes_are_answered_and_not_stored() {
     s.stop().await;
 }
 
+/// Issue 10, finding 2: a call carrying the meta verify token without `hub.mode` is refused
+/// like a wrong token, so that the token never lands in an event's query.
+#[tokio::test]
+async fn a_meta_verify_token_without_hub_mode_is_refused_not_stored() {
+    let s = TestServer::start().await;
+    let meta = webhook(
+        &s,
+        "webhook.meta",
+        json!({"handshake": {"type": "meta", "verifyToken": "meta-token-789"}}),
+    )
+    .await;
+    let r = send(
+        s.addr,
+        &get(&format!(
+            "{RECEIVE}?token={meta}&hub.verify_token=meta-token-789&hub.challenge=2"
+        )),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let rejected = reasons(&s, 1).await;
+    assert_eq!(
+        rejected,
+        ["handshake: hub.verify_token sent without hub.mode=subscribe"]
+    );
+    // A delivery without the token is stored as usual.
+    let r = send(s.addr, &get(&format!("{RECEIVE}?token={meta}&a=1"))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let stored = s.wait_for_events("status=accepted", 1).await;
+    assert_eq!(stored.len(), 1);
+    let all = s.cmd("event.list", "").await.text();
+    assert!(!all.contains("meta-token-789"), "{all}");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_custom_response_carries_the_correlation_id_in_a_header() {
     let s = TestServer::start().await;

@@ -64,6 +64,15 @@ impl Handshake {
                 "handshake has no field {k:?}; it takes type and verifyToken"
             ));
         }
+        // Like a secret, the token is kept exactly: Meta compares it byte for byte.
+        if let Some(Value::String(t)) = fields.get("verifyToken")
+            && t.trim() != t
+        {
+            return Err(
+                "handshake.verifyToken begins or ends with whitespace; give the token exactly"
+                    .into(),
+            );
+        }
         let text = |k: &str| match fields.get(k) {
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
             None | Some(Value::Null) => Ok(None),
@@ -140,7 +149,16 @@ impl Handshake {
                 c.challenge
             }
             Handshake::Meta { verify_token } => {
-                if q("hub.mode")? != "subscribe" {
+                // A call carrying the token is a handshake or refused, never stored: the
+                // token would be in the event's query for anyone who reads it.
+                let Some(mode) = q("hub.mode") else {
+                    return q("hub.verify_token").map(|_| {
+                        HandshakeAnswer::Refused(
+                            "handshake: hub.verify_token sent without hub.mode=subscribe".into(),
+                        )
+                    });
+                };
+                if mode != "subscribe" {
                     return Some(HandshakeAnswer::Refused(
                         "handshake: hub.mode is not subscribe".into(),
                     ));
@@ -227,7 +245,9 @@ fn parse_response(fields: &Map<String, Value>) -> Result<CustomResponse, String>
         ));
     }
     if matches!(status, 204 | 205) && !body.is_empty() {
-        return Err(format!("a {status} response has no body"));
+        return Err(format!(
+            "response.body must be empty: a {status} response has none"
+        ));
     }
     let content_type = text("contentType")?
         .map(|c| c.trim().to_string())
@@ -309,6 +329,14 @@ mod tests {
             Some(HandshakeAnswer::Refused(_))
         ));
         assert_eq!(meta.answer(&[], b"{}"), None);
+        // The token without hub.mode is refused, so that it is never stored in an event.
+        let Some(HandshakeAnswer::Refused(why)) = meta.answer(
+            &q(&[("hub.verify_token", "tok-123"), ("hub.challenge", "2")]),
+            b"",
+        ) else {
+            panic!("a call carrying the verify token is refused")
+        };
+        assert!(!why.contains("tok-123"), "{why}");
         // An edit that leaves the token out keeps it; a new meta handshake needs one.
         let edit = params(&[("handshake.type", "meta")]);
         let Some(Change::Set(edit)) = Handshake::from_params(&edit).unwrap() else {
@@ -319,6 +347,15 @@ mod tests {
         let none = Handshake::from_params(&params(&[("handshake", "none")]));
         assert_eq!(none.unwrap(), Some(Change::Remove));
         assert!(Handshake::from_params(&params(&[("handshake", "zoom")])).is_err());
+        // Issue 10, finding 4: whitespace around the token is refused, as around a secret.
+        for padded in [" tok-123", "tok-123\t", "\ntok-123"] {
+            let given = params(&[
+                ("handshake.type", "meta"),
+                ("handshake.verifyToken", padded),
+            ]);
+            let e = Handshake::from_params(&given).unwrap_err();
+            assert!(e.contains("whitespace") && !e.contains("tok-123"), "{e}");
+        }
     }
 
     #[test]

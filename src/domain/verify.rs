@@ -198,6 +198,18 @@ impl std::fmt::Debug for Rotation {
 }
 
 impl Rotation {
+    /// Whether the new secrets suit `scheme`, before a config to apply them to is at hand
+    /// (the dashboard's form knows only the scheme). Errors never hold a secret.
+    pub fn check(&self, scheme: Scheme) -> Result<(), String> {
+        if let Some(s) = &self.secret {
+            check_secret(scheme, "secret", s)?;
+        }
+        match self.previous.as_deref() {
+            None | Some("") => Ok(()),
+            Some(p) => check_secret(scheme, "previousSecret", p),
+        }
+    }
+
     /// The current config with the new secrets. Errors never hold a secret.
     pub fn apply(&self, current: Option<&Verify>) -> Result<Box<Verify>, String> {
         let Some(current) = current else {
@@ -354,7 +366,15 @@ impl VerifyChange {
                 return Err(format!("verify.prefix is longer than {MAX_FIELD} bytes"));
             }
             if let Some(t) = &config.template {
-                parse_template(t, config.timestamp_header.is_some())?;
+                let timed = config.timestamp_header.is_some();
+                // A timestamp the template leaves unsigned could be changed at will, so its
+                // tolerance would stop no replay.
+                let pieces = parse_template(t, timed)?;
+                if timed && !pieces.contains(&Piece::Timestamp) {
+                    return Err("verify.template must hold {timestamp} when \
+                                verify.timestampHeader is set, or the timestamp is not signed"
+                        .into());
+                }
             }
         }
         Ok(Some(VerifyChange::Set(VerifyInput {

@@ -194,7 +194,9 @@ pub struct WebhookInput {
 pub const MAX_ALLOW_FROM: usize = 64;
 
 /// A CIDR such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a network of one.
-/// Host bits are cleared, so `10.1.2.3/8` means `10.0.0.0/8`.
+/// Host bits are cleared, so `10.1.2.3/8` means `10.0.0.0/8`. An IPv4-mapped network
+/// (`::ffff:10.0.0.0/104`) becomes the IPv4 one (`10.0.0.0/8`): callers' addresses are
+/// checked as IPv4 (see [`allowed`]), so the mapped form would never match.
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let s = s.trim();
     let net = match s.parse::<IpNet>() {
@@ -204,7 +206,19 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
             .map(IpNet::from)
             .map_err(|_| format!("{s:?} is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32"))?,
     };
-    Ok(net.trunc())
+    Ok(unmapped(net).trunc())
+}
+
+/// The IPv4 network an IPv4-mapped IPv6 one stands for; any other network as it is.
+fn unmapped(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && let Some(prefix) = v6.prefix_len().checked_sub(96)
+        && let Ok(v4) = ipnet::Ipv4Net::new(v4, prefix)
+    {
+        return IpNet::V4(v4);
+    }
+    net
 }
 
 /// `allowFrom`: CIDRs separated by commas (or a JSON array of them); empty for none.
@@ -713,6 +727,21 @@ mod tests {
         assert!(!allowed(&nets, ip("11.0.0.1")));
         assert!(!allowed(&nets, ip("::1")));
         assert!(allowed(&[], ip("::1")));
+    }
+
+    /// Issue 10, finding 6: an IPv4-mapped entry is stored as the IPv4 network it means,
+    /// so that it matches the callers it names.
+    #[test]
+    fn mapped_ipv4_entries_become_ipv4() {
+        let nets =
+            parse_allow_from("::ffff:127.0.0.1/128, ::ffff:10.1.0.0/112, 2001:db8::/32").unwrap();
+        let shown: Vec<String> = nets.iter().map(IpNet::to_string).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.1.0.0/16", "2001:db8::/32"]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(allowed(&nets[..1], ip("127.0.0.1")));
+        assert!(allowed(&nets[..1], ip("::ffff:127.0.0.1")));
+        assert!(allowed(&nets[1..2], ip("10.1.200.3")));
+        assert!(!allowed(&nets[..2], ip("10.2.0.1")));
     }
 
     #[test]

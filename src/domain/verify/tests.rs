@@ -445,6 +445,17 @@ fn bad_configs_get_clear_errors() {
         ])
         .contains("no verify.timestampHeader")
     );
+    // Issue 10, finding 3: a timestamp header the template does not sign is refused.
+    assert!(
+        err(&[
+            ("scheme", "hmac"),
+            ("secret", "s"),
+            ("header", "x"),
+            ("timestampHeader", "x-ts"),
+            ("template", "{body}")
+        ])
+        .contains("must hold {timestamp}")
+    );
     assert!(
         err(&[("scheme", "github"), ("secret", "s"), ("colour", "red")])
             .contains("no field \"colour\"")

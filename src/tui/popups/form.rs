@@ -186,13 +186,29 @@ impl Form {
         }
     }
 
-    /// The put failed: the form stays open with the error.
+    /// The put failed: the form stays open with the error, beside the field it names (the
+    /// API's messages begin with the parameter's name), else at the bottom.
     pub fn failed(&mut self, failure: PutFailure) {
         self.saving = false;
-        match failure {
-            PutFailure::Conflict(m) => self.errors.event_key = Some(m),
-            PutFailure::Other(m) => self.error = Some(m),
-        }
+        let m = match failure {
+            PutFailure::Conflict(m) => {
+                self.errors.event_key = Some(m);
+                return;
+            }
+            PutFailure::Other(m) => m,
+        };
+        let name = m.split([' ', '.', ':']).next().unwrap_or_default();
+        let slot = match name {
+            "eventKey" => &mut self.errors.event_key,
+            "payloadType" => &mut self.errors.payload_type,
+            "maxPayloadLength" => &mut self.errors.max_payload_length,
+            "allowFrom" => &mut self.allow_from_error,
+            "verify" => &mut self.verify_error,
+            "handshake" => &mut self.handshake_error,
+            "response" => &mut self.response_error,
+            _ => &mut self.error,
+        };
+        *slot = Some(m);
     }
 
     /// `ceiling` is the server's `--max-payload`.
@@ -263,7 +279,7 @@ impl Form {
         self.errors = parsed.as_ref().err().cloned().unwrap_or_default();
         self.allow_from_error = parse_allow_from(&nets).err();
         let verify = self.verify_params();
-        self.verify_error = VerifyChange::from_params(&verify).err();
+        self.verify_error = self.check_verify(&verify).err();
         let handshake = self.handshake_params();
         self.handshake_error = self.check_handshake(&handshake).err();
         let response = self.response_params();
@@ -290,19 +306,37 @@ impl Form {
         Some(params)
     }
 
-    /// `verify`, when the scheme changed or a secret was typed; else nothing, so that an
-    /// edit keeps the rest (a generic hmac config) as it is.
+    /// `verify.scheme` (with the secret, when typed) when the scheme changed, since a scheme
+    /// replaces the whole config; only `verify.secret` when just a secret was typed, so that
+    /// an edit keeps the rest (tolerance, dedupHeader, a generic hmac config) as it is.
     fn verify_params(&self) -> Params {
         let mut p = Params::new();
         let secret = text(&self.secret);
-        if self.scheme != self.had.0 || !secret.is_empty() {
+        if self.scheme != self.had.0 {
             let scheme = self.scheme.map_or("none", Scheme::as_str);
             p.insert("verify.scheme".into(), scheme.into());
-            if !secret.is_empty() && self.scheme.is_some() {
-                p.insert("verify.secret".into(), secret);
-            }
+        }
+        if !secret.is_empty() && self.scheme.is_some() {
+            p.insert("verify.secret".into(), secret);
         }
         p
+    }
+
+    /// The API's checks, and those it makes when applying that the form can make too: a
+    /// config needs a secret when there is none to keep, and a secret must suit its scheme.
+    fn check_verify(&self, params: &Params) -> Result<(), String> {
+        match VerifyChange::from_params(params)? {
+            Some(VerifyChange::Set(input))
+                if self.had.0.is_none() || params.contains_key("verify.secret") =>
+            {
+                input.apply(None).map(drop)
+            }
+            Some(VerifyChange::Rotate(rotation)) => match self.scheme {
+                Some(scheme) => rotation.check(scheme),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
     /// `handshake`, when it changed or a verify token was typed.
