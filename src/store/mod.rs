@@ -4,6 +4,7 @@
 pub mod codec;
 mod listen;
 mod pipelines;
+pub mod wal;
 mod writer;
 
 use std::collections::HashMap;
