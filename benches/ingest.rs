@@ -18,6 +18,9 @@
 //! on hooktail meanwhile, each read as fast as it comes. At 32 connections
 //! a further row runs hooktail over HTTPS (rustls, a self-signed certificate, one handshake
 //! per connection), its ratio taken to plain hooktail.
+//!
+//! `--serve [--verified]` and `--drive ADDR TOKEN N [SECRET]` run the server and a fixed-count
+//! load apart, to profile the server alone (see `drive`).
 
 #[path = "common/load.rs"]
 mod load;
@@ -44,6 +47,7 @@ use tokio::net::{TcpListener, TcpStream};
 fn server_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("server")
         .enable_all()
         .build()
         .unwrap()
@@ -194,43 +198,85 @@ struct Setup {
     verified: bool,
 }
 
+/// The Standard Webhooks secret of the verified rows.
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A hooktail server on a temp store, with one webhook set up as `setup` says.
+struct Server {
+    rt: tokio::runtime::Runtime,
+    running: Running,
+    token: String,
+    dir: tempfile::TempDir,
+    /// A client configuration that trusts the server's certificate, under TLS.
+    client: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Server {
+    fn start(setup: Setup) -> Server {
+        let rt = server_runtime();
+        let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+        let dir = tempfile::tempdir_in(&target).unwrap();
+        let mut opts =
+            Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
+        opts.two_phase_commit = setup.two_phase_commit;
+        let mut client = None;
+        if setup.tls {
+            let (cert, key, config) = certificate(dir.path());
+            opts.tls_cert = Some(cert);
+            opts.tls_key = Some(key);
+            client = Some(config);
+        }
+        let (running, token) = rt.block_on(async {
+            let running = Running::start(&opts, Limits::default()).await.unwrap();
+            let mut params = std::collections::BTreeMap::new();
+            if setup.verified {
+                params.insert("verify.scheme".to_string(), "standard".to_string());
+                params.insert("verify.secret".to_string(), STANDARD_SECRET.to_string());
+            }
+            let input = WebhookInput::parse(
+                WebhookFields {
+                    event_key: Some("webhook.bench"),
+                    ..Default::default()
+                },
+                4_194_304,
+            )
+            .and_then(|i| i.with_sender(&params))
+            .unwrap();
+            let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
+            (running, webhook.uuid.to_string())
+        });
+        Server {
+            rt,
+            running,
+            token,
+            dir,
+            client,
+        }
+    }
+
+    fn stop(self) {
+        self.rt.block_on(self.running.stop());
+    }
+}
+
+/// `--serve [--verified]`: a hooktail server alone, for `--drive`; prints its address and
+/// token, and stops when stdin closes.
+fn serve_alone(verified: bool) {
+    let server = Server::start(Setup {
+        verified,
+        ..Setup::default()
+    });
+    println!("{} {}", server.running.addr, server.token);
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+    server.stop();
+}
+
 /// hooktail's real receiver set up as `setup` says. Returns the load and the mean commit
 /// batch during it.
 fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
-    /// The Standard Webhooks secret of the verified rows.
-    const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let rt = server_runtime();
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let dir = tempfile::tempdir_in(&target).unwrap();
-    let mut opts =
-        Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
-    opts.two_phase_commit = setup.two_phase_commit;
-    let mut client = None;
-    if setup.tls {
-        let (cert, key, config) = certificate(dir.path());
-        opts.tls_cert = Some(cert);
-        opts.tls_key = Some(key);
-        client = Some(config);
-    }
-    let (running, token) = rt.block_on(async {
-        let running = Running::start(&opts, Limits::default()).await.unwrap();
-        let mut params = std::collections::BTreeMap::new();
-        if setup.verified {
-            params.insert("verify.scheme".to_string(), "standard".to_string());
-            params.insert("verify.secret".to_string(), STANDARD_SECRET.to_string());
-        }
-        let input = WebhookInput::parse(
-            WebhookFields {
-                event_key: Some("webhook.bench"),
-                ..Default::default()
-            },
-            4_194_304,
-        )
-        .and_then(|i| i.with_sender(&params))
-        .unwrap();
-        let webhook = running.ctx.writer.put_webhook(input).await.unwrap();
-        (running, webhook.uuid.to_string())
-    });
+    let server = Server::start(setup);
+    let (running, token, dir) = (&server.running, &server.token, &server.dir);
+    let client = server.client.clone();
     let n: usize = std::env::var("HOOKTAIL_BENCH_LISTENERS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -246,28 +292,65 @@ fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
     let result = if setup.verified {
-        use base64::Engine;
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(STANDARD_SECRET.trim_start_matches("whsec_"))
-            .unwrap();
-        load::run_with(
-            addr,
-            conns,
-            secs,
-            load::standard_signed(&token, key),
-            client,
-        )
+        let key = standard_key(STANDARD_SECRET);
+        load::run_with(addr, conns, secs, load::standard_signed(token, key), client)
     } else {
-        run_at(addr, RECEIVE, &token, conns, secs, client)
+        run_at(addr, RECEIVE, token, conns, secs, client)
     };
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
     clients.shutdown_background();
-    rt.block_on(running.stop());
+    server.stop();
     (result, mean)
 }
 
+/// `--drive ADDR TOKEN N [SECRET]`: pushes N requests (signed the `standard` way with SECRET
+/// when given) through a hooktail started elsewhere, from `HOOKTAIL_BENCH_CONNS` connections
+/// (default 32). Run the server under `valgrind --tool=callgrind` to count its instructions
+/// per call without the load generator's.
+fn drive(args: &[String]) {
+    let [addr, token, n, rest @ ..] = args else {
+        eprintln!("usage: ingest --drive ADDR TOKEN N [STANDARD_SECRET]");
+        std::process::exit(2);
+    };
+    let addr: SocketAddr = addr.parse().expect("ADDR");
+    let n: u64 = n.parse().expect("N");
+    let conns = std::env::var("HOOKTAIL_BENCH_CONNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(32);
+    let build = match rest.first() {
+        Some(secret) => load::standard_signed(token, standard_key(secret)),
+        None => {
+            let req = load::request(RECEIVE, token, "");
+            Arc::new(move |_, out: &mut Vec<u8>| out.clone_from(&req)) as load::Build
+        }
+    };
+    let l = load::run_until(addr, conns, load::Until::Requests(n), build, None);
+    println!(
+        "{} requests, {} errors, {:.0} req/s",
+        l.requests,
+        l.errors,
+        l.rps()
+    );
+}
+
+/// A Standard Webhooks secret's key.
+fn standard_key(secret: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap()
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--drive") {
+        return drive(&args[i + 1..]);
+    }
+    if args.iter().any(|a| a == "--serve") {
+        return serve_alone(args.iter().any(|a| a == "--verified"));
+    }
     let secs = Duration::from_secs(
         std::env::var("HOOKTAIL_BENCH_SECS")
             .ok()

@@ -362,26 +362,33 @@ async fn reload_on_sighup(cert: Arc<Certificate>, mut shutdown: watch::Receiver<
     let _ = (cert, shutdown.wait_for(|down| *down).await);
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// it is first awaited: call it before binding, so that a signal sent as soon as the port
+/// answers still shuts down gracefully instead of killing the process.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = signal(SignalKind::interrupt())
+            .and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+        async move {
+            match handlers {
+                Ok((mut int, mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {},
+                        _ = term.recv() => {},
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Writes where this server answers, for a dashboard on the same data dir (§8): a loopback
@@ -471,6 +478,7 @@ impl Running {
 /// `hooktail serve`: the receiver alone, logging to stderr.
 pub async fn serve(opts: &Options) -> Result<()> {
     crate::logging::to_stderr();
+    let stop = shutdown_signal();
     let running = Running::start(opts, Limits::default()).await?;
     tracing::info!(
         listen = %running.addr,
@@ -478,7 +486,7 @@ pub async fn serve(opts: &Options) -> Result<()> {
         data = %opts.data.display(),
         "hooktail receiver started"
     );
-    shutdown_signal().await;
+    stop.await;
     running.stop().await;
     tracing::info!("stopped");
     Ok(())

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{RECEIVE, TestServer, post, send};
+use common::{RECEIVE, TestServer, get, post, send};
 use hooktail::domain::Record;
 use hooktail::remote::Api;
 use hooktail::tui::backend::{Backend, LiveFeed};
@@ -119,6 +119,7 @@ fn a_record_both_paged_and_live_is_listed_once() {
         remote_addr: "127.0.0.1:1".into(),
         size: 0,
         event_key: None,
+        duplicate: None,
     });
     app.update(Msg::Counts(0, 1));
     app.update(Msg::Page {
@@ -577,8 +578,41 @@ async fn attached_webhooks_keep_their_sender_settings_through_the_form() {
     );
     let r = send(addr, &post(RECEIVE, &headers, body)).await;
     assert_eq!(r.status, 202, "{}", r.text());
+    // A delivery sent twice: the repeat is answered as the first and recorded as a duplicate.
+    let delivered = format!("{headers}X-GitHub-Delivery: d-7\r\n");
+    let first = send(addr, &post(RECEIVE, &delivered, body)).await;
+    let again = send(addr, &post(RECEIVE, &delivered, body)).await;
+    assert_eq!((first.status, again.status), (202, 202));
+    let correlation = |r: &common::Response| {
+        r.head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("x-correlation-id: ")
+                    .map(str::to_string)
+            })
+            .expect("X-Correlation-Id")
+    };
+    let original = correlation(&first);
+    assert_eq!(correlation(&again), original);
 
     let (mut app, backend, _feed) = attached(url.trim(), &server.key()).await;
+    // Attached, the stream holds the duplicate naming its original, from event.list.
+    let dup = app
+        .panes
+        .events
+        .list
+        .items()
+        .iter()
+        .find_map(|r| match r.as_ref() {
+            Record::Rejected(x) => x.duplicate.clone(),
+            _ => None,
+        })
+        .expect("the duplicate is listed attached");
+    assert_eq!(
+        (dup.duplicate_of.to_string(), dup.delivery_id.as_str()),
+        (original, "d-7")
+    );
     assert_eq!(
         app.panes.webhooks.count(),
         1,
@@ -642,6 +676,71 @@ async fn attached_webhooks_keep_their_sender_settings_through_the_form() {
         .expect("made on the server");
     assert_eq!(made["verify"]["scheme"], "github", "{made}");
     assert_eq!(app.panes.webhooks.count(), 2);
+
+    // A meta handshake with its token (masked) and a custom response, set in the form,
+    // answer on the server; the answer shows only that a token is set.
+    press(&mut app, Key::new(Code::Char('n')));
+    typed(&mut app, "hub");
+    // eventKey → payloadType → maxPayloadLength → allowFrom → verify → secret → handshake
+    for _ in 0..6 {
+        press(&mut app, Key::new(Code::Tab));
+    }
+    for _ in 0..3 {
+        press(&mut app, Key::new(Code::Right));
+    }
+    press(&mut app, Key::new(Code::Tab));
+    typed(&mut app, "hub-token");
+    press(&mut app, Key::new(Code::Tab));
+    typed(&mut app, "202");
+    press(&mut app, Key::new(Code::Tab));
+    press(&mut app, Key::new(Code::Tab));
+    typed(&mut app, "thanks");
+    let fx = press(&mut app, Key::ctrl('s'));
+    settle(&mut app, &backend, fx).await;
+    assert!(app.popup.is_none(), "the form closed on success");
+    let (_, out, _) = child::command(&data, addr, &["webhook.get"]);
+    assert!(!out.contains("hub-token"), "{out}");
+    let all: Value = serde_json::from_str(&out).unwrap();
+    let hub = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["eventKey"] == "webhook.hub")
+        .expect("made on the server");
+    assert_eq!(
+        hub["handshake"],
+        serde_json::json!({"type": "meta", "verifyTokenSet": true})
+    );
+    assert_eq!(hub["response"]["status"], 202, "{hub}");
+    let hub_token = hub["uuid"].as_str().unwrap();
+    let check = |token: &str| {
+        format!(
+            "{RECEIVE}?token={hub_token}&hub.mode=subscribe&hub.verify_token={token}&hub.challenge=c-42"
+        )
+    };
+    let r = send(addr, &get(&check("hub-token"))).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "c-42"));
+    let r = send(addr, &get(&check("wrong"))).await;
+    assert_eq!(r.status, 403);
+    let r = send(
+        addr,
+        &post(RECEIVE, &format!("token: {hub_token}\r\n"), b"{}"),
+    )
+    .await;
+    assert_eq!((r.status, r.text().as_str()), (202, "thanks"));
+    let shown = app
+        .panes
+        .webhooks
+        .visible()
+        .iter()
+        .find(|w| w.webhook.event_key == "webhook.hub")
+        .map(|w| w.webhook.clone())
+        .expect("listed attached");
+    assert_eq!(shown.handshake, Some("meta"));
+    assert_eq!(
+        shown.response.as_ref().map(|r| r.body.as_str()),
+        Some("thanks")
+    );
     assert!(server.terminate().success());
 }
 

@@ -76,6 +76,7 @@ fn rejection(n: u128) -> Record {
         remote_addr: "10.0.0.7:41000".into(),
         size: 0,
         event_key: None,
+        duplicate: None,
     })
 }
 
@@ -1087,4 +1088,308 @@ fn the_form_sets_verify_with_a_masked_write_only_secret() {
     };
     let input = put_input(input);
     assert!(input.verify.is_none() && input.handshake.is_none());
+}
+
+/// §7: a repeat of a stored delivery, as the writer records it.
+fn duplicate_of(n: u128, original: &Record) -> Record {
+    let Record::Accepted(e) = original else {
+        panic!("not an event")
+    };
+    let repeat = Event {
+        id: Uuid::from_u128(0x0193a7d0_5e2b_7c41_9a0e_4b1d2c3e4f00 + n),
+        received_at: NOW - 60_000 + n as i64 * 1000,
+        ..e.clone()
+    };
+    Record::Rejected(Rejection::duplicate(
+        &repeat,
+        e.id,
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        200,
+    ))
+}
+
+/// §7: a duplicate the sender was answered for shows in the stream as the word `duplicate`,
+/// Detail names the original and the delivery id, and Enter there opens the original until
+/// the selection moves.
+#[test]
+fn duplicates_show_in_the_stream_and_open_their_original() {
+    let original = event(
+        1,
+        "webhook.lead.created",
+        br#"{"lead":"ACME"}"#,
+        "application/json",
+    );
+    let dup = duplicate_of(6, &original);
+    let make = || {
+        let mut app = populated(false, true);
+        app.update(Msg::Record(Arc::new(dup.clone())));
+        // Enter opens the newest row, the duplicate, in Detail; 3 focuses Detail.
+        let fx = key(&mut app, Key::new(Code::Enter));
+        assert!(
+            matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id == dup.id()),
+            "{fx:?}"
+        );
+        app.update(opened(dup.clone()));
+        key(&mut app, Key::char('3'));
+        app
+    };
+    snap("duplicate", make);
+    let mut app = make();
+    let text = screen_text(&render(&mut app, 80, 24));
+    let row = text
+        .lines()
+        .find(|l| l.contains("msg_p5j") && l.contains("POST"))
+        .expect("the duplicate's row");
+    assert!(
+        row.contains(" duplicate POST webhook.lead.created"),
+        "{row}"
+    );
+    assert!(!row.contains("REJ"), "{row}");
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains("duplicate: answered HTTP 200 as the original"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "original      {} (3 then Enter opens it)",
+            original.id()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("deliveryId    msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        "{text}"
+    );
+    let hints = text.lines().last().unwrap();
+    assert!(hints.contains("Enter open the original"), "{hints}");
+    // The header counts it with the rejected records, and the filter finds it by its word.
+    assert_eq!(app.counts, (15, 2));
+
+    // Enter in Detail opens the original; the selection stays on the duplicate.
+    let fx = key(&mut app, Key::new(Code::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id == original.id()),
+        "{fx:?}"
+    );
+    assert!(app.update(opened(original.clone())).is_empty());
+    assert_eq!(
+        app.panes.detail.shown.as_ref().map(|d| d.record.id()),
+        Some(original.id())
+    );
+    assert_eq!(app.panes.events.selected_id(), Some(dup.id()));
+    // Other keys leave it there; the original is no duplicate, so Enter offers nothing more.
+    assert!(key(&mut app, Key::char(']')).is_empty());
+    assert!(key(&mut app, Key::new(Code::Enter)).is_empty());
+    let text = screen_text(&render(&mut app, 120, 40));
+    let hints = text.lines().last().unwrap();
+    assert!(!hints.contains("original"), "{hints}");
+    // Moving the selection: Detail follows it again.
+    key(&mut app, Key::char('2'));
+    let fx = key(&mut app, Key::char('k'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadRecord(id)] if *id != original.id()),
+        "{fx:?}"
+    );
+    // Acting on the duplicate points at the original.
+    key(&mut app, Key::char('j'));
+    key(&mut app, Key::char('c'));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("A duplicate stored nothing"), "{text}");
+    // The Events filter finds duplicates by their word.
+    key(&mut app, Key::char('/'));
+    keys(&mut app, "duplicate");
+    let fx = key(&mut app, Key::new(Code::Enter));
+    let Some(Effect::LoadPage { query, .. }) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    assert!(query.filter.matches(dup.summary()));
+    assert!(!query.filter.matches(original.summary()));
+}
+
+fn form(app: &Dashboard) -> &hooktail::tui::popups::Form {
+    match &app.popup {
+        Some(Popup::Form(f)) => f,
+        other => panic!("no form: {other:?}"),
+    }
+}
+
+fn tab(app: &mut Dashboard, n: usize) {
+    for _ in 0..n {
+        key(app, Key::new(Code::Tab));
+    }
+}
+
+/// The new-webhook form filled through the keymap: a meta handshake with its token typed in
+/// the masked field, and a response whose status is not 2xx.
+fn form_with_bad_response() -> Dashboard {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "meta");
+    // eventKey → payloadType → maxPayloadLength → allowFrom → verify → secret → handshake
+    tab(&mut app, 6);
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Right));
+    }
+    tab(&mut app, 1);
+    keys(&mut app, "tok-sekrit");
+    tab(&mut app, 1);
+    keys(&mut app, "302");
+    tab(&mut app, 1);
+    keys(&mut app, "application/xml");
+    tab(&mut app, 1);
+    keys(&mut app, "<ok/>");
+    let fx = key(&mut app, Key::ctrl('s'));
+    assert!(fx.is_empty(), "an invalid form is not submitted: {fx:?}");
+    app
+}
+
+/// §7: the form edits `response` and the meta handshake's verify token (write-only, masked);
+/// an error shows beside its field with the text kept, and goes once fixed.
+#[test]
+fn the_form_edits_the_response_and_a_masked_meta_token() {
+    snap("form_response_error", form_with_bad_response);
+    let mut app = form_with_bad_response();
+    let f = form(&app);
+    assert_eq!(
+        f.response_error.as_deref(),
+        Some("response.status must be a 2xx status, from 200 to 299")
+    );
+    assert!(f.handshake_error.is_none() && f.errors.is_empty());
+    assert_eq!(f.response_status.lines()[0], "302", "typed input survives");
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("tok-sekrit"), "the token shows:\n{text}");
+    assert!(
+        text.contains("✗ response.status must be a 2xx status"),
+        "{text}"
+    );
+    assert!(text.contains("[meta]") && text.contains("<ok/>"), "{text}");
+    // Fixed: the error goes and the put carries both settings.
+    key(&mut app, Key::new(Code::BackTab));
+    key(&mut app, Key::new(Code::BackTab));
+    for _ in 0..3 {
+        key(&mut app, Key::new(Code::Backspace));
+    }
+    keys(&mut app, "202");
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(params)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    assert!(form(&app).response_error.is_none());
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(!text.contains('✗'), "{text}");
+    let w = put_input(params)
+        .apply(None, Uuid::new_v4(), NOW)
+        .expect("a valid webhook");
+    let shown = w.to_json("http://x").to_string();
+    assert!(
+        shown.contains(r#""handshake":{"type":"meta","verifyTokenSet":true}"#),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            r#""response":{"status":202,"contentType":"application/xml","body":"<ok/>"}"#
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("tok-sekrit") && !format!("{w:?}").contains("tok-sekrit"));
+
+    // Editing it: the response is filled in, the token is kept unless typed, and an untouched
+    // form sends neither.
+    let view: hooktail::domain::WebhookView = w.clone().into();
+    app.popup = Some(Popup::Form(Box::new(hooktail::tui::popups::Form::new(
+        Some(&view),
+    ))));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("(kept)") && text.contains("application/xml"),
+        "{text}"
+    );
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(params)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let input = put_input(params);
+    assert!(
+        input.handshake.is_none() && input.response.is_none(),
+        "{input:?}"
+    );
+    // Emptying the three response fields removes the response.
+    app.popup = Some(Popup::Form(Box::new(hooktail::tui::popups::Form::new(
+        Some(&view),
+    ))));
+    tab(&mut app, 8);
+    for _ in 0..3 {
+        for _ in 0..20 {
+            key(&mut app, Key::new(Code::Backspace));
+        }
+        tab(&mut app, 1);
+    }
+    let fx = key(&mut app, Key::ctrl('s'));
+    let [Effect::Put(params)] = fx.as_slice() else {
+        panic!("expected a put, got {fx:?}")
+    };
+    let edited = put_input(params).apply(Some(&w), w.uuid, NOW).unwrap();
+    assert_eq!(edited.response, None);
+    assert_eq!(edited.handshake, w.handshake, "the token is kept");
+}
+
+/// A new meta handshake needs its token: the error shows beside it, before any put.
+#[test]
+fn a_meta_handshake_without_a_token_is_refused_beside_the_field() {
+    let mut app = populated(false, true);
+    key(&mut app, Key::char('n'));
+    keys(&mut app, "m");
+    tab(&mut app, 6);
+    key(&mut app, Key::new(Code::Left));
+    assert_eq!(form(&app).handshake, "meta");
+    assert!(key(&mut app, Key::ctrl('s')).is_empty());
+    assert_eq!(
+        form(&app).handshake_error.as_deref(),
+        Some("handshake.verifyToken is required for meta")
+    );
+    // A token for another handshake is refused too.
+    key(&mut app, Key::new(Code::Right));
+    tab(&mut app, 1);
+    keys(&mut app, "t");
+    assert!(key(&mut app, Key::ctrl('s')).is_empty());
+    assert_eq!(
+        form(&app).handshake_error.as_deref(),
+        Some("handshake.verifyToken is only for the meta handshake")
+    );
+}
+
+/// §7: the selected webhook's Detail names its sender settings, never a secret or token.
+#[test]
+fn a_webhooks_sender_settings_show_by_name_only() {
+    let mut app = populated(false, true);
+    let params: BTreeMap<String, String> = [
+        ("eventKey", "webhook.hub"),
+        ("allowFrom", "10.0.0.0/8"),
+        ("verify.scheme", "github"),
+        ("verify.secret", "gh-sekrit"),
+        ("handshake.type", "meta"),
+        ("handshake.verifyToken", "tok-sekrit"),
+        ("response.status", "202"),
+        ("response.body", "thanks"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let w = hooktail::service::command::webhook_input(&params, 4_194_304)
+        .unwrap()
+        .apply(None, Uuid::new_v4(), NOW)
+        .unwrap();
+    app.update(Msg::Webhooks(vec![w.into()], HashMap::new()));
+    key(&mut app, Key::char('1'));
+    let text = screen_text(&render(&mut app, 120, 40));
+    for shown in [
+        "allowFrom   10.0.0.0/8",
+        "verify      github (secret set)",
+        "handshake   meta (verify token set)",
+        "response    202 text/plain; charset=utf-8, 6 bytes",
+    ] {
+        assert!(text.contains(shown), "{shown} missing:\n{text}");
+    }
+    assert!(!text.contains("sekrit"), "{text}");
 }

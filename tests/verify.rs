@@ -238,7 +238,18 @@ async fn parallel_duplicates_store_one_event_and_answer_its_id() {
     }
     assert_eq!(ids.len(), 1, "every answer names the one stored event");
     assert_eq!(firsts, 1, "exactly one call stored the event");
-    assert_eq!(s.events("eventKey=webhook.dup").await.len(), 1);
+    // Each repeat is recorded, in its own commit (so already there), naming the event.
+    let stored = s.events("eventKey=webhook.dup&status=accepted").await;
+    assert_eq!(stored.len(), 1);
+    let repeats = s.events("eventKey=webhook.dup&status=rejected").await;
+    assert_eq!(repeats.len(), 31);
+    for r in &repeats {
+        assert_eq!(r["duplicateOf"], stored[0]["id"], "{r}");
+        assert_eq!(
+            (&r["deliveryId"], &r["httpStatus"]),
+            (&json!("msg_dup"), &json!(200))
+        );
+    }
     // Another delivery id is another event; the same id on another webhook is too.
     let r = send(
         s.addr,
@@ -264,6 +275,48 @@ async fn parallel_duplicates_store_one_event_and_answer_its_id() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    s.stop().await;
+}
+
+/// A repeated delivery shows in event.list and event.get as a rejection record answered
+/// with the webhook's success status, naming the original and the delivery id.
+#[tokio::test]
+async fn a_duplicate_is_listed_with_its_original_and_its_delivery_id() {
+    let s = TestServer::start().await;
+    let settings = json!({"verify": {"scheme": "standard", "secret": STANDARD_SECRET},
+                          "response": {"status": 202, "body": "thanks"}});
+    let token = webhook(&s, "webhook.retry", settings).await;
+    let call = standard_call(&token, STANDARD_SECRET, "msg_retry", now(), b"{\"a\":1}");
+    let first = send(s.addr, &call).await;
+    let again = send(s.addr, &call).await;
+    assert_eq!((first.status, again.status), (202, 202));
+    assert!(
+        again
+            .head
+            .to_ascii_lowercase()
+            .contains("x-duplicate: true")
+    );
+    let original = s.events("status=accepted").await;
+    assert_eq!(original.len(), 1);
+    let listed = s.events("status=rejected").await;
+    let [dup] = listed.as_slice() else {
+        panic!("{listed:?}")
+    };
+    assert_eq!(dup["duplicateOf"], original[0]["id"]);
+    assert_eq!(dup["deliveryId"], "msg_retry");
+    assert_eq!(dup["httpStatus"], 202);
+    assert_eq!(dup["eventKey"], "webhook.retry");
+    assert_eq!(dup["size"], 7);
+    let reason = dup["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("duplicate: delivery msg_retry"),
+        "{reason}"
+    );
+    assert_eq!(s.event(dup["id"].as_str().unwrap()).await, *dup);
+    // Listed newest first, after the original; no event of its own.
+    let all = s.events("").await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["id"], dup["id"]);
     s.stop().await;
 }
 
@@ -654,8 +707,9 @@ fn provider_headers(program: &str, args: &[&str], body: &[u8]) -> Option<String>
 }
 
 /// Each scheme against a signature made by the provider's own library: standardwebhooks,
-/// stripe and slack_sdk from PyPI, @octokit/webhooks-methods from npm (`.ci/run` installs
-/// them). Shopify publishes no webhook-signing library; its scheme is covered above.
+/// stripe and slack_sdk from PyPI, @octokit/webhooks-methods and @shopify/shopify-api from
+/// npm (`.ci/run` installs them). Shopify's library signs with the helper its own tests use
+/// and checks the call with its `webhooks.validate` first.
 #[tokio::test]
 async fn providers_own_libraries_sign_and_hooktail_verifies() {
     let dir = providers();
@@ -665,19 +719,20 @@ async fn providers_own_libraries_sign_and_hooktail_verifies() {
     let s = TestServer::start().await;
     let body = br#"{"id":"evt_lib","type":"test","text":"h\u00e9llo"}"#;
     let t = now().to_string();
-    let cases: [(&str, &str); 4] = [
+    let cases: [(&str, &str); 5] = [
         ("standard", STANDARD_SECRET),
         ("stripe", "whsec_stripe_test_secret"),
         ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
         ("github", "It's a Secret to Everybody"),
+        ("shopify", "shpss_hooktail_test_secret"),
     ];
     let mut ran = Vec::new();
     for (scheme, secret) in cases {
         let headers = match scheme {
-            "github" => provider_headers(
+            "github" | "shopify" => provider_headers(
                 "node",
                 &[
-                    &script("sign-github.mjs"),
+                    &script(&format!("sign-{scheme}.mjs")),
                     &modules.to_string_lossy(),
                     secret,
                 ],

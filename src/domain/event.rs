@@ -190,7 +190,8 @@ impl Verified {
     }
 }
 
-/// A refused call: no body, just why.
+/// A refused call: no body, just why. A repeated delivery is kept as one too (§7), answered
+/// as its original and so not an event, but worth seeing: a sender retrying shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rejection {
@@ -202,6 +203,40 @@ pub struct Rejection {
     pub remote_addr: String,
     pub size: u64,
     pub event_key: Option<String>,
+    /// Set when the call repeated a delivery already stored.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Duplicate>,
+}
+
+/// A delivery id its webhook had stored already: the call was answered with the original
+/// event's correlation id, and nothing new was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Duplicate {
+    /// The event stored for this delivery id first.
+    pub duplicate_of: Uuid,
+    pub delivery_id: String,
+}
+
+impl Rejection {
+    /// The record of `event`, a repeat of the delivery `delivery_id` stored as `original`,
+    /// answered with `http_status`. It takes the repeat's id: that event is never stored.
+    pub fn duplicate(event: &Event, original: Uuid, delivery_id: &str, http_status: u16) -> Self {
+        Rejection {
+            id: event.id,
+            reason: format!("duplicate: delivery {delivery_id} is stored as event {original}"),
+            http_status,
+            received_at: event.received_at,
+            method: event.method.clone(),
+            remote_addr: event.remote_addr.clone(),
+            size: event.size,
+            event_key: Some(event.event_key.clone()),
+            duplicate: Some(Duplicate {
+                duplicate_of: original,
+                delivery_id: delivery_id.to_string(),
+            }),
+        }
+    }
 }
 
 /// The short word the Events pane shows for a content type.
@@ -398,8 +433,14 @@ impl Rejection {
             "remoteAddr": self.remote_addr,
             "size": self.size,
         });
-        if let (Some(k), Value::Object(map)) = (&self.event_key, &mut v) {
-            map.insert("eventKey".into(), k.clone().into());
+        if let Value::Object(map) = &mut v {
+            if let Some(k) = &self.event_key {
+                map.insert("eventKey".into(), k.clone().into());
+            }
+            if let Some(d) = &self.duplicate {
+                map.insert("duplicateOf".into(), d.duplicate_of.to_string().into());
+                map.insert("deliveryId".into(), d.delivery_id.clone().into());
+            }
         }
         v
     }
@@ -488,6 +529,26 @@ mod tests {
         let json = serde_json::to_string(&(&f.form, &f.files)).unwrap();
         assert!(json.len() <= MAX_FORM_JSON + 16, "{}", json.len());
         assert!(f.form.len() > 10 && !f.files.is_empty());
+    }
+
+    #[test]
+    fn a_duplicate_names_its_original_and_old_rejections_read_back() {
+        let e = sample("webhook.a", 5, b"{}");
+        let original = Uuid::now_v7();
+        let d = Rejection::duplicate(&e, original, "msg_1", 200);
+        let v = d.to_json();
+        assert_eq!(v["status"], "rejected");
+        assert_eq!(v["httpStatus"], 200);
+        assert_eq!(v["duplicateOf"], original.to_string());
+        assert_eq!(v["deliveryId"], "msg_1");
+        let stored = serde_json::to_value(&d).unwrap();
+        assert_eq!(serde_json::from_value::<Rejection>(stored).unwrap(), d);
+        // A rejection stored before duplicates were recorded has neither field.
+        let old = json!({"id": original, "reason": "unknown token", "httpStatus": 404,
+            "receivedAt": 1, "method": "GET", "remoteAddr": "x", "size": 0, "eventKey": null});
+        let old: Rejection = serde_json::from_value(old).unwrap();
+        assert_eq!(old.duplicate, None);
+        assert!(old.to_json().get("duplicateOf").is_none());
     }
 
     #[test]

@@ -12,7 +12,8 @@ pub mod verify;
 pub mod webhook;
 
 pub use event::{
-    Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary, Verified, content_kind,
+    Duplicate, Event, FileInfo, FormValue, ParsedForm, Record, Rejection, Summary, Verified,
+    content_kind,
 };
 pub use filter::{EventFilter, Status};
 pub use webhook::{

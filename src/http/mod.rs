@@ -83,6 +83,23 @@ pub struct State {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
+/// The other end of a connection, with its address as text, formatted once per connection
+/// rather than once per call.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub addr: std::net::SocketAddr,
+    pub text: Arc<str>,
+}
+
+impl Peer {
+    pub fn new(addr: std::net::SocketAddr) -> Peer {
+        Peer {
+            addr,
+            text: addr.to_string().into(),
+        }
+    }
+}
+
 /// Requests in flight on one connection, and since when it has had none: a connection idle
 /// for `Limits::idle_timeout` is closed, whichever protocol it speaks.
 struct Activity {
@@ -341,11 +358,13 @@ async fn serve_http<I>(
     let mut shutdown = state.shutdown.clone();
     let activity = Activity::new();
     let in_flight = activity.clone();
+    let peer = Peer::new(remote);
     let service = service_fn(move |req| {
         let state = state.clone();
+        let peer = peer.clone();
         let mut guard = in_flight.begin();
         async move {
-            let reply = service::handle(state, req, remote).await;
+            let reply = service::handle(state, req, peer).await;
             if reply.extensions().get::<EventStream>().is_some() {
                 guard.is_stream();
             }

@@ -1,23 +1,22 @@
 //! `webhook.receive`: find the token, check limits, read and parse the body, store the event
 //! durably, and only then answer 200.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
-use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::State;
 use super::body::{self, BodyError, Reserve};
 use super::forwarded;
 use super::multipart;
 use super::reply::{self, Reply};
+use super::{Peer, State};
 use crate::domain::handshake::{CustomResponse, Handshake, HandshakeAnswer};
 use crate::domain::time::now_ms;
 use crate::domain::webhook::{allowed, token_prefix};
@@ -62,7 +61,7 @@ struct Head {
     uri: hyper::Uri,
     query: Vec<(String, String)>,
     headers: HeaderMap,
-    remote: SocketAddr,
+    remote: Peer,
     received_at: i64,
 }
 
@@ -82,7 +81,11 @@ struct Call<'a> {
     limit: u64,
 }
 
-pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -> (Reply, Outcome) {
+pub(crate) async fn handle(
+    state: &State,
+    req: Request<Incoming>,
+    remote: Peer,
+) -> (Reply, Outcome) {
     let (parts, body) = req.into_parts();
     let query = parts
         .uri
@@ -102,10 +105,7 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let content_type = head
-        .headers
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let content_type = head.headers.get(CONTENT_TYPE).map(|v| text(v).into_owned());
     let mut call = Call {
         state,
         head,
@@ -144,11 +144,11 @@ pub async fn handle(state: &State, req: Request<Incoming>, remote: SocketAddr) -
 /// with the correlation id in `X-Correlation-Id`. A duplicate names the event stored first.
 fn success(stored: Stored, custom: Option<&CustomResponse>) -> Reply {
     let Some(c) = custom else {
-        let mut answer = json!({"status": "ok", "correlationId": stored.id});
-        if stored.duplicate {
-            answer["duplicate"] = true.into();
-        }
-        return reply::json(StatusCode::OK, &answer);
+        return reply::with_type(
+            StatusCode::OK,
+            "application/json",
+            reply::full(ok_answer(stored)),
+        );
     };
     let mut r = hyper::Response::new(reply::full(c.body.clone()));
     *r.status_mut() = StatusCode::from_u16(c.status).unwrap_or(StatusCode::OK);
@@ -166,6 +166,22 @@ fn success(stored: Stored, custom: Option<&CustomResponse>) -> Reply {
     r
 }
 
+/// `{"status":"ok","correlationId":"…"}` (with `"duplicate":true` for a duplicate) and a
+/// newline, as `reply::json` writes it, without building a JSON value on every call.
+fn ok_answer(stored: Stored) -> Vec<u8> {
+    let mut id = uuid::Uuid::encode_buffer();
+    let id = stored.id.hyphenated().encode_lower(&mut id);
+    let mut out = Vec::with_capacity(96);
+    out.extend_from_slice(br#"{"status":"ok","correlationId":""#);
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(match stored.duplicate {
+        true => br#"","duplicate":true}"#.as_slice(),
+        false => br#""}"#.as_slice(),
+    });
+    out.push(b'\n');
+    out
+}
+
 /// Records a refused call (without waiting for the commit) and answers it.
 fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
     let Call {
@@ -179,7 +195,7 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
     tracing::debug!(
         status = refusal.status.as_u16(),
         reason = %refusal.reason,
-        remote = %head.remote,
+        remote = %head.remote.text,
         "webhook call refused"
     );
     let record = Record::Rejected(Rejection {
@@ -187,10 +203,11 @@ fn refuse(call: Call<'_>, refusal: Refusal) -> (Reply, Outcome) {
         reason: refusal.reason.clone(),
         http_status: refusal.status.as_u16(),
         received_at: head.received_at,
-        method: head.method.to_string(),
-        remote_addr: head.remote.to_string(),
+        method: head.method.as_str().to_owned(),
+        remote_addr: head.remote.text.to_string(),
         size,
         event_key: webhook.map(|w| w.event_key.clone()),
+        duplicate: None,
     });
     // Answered at once: the record rides in the next commit.
     if !state.ctx.writer.append_nowait(record) {
@@ -311,7 +328,7 @@ fn check_source(call: &Call<'_>) -> Result<(), Refusal> {
         message: Some("this address may not call this webhook"),
         ..Refusal::new(StatusCode::FORBIDDEN, Outcome::Forbidden, reason)
     };
-    let client = forwarded::client(head.remote, &head.headers, &call.state.trusted_proxies)
+    let client = forwarded::client(head.remote.addr, &head.headers, &call.state.trusted_proxies)
         .map_err(|e| forbidden(format!("the caller's address is unknown: {e}")))?;
     if allowed(&webhook.allow_from, client.ip) {
         return Ok(());
@@ -435,7 +452,7 @@ async fn store(
         id: Uuid::now_v7(),
         event_key: webhook.event_key.clone(),
         received_at: head.received_at,
-        method: head.method.to_string(),
+        method: head.method.as_str().to_owned(),
         path: head.uri.path().to_string(),
         query: head
             .query
@@ -444,7 +461,7 @@ async fn store(
             .cloned()
             .collect(),
         headers: kept_headers(&head.headers),
-        remote_addr: head.remote.to_string(),
+        remote_addr: head.remote.text.to_string(),
         content_type: call.content_type.clone(),
         size: call.size,
         payload_type: webhook.payload_type,
@@ -536,7 +553,7 @@ fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
         if DROPPED_HEADERS.contains(&name.as_str()) {
             continue;
         }
-        let value = String::from_utf8_lossy(value.as_bytes());
+        let value = text(value);
         out.entry(name.as_str().to_string())
             .and_modify(|v| {
                 v.push_str(", ");
@@ -547,6 +564,15 @@ fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     out
 }
 
+/// A header's value as text: borrowed when it is UTF-8 (nearly always), else with
+/// replacement characters.
+fn text(value: &HeaderValue) -> Cow<'_, str> {
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    }
+}
+
 /// The bodies that have form fields, one of which may be the token.
 enum FormKind {
     Encoded,
@@ -554,16 +580,13 @@ enum FormKind {
 }
 
 fn form_kind(content_type: Option<&str>) -> Option<FormKind> {
-    let mime = content_type?
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match mime.as_str() {
-        "application/x-www-form-urlencoded" => Some(FormKind::Encoded),
-        "multipart/form-data" => Some(FormKind::Multipart),
-        _ => None,
+    let mime = content_type?.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Some(FormKind::Encoded)
+    } else if mime.eq_ignore_ascii_case("multipart/form-data") {
+        Some(FormKind::Multipart)
+    } else {
+        None
     }
 }
 
@@ -603,6 +626,23 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_ok_answer_is_the_json_of_section_2() {
+        for duplicate in [false, true] {
+            let stored = Stored {
+                id: Uuid::now_v7(),
+                duplicate,
+            };
+            let mut want = serde_json::json!({"status": "ok", "correlationId": stored.id});
+            if duplicate {
+                want["duplicate"] = true.into();
+            }
+            let mut want = serde_json::to_vec(&want).unwrap();
+            want.push(b'\n');
+            assert_eq!(ok_answer(stored), want, "duplicate: {duplicate}");
+        }
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The service: route a request to its handler, with timing and metrics around it.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,9 +8,9 @@ use hyper::{Method, Request, StatusCode};
 
 use super::reply::{self, Reply};
 use super::routes::Route;
-use super::{State, api, receive};
+use super::{Peer, State, api, receive};
 
-pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: SocketAddr) -> Reply {
+pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: Peer) -> Reply {
     let started = Instant::now();
     // The route borrows the path; only the rare refusals below copy it.
     match Route::parse(req.uri().path()) {

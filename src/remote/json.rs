@@ -256,6 +256,14 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_reads_back_with_its_original() {
+        let e = crate::domain::event::sample("webhook.a", 1_795_878_001_234, b"{}");
+        let dup = Rejection::duplicate(&e, Uuid::now_v7(), "msg_1", 202);
+        let back = record(dup.to_json(), false).unwrap();
+        assert_eq!(back, Record::Rejected(dup));
+    }
+
+    #[test]
     fn a_verified_event_and_a_verifying_webhook_read_back_without_secrets() {
         let mut e = crate::domain::event::sample("webhook.a", 1_795_878_001_234, b"{}");
         e.verified = Some(crate::domain::event::Verified {

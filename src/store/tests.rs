@@ -17,6 +17,7 @@ fn rejection() -> Rejection {
         remote_addr: "127.0.0.1:1".into(),
         size: 0,
         event_key: None,
+        duplicate: None,
     }
 }
 
@@ -513,4 +514,46 @@ async fn pages_with_bodies_are_bounded_in_bytes() {
     assert_eq!(page.len(), MAX_PAGE_BODY_BYTES >> 20, "{}", page.len());
     // Without bodies the limit alone counts.
     assert_eq!(store.page(&PageQuery::newest(100)).unwrap().len(), 20);
+}
+
+/// §7: a repeated delivery stores no event: its duplicate record is written in the same
+/// commit, with the status the caller got (the webhook's own, here 202), and goes on the bus.
+#[tokio::test]
+async fn a_repeated_delivery_is_recorded_as_a_duplicate_and_published() {
+    use crate::domain::handshake::{Change, CustomResponse};
+    let (_dir, store, writer, _t) = open(0);
+    let response = CustomResponse {
+        status: 202,
+        content_type: "text/plain".into(),
+        body: "ok".into(),
+    };
+    let w = writer
+        .put_webhook(WebhookInput {
+            event_key: Some("webhook.a".into()),
+            response: Some(Change::Set(Box::new(response))),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut bus = writer.subscribe();
+    let once = |e: Event| writer.append_once(Record::Accepted(e), Some(w.uuid), Some("d-1".into()));
+    let first = once(event("webhook.a", 1)).await.unwrap();
+    let repeat = event("webhook.a", 2);
+    let again = once(repeat.clone()).await.unwrap();
+    assert_eq!((again.id, again.duplicate), (first.id, true));
+    // Answered only after the commit: the record is there already.
+    let Some(Record::Rejected(dup)) = store.record(&repeat.id).unwrap() else {
+        panic!("no duplicate record")
+    };
+    assert_eq!(
+        dup.duplicate,
+        Some(crate::domain::Duplicate {
+            duplicate_of: first.id,
+            delivery_id: "d-1".into()
+        })
+    );
+    assert_eq!((dup.http_status, dup.size), (202, 3));
+    assert_eq!(store.counts().unwrap(), (1, 1));
+    assert_eq!(bus.recv().await.unwrap().id(), first.id);
+    assert_eq!(*bus.recv().await.unwrap(), Record::Rejected(dup));
 }

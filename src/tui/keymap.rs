@@ -236,6 +236,8 @@ pub const KEYMAP: &[Binding] = &[
     b(DETAIL, &[Key::char('[')], A::PrevTab, "previous tab", true),
     b(DETAIL, &[Key::char(']')], A::NextTab, "next tab", true),
     b(DETAIL, &[Key::new(Code::Esc)], A::Clear, "close, back to Events", false),
+    // Hinted only on a duplicate.
+    b(DETAIL, &[Key::new(Code::Enter)], A::Open, "open the original", true),
     // Hinted only on the Runs tab with a failed or dead run selected.
     w(DETAIL, &[Key::char('R')], A::Retry, "retry run"),
     w(PIPELINES, &[Key::char('n')], A::New, "new pipeline"),

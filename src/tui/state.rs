@@ -338,9 +338,16 @@ impl Dashboard {
     /// An action on an event: a confirm or a prompt first where it sends or
     /// writes, else a read of the event with its body.
     fn act_on(&mut self, act: EventAct, record: &Record) -> Vec<Effect> {
-        let Record::Accepted(e) = record else {
-            self.toast("A rejected call has no body: there is nothing to act on");
-            return vec![];
+        let e = match record {
+            Record::Accepted(e) => e,
+            Record::Rejected(x) if x.duplicate.is_some() => {
+                self.toast("A duplicate stored nothing: act on its original (Enter in Detail)");
+                return vec![];
+            }
+            Record::Rejected(_) => {
+                self.toast("A rejected call has no body: there is nothing to act on");
+                return vec![];
+            }
         };
         match act {
             EventAct::Replay => {
@@ -414,6 +421,9 @@ impl Dashboard {
     pub fn applies(&self, action: Action) -> bool {
         match (action, &self.popup) {
             (Action::Retry, None) => self.panes.detail.can_retry(),
+            (Action::Open, None) if self.focus == PaneId::Detail => {
+                self.panes.detail.original().is_some()
+            }
             (Action::NextField, Some(Popup::Editor(e))) => e.has_name_field(),
             // The prompt shares the form's keys: Tab chooses what to save, and the arrows
             // and Space edit its text.

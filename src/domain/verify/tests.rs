@@ -115,6 +115,85 @@ fn stripe_signs_timestamp_dot_body_and_takes_any_v1() {
     );
 }
 
+/// Stripe's fixed vector from its official .NET library, stripe/stripe-dotnet:
+/// `src/StripeTests/Services/Events/EventUtilityTest.cs` (secret, timestamp, header; checked
+/// there with a clock 100 s later and tolerance 300) over the fixture
+/// `src/StripeTests/Resources/event_test_signature.json` (its bytes, final newline included).
+/// Stripe's other libraries (stripe-python, -node, -go) sign at test time and publish none.
+#[test]
+fn stripe_published_vector() {
+    let v = config(&[("scheme", "stripe"), ("secret", "webhook_secret")]);
+    let body = concat!(
+        "{\n",
+        "  \"id\": \"evt_123\",\n",
+        "  \"object\": \"event\",\n",
+        "  \"account\": \"acct_123\",\n",
+        "  \"api_version\": \"2017-05-25\",\n",
+        "  \"created\": 1533204620,\n",
+        "  \"data\": {\n",
+        "    \"object\": {\n",
+        "      \"id\": \"cus_123\",\n",
+        "      \"object\": \"customer\",\n",
+        "      \"created\": 123456789,\n",
+        "      \"email\": \"test@stripe.com\",\n",
+        "      \"livemode\": false,\n",
+        "      \"metadata\": {}\n",
+        "    }\n",
+        "  },\n",
+        "  \"livemode\": false,\n",
+        "  \"pending_webhooks\": 1,\n",
+        "  \"request\": {\n",
+        "    \"id\": \"req_123\",\n",
+        "    \"idempotency_key\": \"idempotency-key-123\"\n",
+        "  },\n",
+        "  \"type\": \"customer.created\"\n",
+        "}\n",
+    )
+    .as_bytes();
+    let header = "t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
+    let h = [("Stripe-Signature", header)];
+    let ok = v.check(headers(&h), body, 1533204620 + 100).unwrap();
+    assert_eq!(ok.delivery_id.as_deref(), Some("evt_123"));
+    // The default tolerance (300 s) holds at its edge and not a second past, either way.
+    assert!(v.check(headers(&h), body, 1533204620 + 300).is_ok());
+    assert!(v.check(headers(&h), body, 1533204620 - 300).is_ok());
+    assert_eq!(
+        v.check(headers(&h), body, 1533204620 + 301),
+        Err(Failure::Timestamp {
+            by: 1,
+            future: false
+        })
+    );
+    // One changed byte: the trailing newline the fixture ends with.
+    assert_eq!(
+        v.check(headers(&h), &body[..body.len() - 1], 1533204620),
+        Err(Failure::NoMatch)
+    );
+}
+
+/// Shopify's vector from its official API library, Shopify/shopify-app-js:
+/// `packages/apps/shopify-api/lib/webhooks/__tests__/validate.test.ts` expects the HMAC
+/// `B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=` for the raw body `{"foo": "bar"}` under the
+/// secret of `lib/__tests__/test-config.ts` (`apiSecretKey: 'test_secret_key'`), with
+/// webhook id `123456789`. Shopify's docs show the algorithm, not a vector.
+#[test]
+fn shopify_published_vector() {
+    let v = config(&[("scheme", "shopify"), ("secret", "test_secret_key")]);
+    let h = [
+        (
+            "X-Shopify-Hmac-Sha256",
+            "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=",
+        ),
+        ("X-Shopify-Webhook-Id", "123456789"),
+    ];
+    let ok = v.check(headers(&h), br#"{"foo": "bar"}"#, 0).unwrap();
+    assert_eq!(ok.delivery_id.as_deref(), Some("123456789"));
+    assert_eq!(
+        v.check(headers(&h), br#"{"foo": "baz"}"#, 0),
+        Err(Failure::NoMatch)
+    );
+}
+
 #[test]
 fn shopify_is_base64_of_the_body() {
     let v = config(&[("scheme", "shopify"), ("secret", "hush")]);

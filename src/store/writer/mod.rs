@@ -240,8 +240,9 @@ impl Writer {
 enum Answer {
     /// A record written (or the stop, which writes nothing).
     Stored,
-    /// An event not written: its delivery id was stored with this event.
-    Duplicate(Uuid),
+    /// An event not written: its delivery id was stored with this event. The record of
+    /// the repeat, written instead, goes on the bus.
+    Duplicate(Uuid, Arc<Record>),
     Put(PutAnswer),
     /// Whether the webhook existed.
     Deleted(bool),
@@ -421,8 +422,8 @@ fn commit_batch(
                     ..
                 } => {
                     let delivery = webhook.zip(delivery.as_deref());
-                    if let Some(original) = ops::write_record(&mut t, record, value, delivery)? {
-                        answers.push(Answer::Duplicate(original));
+                    if let Some(r) = ops::write_record(&mut t, record, value, delivery)? {
+                        answers.push(Answer::Duplicate(r.original, Arc::new(r.record)));
                         continue;
                     }
                     if let (Some(w), Record::Accepted(e)) = (webhook, record.as_ref()) {
@@ -503,13 +504,15 @@ fn commit_batch(
     // Answer only now: after a successful commit everything is on disk.
     for (op, answer) in ops.into_iter().zip(answers) {
         match (op, answer) {
-            (Op::Record { ack: Some(ack), .. }, Answer::Duplicate(id)) => {
-                let _ = ack.send(Ok(Stored {
-                    id,
-                    duplicate: true,
-                }));
+            (Op::Record { ack, .. }, Answer::Duplicate(id, repeat)) => {
+                if let Some(ack) = ack {
+                    let _ = ack.send(Ok(Stored {
+                        id,
+                        duplicate: true,
+                    }));
+                }
+                let _ = out.bus.send(repeat);
             }
-            (Op::Record { ack: None, .. }, Answer::Duplicate(_)) => {}
             (
                 Op::Record {
                     ack,

@@ -11,7 +11,7 @@ use super::super::{
 };
 use super::PutError;
 use crate::domain::time::now_ms;
-use crate::domain::{Record, Webhook, WebhookInput};
+use crate::domain::{Event, Record, Rejection, Webhook, WebhookInput};
 
 /// What a webhook put answers: the webhook, or why it was refused (`Invalid`, `Conflict`).
 pub(super) type PutAnswer = Result<Webhook, PutError>;
@@ -47,14 +47,22 @@ impl<'t> Tables<'t> {
     }
 }
 
+/// An accepted event whose delivery id its webhook had stored: the stored event's id, and
+/// the record of the repeat, written instead of the event.
+pub(super) struct Repeat {
+    pub(super) original: Uuid,
+    pub(super) record: Record,
+}
+
 /// Writes a record. An accepted event with a delivery id its webhook already stored is not
-/// written: the answer is the stored event's id. Otherwise the id is recorded with the event.
+/// written: a duplicate record is, in the same commit, and the answer names the stored
+/// event. Otherwise the id is recorded with the event.
 pub(super) fn write_record(
     t: &mut Tables,
     record: &Record,
     value: &[u8],
     delivery: Option<(Uuid, &str)>,
-) -> Result<Option<Uuid>, StoreError> {
+) -> Result<Option<Repeat>, StoreError> {
     match record {
         Record::Accepted(e) => {
             if let Some((webhook, id)) = delivery {
@@ -66,8 +74,9 @@ pub(super) fn write_record(
                     )),
                 };
                 let key = (webhook.as_u128(), id);
-                if let Some(original) = by_id.get(key)? {
-                    return Ok(Some(Uuid::from_u128(original.value())));
+                let stored = by_id.get(key)?.map(|v| Uuid::from_u128(v.value()));
+                if let Some(original) = stored {
+                    return repeat(t, e, webhook, id, original).map(Some);
                 }
                 by_id.insert(key, e.id.as_u128())?;
                 by_event.insert(e.id.as_u128(), key)?;
@@ -79,6 +88,30 @@ pub(super) fn write_record(
         }
     };
     Ok(None)
+}
+
+/// Records a repeat of a stored delivery, with the status its caller is answered: the
+/// webhook's own success status, else 200.
+fn repeat(
+    t: &mut Tables,
+    e: &Event,
+    webhook: Uuid,
+    delivery_id: &str,
+    original: Uuid,
+) -> Result<Repeat, StoreError> {
+    let status = match t.webhooks.get(webhook.as_u128())? {
+        Some(v) => codec::decode_json::<Webhook>(v.value())?
+            .response
+            .map(|r| r.status),
+        None => None,
+    };
+    let r = Rejection::duplicate(e, original, delivery_id, status.unwrap_or(200));
+    t.rejections
+        .insert(r.id.as_u128(), codec::encode_json(&r)?.as_slice())?;
+    Ok(Repeat {
+        original,
+        record: Record::Rejected(r),
+    })
 }
 
 /// Creates or edits a webhook inside the batch's transaction. A refusal is an answer that

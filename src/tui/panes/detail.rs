@@ -19,7 +19,7 @@ use crate::domain::escape::escape_control as esc;
 use crate::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use crate::domain::time::rfc3339_ms;
 use crate::domain::{PayloadType, Record};
-use crate::tui::keymap::{Action, PaneId, cycle};
+use crate::tui::keymap::{self, Access, Action, PaneId, Scope, cycle};
 use crate::tui::list::PagedList;
 use crate::tui::msg::{Effect, Opened};
 use crate::tui::text::{clock, duration, fit, wrap};
@@ -85,6 +85,9 @@ pub struct Detail {
     /// The event Detail should show: set by Enter, then by the selection it follows;
     /// `None` while closed.
     wanted: Option<Uuid>,
+    /// The Events selection Detail last followed: a jump to a duplicate's original stays
+    /// until the selection moves.
+    following: Option<Uuid>,
     /// The event being read.
     reading: Option<Uuid>,
 }
@@ -93,16 +96,26 @@ impl Detail {
     /// Enter on an event.
     pub fn open(&mut self, id: Uuid) -> Vec<Effect> {
         self.wanted = Some(id);
+        self.following = Some(id);
         self.read()
     }
 
     /// The Events selection is now `id`: once open, Detail follows it.
     pub fn follow(&mut self, id: Uuid) -> Vec<Effect> {
-        if self.wanted.is_none() || self.wanted == Some(id) {
+        if self.wanted.is_none() || self.following == Some(id) {
             return vec![];
         }
+        self.following = Some(id);
         self.wanted = Some(id);
         self.read()
+    }
+
+    /// The event a duplicate on screen repeated, which Enter opens.
+    pub fn original(&self) -> Option<Uuid> {
+        match self.shown.as_ref().map(|d| &d.record) {
+            Some(Record::Rejected(x)) => x.duplicate.as_ref().map(|d| d.duplicate_of),
+            _ => None,
+        }
     }
 
     /// Reads the wanted event unless a read is already on its way; its answer reads again
@@ -271,10 +284,18 @@ impl Pane for Detail {
                     };
                 }
             }
+            // On a duplicate: the event it repeated, until the selection moves.
+            Action::Open => {
+                if let Some(id) = self.original() {
+                    self.wanted = Some(id);
+                    return Reply::effects(self.read());
+                }
+            }
             // Closing hands the focus back to the list it was opened from.
             Action::Clear => {
                 self.shown = None;
                 self.wanted = None;
+                self.following = None;
                 self.runs = None;
                 return Reply {
                     notice: Some(Notice::Focus(PaneId::Events)),
@@ -393,12 +414,31 @@ fn detail_lines(
     let e = match &d.record {
         Record::Accepted(e) => e,
         Record::Rejected(x) => {
-            let lines = vec![
-                Line::styled(
-                    format!("Rejected with HTTP {}", x.http_status),
-                    theme.error(),
-                ),
-                kv(theme, "reason", &x.reason),
+            let mut lines = match &x.duplicate {
+                Some(dup) => vec![
+                    Line::styled(
+                        format!(
+                            "duplicate: answered HTTP {} as the original; nothing new stored",
+                            x.http_status
+                        ),
+                        theme.fg(Color::Yellow),
+                    ),
+                    kv(
+                        theme,
+                        "original",
+                        &format!("{} ({})", dup.duplicate_of, open_original_hint()),
+                    ),
+                    kv(theme, "deliveryId", &dup.delivery_id),
+                ],
+                None => vec![
+                    Line::styled(
+                        format!("Rejected with HTTP {}", x.http_status),
+                        theme.error(),
+                    ),
+                    kv(theme, "reason", &x.reason),
+                ],
+            };
+            lines.extend([
                 kv(theme, "id", &x.id.to_string()),
                 kv(theme, "receivedAt", &rfc3339_ms(x.received_at)),
                 kv(theme, "method", &x.method),
@@ -409,7 +449,7 @@ fn detail_lines(
                     "eventKey",
                     x.event_key.as_deref().unwrap_or("(unknown token)"),
                 ),
-            ];
+            ]);
             let lines = wrap_lines(lines, width, 14);
             return (lines.len(), window(&lines, &range).to_vec());
         }
@@ -486,6 +526,21 @@ fn detail_lines(
             (lines.len(), window(&lines, &range).to_vec())
         }
     }
+}
+
+/// How to open a duplicate's original, from the keymap: `3 then Enter opens it`.
+fn open_original_hint() -> String {
+    let key = |scopes: &[Scope], action| {
+        keymap::bindings(scopes, Access::ReadOnly)
+            .find(|b| b.action == action)
+            .map(keymap::keys_label)
+            .unwrap_or_default()
+    };
+    format!(
+        "{} then {} opens it",
+        key(&[Scope::Global], Action::Focus(PaneId::Detail)),
+        key(&[Scope::Pane(PaneId::Detail)], Action::Open)
+    )
 }
 
 /// The Body tab: a summary line, then the decoded body.

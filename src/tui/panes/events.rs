@@ -387,6 +387,22 @@ fn event_line(r: &Record, theme: Theme, w: usize, stamp: impl Fn(i64) -> String)
             spans.push(Span::styled(verified, theme.fg(Color::Green)));
             Line::from(spans)
         }
+        // A repeat the sender was answered for: a word, since it was not refused (§7).
+        Record::Rejected(x) if x.duplicate.is_some() => {
+            let delivery = x.duplicate.as_ref().map_or("", |d| d.delivery_id.as_str());
+            let fixed = 8 + 11 + 5;
+            let what = format!(
+                "{} delivery {}",
+                x.event_key.as_deref().unwrap_or(""),
+                delivery
+            );
+            Line::from(vec![
+                Span::styled(stamp(x.received_at), theme.dim()),
+                Span::styled(" duplicate ", theme.fg(Color::Yellow)),
+                Span::raw(format!("{:<4} ", fit(&x.method, 4))),
+                Span::raw(fit(&esc(&what), w.saturating_sub(fixed))),
+            ])
+        }
         Record::Rejected(x) => {
             let fixed = 8 + 4 + 4 + 5;
             let what = match &x.event_key {

@@ -120,6 +120,26 @@ impl Webhooks {
         field("token", &w.uuid.to_string());
         field("payload", w.payload_type.as_str());
         field("max bytes", &w.max_payload_length.to_string());
+        // §7 settings, named only: secrets and tokens are never shown, just that they are set.
+        if !w.allow_from.is_empty() {
+            let nets: Vec<String> = w.allow_from.iter().map(ToString::to_string).collect();
+            field("allowFrom", &nets.join(", "));
+        }
+        if let Some(scheme) = w.scheme {
+            field("verify", &format!("{} (secret set)", scheme.as_str()));
+        }
+        match w.handshake {
+            Some("meta") => field("handshake", "meta (verify token set)"),
+            Some(h) => field("handshake", h),
+            None => {}
+        }
+        if let Some(r) = &w.response {
+            let body = r.body.len();
+            field(
+                "response",
+                &format!("{} {}, {body} bytes", r.status, r.content_type),
+            );
+        }
         field(
             "events",
             &format!(

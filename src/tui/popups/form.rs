@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::Reply;
 use crate::domain::escape::escape_control as esc;
-use crate::domain::verify::Scheme;
+use crate::domain::handshake::{Change, CustomResponse, Handshake};
+use crate::domain::verify::{Scheme, VerifyChange};
 use crate::domain::webhook::{DEFAULT_MAX_PAYLOAD_LENGTH, InputErrors, parse_allow_from};
 use crate::domain::{PayloadType, WebhookFields, WebhookInput, WebhookView};
 use crate::service::command::Params;
@@ -30,10 +31,14 @@ pub enum Field {
     Verify,
     Secret,
     Handshake,
+    VerifyToken,
+    ResponseStatus,
+    ResponseContentType,
+    ResponseBody,
 }
 
 impl Field {
-    const ALL: [Field; 7] = [
+    const ALL: [Field; 11] = [
         Field::EventKey,
         Field::PayloadType,
         Field::MaxPayloadLength,
@@ -41,10 +46,36 @@ impl Field {
         Field::Verify,
         Field::Secret,
         Field::Handshake,
+        Field::VerifyToken,
+        Field::ResponseStatus,
+        Field::ResponseContentType,
+        Field::ResponseBody,
     ];
 
     fn step(self, by: isize) -> Field {
         cycle(&Field::ALL, self, by)
+    }
+}
+
+/// The custom response's three fields as typed (§7); all empty means none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct ResponseText {
+    status: String,
+    content_type: String,
+    body: String,
+}
+
+impl ResponseText {
+    fn of(r: Option<&CustomResponse>) -> ResponseText {
+        r.map_or_else(ResponseText::default, |r| ResponseText {
+            status: r.status.to_string(),
+            content_type: r.content_type.clone(),
+            body: r.body.clone(),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.status.trim().is_empty() && self.content_type.trim().is_empty() && self.body.is_empty()
     }
 }
 
@@ -61,21 +92,58 @@ pub struct Form {
     pub scheme: Option<Scheme>,
     /// Write-only: shown masked, and left empty it keeps the stored secret.
     pub secret: TextArea<'static>,
-    /// `none`, `slack` or `graph`; a meta handshake (it needs a token) is set by the API.
+    /// `none`, `slack`, `graph` or `meta`.
     pub handshake: &'static str,
-    /// What the webhook had, so that an untouched choice sends nothing.
+    /// The meta handshake's `hub.verify_token`: write-only like the secret, masked, and left
+    /// empty it keeps the stored one.
+    pub verify_token: TextArea<'static>,
+    /// The custom success response (§7); all three empty answers with the JSON of §2.
+    pub response_status: TextArea<'static>,
+    pub response_content_type: TextArea<'static>,
+    pub response_body: TextArea<'static>,
+    /// What the webhook had, so that an untouched setting sends nothing.
     had: (Option<Scheme>, &'static str),
+    had_response: ResponseText,
     pub field: Field,
     pub errors: InputErrors,
     pub allow_from_error: Option<String>,
+    pub verify_error: Option<String>,
+    pub handshake_error: Option<String>,
+    pub response_error: Option<String>,
     /// A failure that belongs to no field.
     pub error: Option<String>,
     pub saving: bool,
 }
 
+/// A masked one-line input, for secrets.
+fn masked() -> TextArea<'static> {
+    let mut t = super::single_line("");
+    t.set_mask_char('•');
+    t
+}
+
+/// A one-line input holding `text`, showing `hint` while empty.
+fn with_hint(text: &str, hint: &str) -> TextArea<'static> {
+    let mut t = super::single_line(text);
+    t.set_placeholder_text(hint);
+    t
+}
+
+fn text(t: &TextArea<'static>) -> String {
+    t.lines().join("")
+}
+
 impl Form {
     /// A form for a new webhook, or filled in from the one being edited.
     pub fn new(editing: Option<&WebhookView>) -> Form {
+        let had_response = ResponseText::of(editing.and_then(|w| w.response.as_ref()));
+        let handshake = handshake_word(editing);
+        let mut verify_token = masked();
+        verify_token.set_placeholder_text(if handshake == "meta" {
+            "(kept)"
+        } else {
+            "(for the meta handshake)"
+        });
         Form {
             editing: editing.map(|w| w.uuid),
             event_key: super::single_line(editing.map_or("webhook.", |w| w.event_key.as_str())),
@@ -85,7 +153,7 @@ impl Form {
                     .map_or(DEFAULT_MAX_PAYLOAD_LENGTH, |w| w.max_payload_length)
                     .to_string(),
             ),
-            allow_from: super::single_line(
+            allow_from: with_hint(
                 &editing
                     .map(|w| {
                         let nets: Vec<String> =
@@ -93,18 +161,26 @@ impl Form {
                         nets.join(", ")
                     })
                     .unwrap_or_default(),
+                "(any address; CIDRs, comma-separated)",
             ),
             scheme: editing.and_then(|w| w.scheme),
-            secret: {
-                let mut t = super::single_line("");
-                t.set_mask_char('•');
-                t
-            },
-            handshake: handshake_word(editing),
-            had: (editing.and_then(|w| w.scheme), handshake_word(editing)),
+            secret: masked(),
+            handshake,
+            verify_token,
+            response_status: with_hint(&had_response.status, "(none: the JSON answer)"),
+            response_content_type: with_hint(
+                &had_response.content_type,
+                "(text/plain; charset=utf-8)",
+            ),
+            response_body: with_hint(&had_response.body, "(empty)"),
+            had: (editing.and_then(|w| w.scheme), handshake),
+            had_response,
             field: Field::EventKey,
             errors: InputErrors::default(),
             allow_from_error: None,
+            verify_error: None,
+            handshake_error: None,
+            response_error: None,
             error: None,
             saving: false,
         }
@@ -124,45 +200,12 @@ impl Form {
         match action {
             Some(Action::Cancel) => return Reply::close(),
             Some(Action::Submit) if !self.saving => {
-                let uuid = self.editing.map(|u| u.to_string());
-                let key = self.event_key.lines().join("");
-                let max = self.max_payload_length.lines().join("");
-                let nets = self.allow_from.lines().join("");
-                let sender = self.sender_params();
-                // Checked here to show errors beside their field; the backend reads the
-                // same parameters again, as the API does.
-                let parsed = WebhookInput::parse(
-                    WebhookFields {
-                        uuid: uuid.as_deref(),
-                        event_key: Some(&key),
-                        payload_type: Some(self.payload_type.as_str()),
-                        max_payload_length: Some(&max),
-                    },
-                    ceiling,
-                )
-                .and_then(|i| i.with_sender(&sender));
-                let allow_from = parse_allow_from(&nets);
-                self.allow_from_error = allow_from.as_ref().err().cloned();
-                match (parsed, allow_from) {
-                    (Ok(_), Ok(_)) => {
-                        let mut params = sender;
-                        if let Some(uuid) = uuid {
-                            params.insert("uuid".into(), uuid);
-                        }
-                        params.insert("eventKey".into(), key);
-                        params.insert("payloadType".into(), self.payload_type.as_str().into());
-                        params.insert("maxPayloadLength".into(), max);
-                        params.insert("allowFrom".into(), nets);
-                        self.errors = InputErrors::default();
-                        self.error = None;
-                        self.saving = true;
-                        return Reply {
-                            effects: vec![Effect::Put(PutParams(params))],
-                            ..Reply::default()
-                        };
-                    }
-                    (Err(errors), _) => self.errors = errors,
-                    (Ok(_), Err(_)) => self.errors = InputErrors::default(),
+                if let Some(params) = self.validated(ceiling) {
+                    self.saving = true;
+                    return Reply {
+                        effects: vec![Effect::Put(PutParams(params))],
+                        ..Reply::default()
+                    };
                 }
             }
             Some(Action::NextField) => self.field = self.field.step(1),
@@ -181,31 +224,77 @@ impl Form {
             }
             _ => {
                 let input = key.to_input();
-                match self.field {
-                    Field::EventKey => {
-                        self.event_key.input(input);
+                let field = match self.field {
+                    Field::EventKey => &mut self.event_key,
+                    Field::MaxPayloadLength => &mut self.max_payload_length,
+                    Field::AllowFrom => &mut self.allow_from,
+                    Field::Secret => &mut self.secret,
+                    Field::VerifyToken => &mut self.verify_token,
+                    Field::ResponseStatus => &mut self.response_status,
+                    Field::ResponseContentType => &mut self.response_content_type,
+                    Field::ResponseBody => &mut self.response_body,
+                    Field::PayloadType | Field::Verify | Field::Handshake => {
+                        return Reply::default();
                     }
-                    Field::MaxPayloadLength => {
-                        self.max_payload_length.input(input);
-                    }
-                    Field::AllowFrom => {
-                        self.allow_from.input(input);
-                    }
-                    Field::Secret => {
-                        self.secret.input(input);
-                    }
-                    Field::PayloadType | Field::Verify | Field::Handshake => {}
-                }
+                };
+                field.input(input);
             }
         }
         Reply::default()
     }
 
-    /// The §7 parameters this form changes: only what was changed here, so that an edit
-    /// keeps the rest (a generic hmac config, a meta handshake, a response) as it is.
-    fn sender_params(&self) -> Params {
+    /// Checks every field with the API's own parsers, each error beside its field (an error
+    /// fixed since goes away), and answers the put's parameters when all pass. What was
+    /// typed stays either way.
+    fn validated(&mut self, ceiling: u64) -> Option<Params> {
+        let uuid = self.editing.map(|u| u.to_string());
+        let key = text(&self.event_key);
+        let max = text(&self.max_payload_length);
+        let nets = text(&self.allow_from);
+        let parsed = WebhookInput::parse(
+            WebhookFields {
+                uuid: uuid.as_deref(),
+                event_key: Some(&key),
+                payload_type: Some(self.payload_type.as_str()),
+                max_payload_length: Some(&max),
+            },
+            ceiling,
+        );
+        self.errors = parsed.as_ref().err().cloned().unwrap_or_default();
+        self.allow_from_error = parse_allow_from(&nets).err();
+        let verify = self.verify_params();
+        self.verify_error = VerifyChange::from_params(&verify).err();
+        let handshake = self.handshake_params();
+        self.handshake_error = self.check_handshake(&handshake).err();
+        let response = self.response_params();
+        self.response_error = CustomResponse::from_params(&response).err();
+        self.error = None;
+        let fine = parsed.is_ok()
+            && self.allow_from_error.is_none()
+            && self.verify_error.is_none()
+            && self.handshake_error.is_none()
+            && self.response_error.is_none();
+        if !fine {
+            return None;
+        }
+        let mut params = verify;
+        params.extend(handshake);
+        params.extend(response);
+        if let Some(uuid) = uuid {
+            params.insert("uuid".into(), uuid);
+        }
+        params.insert("eventKey".into(), key);
+        params.insert("payloadType".into(), self.payload_type.as_str().into());
+        params.insert("maxPayloadLength".into(), max);
+        params.insert("allowFrom".into(), nets);
+        Some(params)
+    }
+
+    /// `verify`, when the scheme changed or a secret was typed; else nothing, so that an
+    /// edit keeps the rest (a generic hmac config) as it is.
+    fn verify_params(&self) -> Params {
         let mut p = Params::new();
-        let secret = self.secret.lines().join("");
+        let secret = text(&self.secret);
         if self.scheme != self.had.0 || !secret.is_empty() {
             let scheme = self.scheme.map_or("none", Scheme::as_str);
             p.insert("verify.scheme".into(), scheme.into());
@@ -213,8 +302,54 @@ impl Form {
                 p.insert("verify.secret".into(), secret);
             }
         }
-        if self.handshake != self.had.1 {
+        p
+    }
+
+    /// `handshake`, when it changed or a verify token was typed.
+    fn handshake_params(&self) -> Params {
+        let mut p = Params::new();
+        let token = text(&self.verify_token);
+        if !token.is_empty() {
+            p.insert("handshake.type".into(), self.handshake.into());
+            p.insert("handshake.verifyToken".into(), token);
+        } else if self.handshake != self.had.1 {
             p.insert("handshake".into(), self.handshake.into());
+        }
+        p
+    }
+
+    /// The API's check, and the one it makes when applying: a new meta handshake needs its
+    /// token, since there is none to keep.
+    fn check_handshake(&self, params: &Params) -> Result<(), String> {
+        match Handshake::from_params(params)? {
+            Some(Change::Set(h)) if self.had.1 != "meta" => h.keep_token(None).map(drop),
+            _ => Ok(()),
+        }
+    }
+
+    /// `response`, when any of its fields changed: `none` once all are empty.
+    fn response_params(&self) -> Params {
+        let mut p = Params::new();
+        let now = ResponseText {
+            status: text(&self.response_status),
+            content_type: text(&self.response_content_type),
+            body: text(&self.response_body),
+        };
+        if now == self.had_response {
+            return p;
+        }
+        if now.is_empty() {
+            p.insert("response".into(), "none".into());
+            return p;
+        }
+        for (name, value) in [
+            ("response.status", now.status),
+            ("response.contentType", now.content_type),
+            ("response.body", now.body),
+        ] {
+            if !value.trim().is_empty() {
+                p.insert(name.into(), value);
+            }
         }
         p
     }
@@ -227,49 +362,83 @@ impl Form {
         };
         // Errors wrap inside the box rather than run past its edge.
         const WIDTH: u16 = 64;
-        let field_w = (WIDTH - 2 - 18) as usize;
+        const LABEL: u16 = 18;
+        let field_w = (WIDTH - 2 - LABEL) as usize;
         let wrapped = |e: &Option<String>, w: usize| -> Vec<String> {
             e.as_ref()
                 .map_or_else(Vec::new, |e| wrap_words(&format!("✗ {}", esc(e)), w))
         };
-        let errors = [
-            wrapped(&self.errors.event_key, field_w),
-            wrapped(&self.errors.payload_type, field_w),
-            wrapped(&self.errors.max_payload_length, field_w),
-            wrapped(&self.allow_from_error, field_w),
-            wrapped(&self.errors.sender, field_w),
-            wrapped(&self.error, (WIDTH - 2) as usize),
+        let uuid = match self.editing {
+            Some(u) => u.to_string(),
+            None => "(new, random)".into(),
+        };
+        let scheme = self.scheme.map_or("none", Scheme::as_str);
+        let secret_label = if self.had.0.is_some() {
+            "secret (kept)"
+        } else {
+            "secret"
+        };
+        // The rows, top to bottom; an error takes rows only when there is one.
+        let rows = vec![
+            Row::Fixed("uuid (fixed)", uuid),
+            Row::Text("eventKey", Field::EventKey, &self.event_key),
+            Row::Error(wrapped(&self.errors.event_key, field_w)),
+            Row::Choice(
+                "payloadType",
+                Field::PayloadType,
+                PayloadType::ALL.iter().map(|t| t.as_str()).collect(),
+                self.payload_type.as_str(),
+            ),
+            Row::Error(wrapped(&self.errors.payload_type, field_w)),
+            Row::Text(
+                "maxPayloadLength",
+                Field::MaxPayloadLength,
+                &self.max_payload_length,
+            ),
+            Row::Error(wrapped(&self.errors.max_payload_length, field_w)),
+            Row::Text("allowFrom", Field::AllowFrom, &self.allow_from),
+            Row::Error(wrapped(&self.allow_from_error, field_w)),
+            // Seven schemes do not fit the line: the chosen one, between the keys that change it.
+            Row::Scroll("verify", Field::Verify, scheme),
+            Row::Text(secret_label, Field::Secret, &self.secret),
+            Row::Error(wrapped(&self.verify_error, field_w)),
+            Row::Choice(
+                "handshake",
+                Field::Handshake,
+                HANDSHAKES.to_vec(),
+                self.handshake,
+            ),
+            Row::Text("meta verifyToken", Field::VerifyToken, &self.verify_token),
+            Row::Error(wrapped(&self.handshake_error, field_w)),
+            Row::Text(
+                "response status",
+                Field::ResponseStatus,
+                &self.response_status,
+            ),
+            Row::Text(
+                "response type",
+                Field::ResponseContentType,
+                &self.response_content_type,
+            ),
+            Row::Text("response body", Field::ResponseBody, &self.response_body),
+            Row::Error(wrapped(&self.response_error, field_w)),
+            Row::Wide(wrapped(&self.error, (WIDTH - 2) as usize)),
+            Row::Wide(vec![String::new()]),
+            Row::Footer(if self.saving {
+                "Saving…".to_string()
+            } else {
+                format!("limit: at most {max_payload} bytes")
+            }),
         ];
-        let height = |e: &Vec<String>| e.len().max(1) as u16;
-        let extra: u16 = errors.iter().map(|e| height(e) - 1).sum();
-        let r = centered(f.area(), WIDTH, 19 + extra);
+        let heights: Vec<u16> = rows.iter().map(Row::height).collect();
+        let r = centered(f.area(), WIDTH, heights.iter().sum::<u16>() + 2);
         f.render_widget(Clear, r);
         let block = Block::bordered()
             .title(title)
             .border_style(theme.fg(ratatui::style::Color::Cyan));
         let inner = block.inner(r);
         f.render_widget(block, r);
-        let one = Constraint::Length(1);
-        let rows = Layout::vertical([
-            one,
-            one,
-            one,
-            Constraint::Length(height(&errors[0])),
-            one,
-            Constraint::Length(height(&errors[1])),
-            one,
-            Constraint::Length(height(&errors[2])),
-            one,
-            Constraint::Length(height(&errors[3])),
-            one,
-            one,
-            one,
-            Constraint::Length(height(&errors[4])),
-            Constraint::Length(height(&errors[5])),
-            one,
-            one,
-        ])
-        .split(inner);
+        let areas = Layout::vertical(heights.iter().map(|h| Constraint::Length(*h))).split(inner);
         let label = |text: &str, field: Option<Field>| {
             let style = if field == Some(self.field) {
                 theme.key()
@@ -279,115 +448,90 @@ impl Form {
             Span::styled(format!("{text:<18}"), style)
         };
         let split = |row: Rect| {
-            Layout::horizontal([Constraint::Length(18), Constraint::Min(1)]).areas::<2>(row)
+            Layout::horizontal([Constraint::Length(LABEL), Constraint::Min(1)]).areas::<2>(row)
         };
-        let uuid = match self.editing {
-            Some(u) => u.to_string(),
-            None => "(new, random)".into(),
-        };
-        f.render_widget(
-            Line::from(vec![
-                label("uuid (fixed)", None),
-                Span::styled(uuid, theme.dim()),
-            ]),
-            rows[0],
-        );
-        let text_field =
-            |f: &mut Frame, row: Rect, name: &str, field: Field, input: &TextArea<'static>| {
-                let [l, r] = split(row);
-                f.render_widget(label(name, Some(field)), l);
-                let mut input = input.clone();
-                input.set_cursor_line_style(Style::new().add_modifier(Modifier::UNDERLINED));
-                if self.field != field {
-                    input.set_cursor_style(Style::new());
-                }
-                f.render_widget(&input, r);
-            };
-        let lines = |e: &[String]| -> Vec<Line<'static>> {
+        let error_lines = |e: &[String]| -> Vec<Line<'static>> {
             e.iter()
                 .map(|l| Line::styled(l.clone(), theme.error()))
                 .collect()
         };
-        let error_row = |f: &mut Frame, row: Rect, e: &[String]| {
-            let [_, r] = split(row);
-            f.render_widget(Paragraph::new(lines(e)), r);
-        };
-        text_field(f, rows[2], "eventKey", Field::EventKey, &self.event_key);
-        error_row(f, rows[3], &errors[0]);
-        let [l, rr] = split(rows[4]);
-        f.render_widget(label("payloadType", Some(Field::PayloadType)), l);
-        let choices: Vec<Span> = PayloadType::ALL
-            .iter()
-            .map(|t| {
-                if *t == self.payload_type {
-                    Span::styled(format!("[{}] ", t.as_str()), theme.selected())
-                } else {
-                    Span::raw(format!(" {}  ", t.as_str()))
-                }
-            })
-            .collect();
-        f.render_widget(Line::from(choices), rr);
-        error_row(f, rows[5], &errors[1]);
-        text_field(
-            f,
-            rows[6],
-            "maxPayloadLength",
-            Field::MaxPayloadLength,
-            &self.max_payload_length,
-        );
-        error_row(f, rows[7], &errors[2]);
-        text_field(f, rows[8], "allowFrom", Field::AllowFrom, &self.allow_from);
-        if self.allow_from_error.is_some() {
-            error_row(f, rows[9], &errors[3]);
-        } else if self.allow_from.lines().join("").trim().is_empty() {
-            let [_, r] = split(rows[9]);
-            f.render_widget(
-                Span::styled("any address (CIDRs, comma-separated)", theme.dim()),
-                r,
-            );
-        }
-        let choices = |words: Vec<&str>, chosen: &str| -> Line<'static> {
-            let spans: Vec<Span> = words
-                .iter()
-                .map(|w| {
-                    if *w == chosen {
-                        Span::styled(format!("[{w}]"), theme.selected())
-                    } else {
-                        Span::raw(format!(" {w} "))
+        for (row, area) in rows.iter().zip(areas.iter()) {
+            let [l, rr] = split(*area);
+            match row {
+                Row::Fixed(name, value) => f.render_widget(
+                    Line::from(vec![
+                        label(name, None),
+                        Span::styled(value.clone(), theme.dim()),
+                    ]),
+                    *area,
+                ),
+                Row::Text(name, field, input) => {
+                    f.render_widget(label(name, Some(*field)), l);
+                    let mut input = (*input).clone();
+                    input.set_cursor_line_style(Style::new().add_modifier(Modifier::UNDERLINED));
+                    input.set_placeholder_style(theme.dim());
+                    if self.field != *field {
+                        input.set_cursor_style(Style::new());
                     }
-                })
-                .collect();
-            Line::from(spans)
-        };
-        let [l, rr] = split(rows[10]);
-        f.render_widget(label("verify", Some(Field::Verify)), l);
-        // Seven schemes do not fit the line: the chosen one, between the keys that change it.
-        let scheme = self.scheme.map_or("none", Scheme::as_str);
-        f.render_widget(
-            Line::from(vec![
-                Span::raw("← "),
-                Span::styled(format!("[{scheme}]"), theme.selected()),
-                Span::raw(" →"),
-            ]),
-            rr,
-        );
-        let hint = if self.had.0.is_some() {
-            "secret (kept)"
-        } else {
-            "secret"
-        };
-        text_field(f, rows[11], hint, Field::Secret, &self.secret);
-        let [l, rr] = split(rows[12]);
-        f.render_widget(label("handshake", Some(Field::Handshake)), l);
-        f.render_widget(choices(HANDSHAKES.to_vec(), self.handshake), rr);
-        error_row(f, rows[13], &errors[4]);
-        f.render_widget(Paragraph::new(lines(&errors[5])), rows[14]);
-        let footer = if self.saving {
-            "Saving…".to_string()
-        } else {
-            format!("limit: at most {max_payload} bytes")
-        };
-        f.render_widget(Span::styled(footer, theme.dim()), rows[16]);
+                    f.render_widget(&input, rr);
+                }
+                Row::Choice(name, field, words, chosen) => {
+                    f.render_widget(label(name, Some(*field)), l);
+                    let spans: Vec<Span> = words
+                        .iter()
+                        .map(|w| {
+                            if w == chosen {
+                                Span::styled(format!("[{w}]"), theme.selected())
+                            } else {
+                                Span::raw(format!(" {w} "))
+                            }
+                        })
+                        .collect();
+                    f.render_widget(Line::from(spans), rr);
+                }
+                Row::Scroll(name, field, chosen) => {
+                    f.render_widget(label(name, Some(*field)), l);
+                    f.render_widget(
+                        Line::from(vec![
+                            Span::raw("← "),
+                            Span::styled(format!("[{chosen}]"), theme.selected()),
+                            Span::raw(" →"),
+                        ]),
+                        rr,
+                    );
+                }
+                Row::Error(e) => f.render_widget(Paragraph::new(error_lines(e)), rr),
+                Row::Wide(e) => f.render_widget(Paragraph::new(error_lines(e)), *area),
+                Row::Footer(text) => {
+                    f.render_widget(Span::styled(text.clone(), theme.dim()), *area)
+                }
+            }
+        }
+    }
+}
+
+/// One row of the form as drawn.
+enum Row<'a> {
+    /// A value shown, not edited.
+    Fixed(&'static str, String),
+    Text(&'static str, Field, &'a TextArea<'static>),
+    /// Every choice on the line, the chosen one marked.
+    Choice(&'static str, Field, Vec<&'static str>, &'static str),
+    /// Only the chosen one, between the arrows.
+    Scroll(&'static str, Field, &'static str),
+    /// Lines under a field; none when there is no error.
+    Error(Vec<String>),
+    /// Lines across the whole width.
+    Wide(Vec<String>),
+    Footer(String),
+}
+
+impl Row<'_> {
+    fn height(&self) -> u16 {
+        match self {
+            Row::Error(lines) | Row::Wide(lines) => lines.len() as u16,
+            _ => 1,
+        }
     }
 }
 
@@ -403,7 +547,7 @@ const SCHEMES: [Option<Scheme>; 7] = [
     Some(Scheme::Hmac),
 ];
 
-/// The handshakes the form sets; `meta` needs a verify token, so only the API sets it.
+/// The handshakes the form sets; `meta` takes its verify token in the field below.
 const HANDSHAKES: [&str; 4] = ["none", "slack", "graph", "meta"];
 
 fn handshake_word(w: Option<&WebhookView>) -> &'static str {
