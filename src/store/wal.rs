@@ -1,6 +1,6 @@
-//! The write-ahead log's on-disk format (issue 12; README, Write path and recovery). Not wired
-//! into the writer yet: this is the part that decides what recovery reads back, kept pure (bytes
-//! in, records out) so that it can be tested against any truncation or corruption.
+//! The write-ahead log's on-disk format (issue 12; README, Write path and recovery), and the file
+//! it lives in. The format is kept pure (bytes in, records out) so that it can be tested against
+//! any truncation or corruption; the writer (`writer/log.rs`) decides what goes in the records.
 //!
 //! A segment is a preallocated file: a header in its first [`HEADER`] bytes, then records.
 //!
@@ -15,6 +15,58 @@
 //! Reading stops at the first record that is short, longer than what follows, fails its CRC or
 //! does not carry the next sequence number: that is the unsynced tail of a crash, which no caller
 //! was answered for.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+/// The log's file, so that tests can stand in a disk that loses power.
+pub trait LogFile: Send {
+    /// The whole file.
+    fn read_all(&mut self) -> io::Result<Vec<u8>>;
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;
+    /// `fdatasync`: returns once everything written is on disk.
+    fn sync(&mut self) -> io::Result<()>;
+    fn size(&mut self) -> io::Result<u64>;
+}
+
+/// The log in a real file.
+pub struct FileLog(File);
+
+impl FileLog {
+    /// Opens or creates the log, readable by its owner only: it holds events.
+    pub fn open(path: &Path) -> io::Result<FileLog> {
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(path).map(FileLog)
+    }
+}
+
+impl LogFile for FileLog {
+    fn read_all(&mut self) -> io::Result<Vec<u8>> {
+        use io::{Read, Seek};
+        let mut out = Vec::new();
+        self.0.seek(io::SeekFrom::Start(0))?;
+        self.0.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        use io::{Seek, Write};
+        self.0.seek(io::SeekFrom::Start(offset))?;
+        self.0.write_all(bytes)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
 
 /// Bytes reserved for the header; records start at this offset, page-aligned.
 pub const HEADER: usize = 4096;
