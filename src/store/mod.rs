@@ -18,7 +18,7 @@ use crate::domain::{EventFilter, Record, Summary, Webhook};
 
 pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
 pub use pipelines::{PipelineInput, Progress, Requeue, RunQuery};
-pub use writer::{PutError, Stored, Writer, WriterConfig};
+pub use writer::{LogConfig, PutError, Stored, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.
 //
