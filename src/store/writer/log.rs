@@ -1,9 +1,9 @@
 //! The write-ahead log in the writer (issue 12; README, Write path and recovery).
 //!
 //! A batch of records only (events, rejections, duplicates) is applied in a redb transaction
-//! that does not sync (`Durability::None`) and stores the batch's sequence number; then the
-//! rows it decided are appended to the log as one record, and one `fdatasync` makes them
-//! durable: only then are its callers answered. Every commit that syncs redb (webhook changes,
+//! that does not sync (`Durability::None`) and stores the batch's sequence number; the rows it
+//! decided are appended to the log as one record, one `fdatasync` makes them durable, and only
+//! then does the transaction commit and are its callers answered. Every commit that syncs redb (webhook changes,
 //! pruning, a checkpoint) makes all the unsynced ones before it durable too. A crash loses
 //! redb's unsynced commits, never the log's synced records: opening replays the records past
 //! the stored sequence through the same `ops` functions, checkpoints, and starts a new segment.
@@ -172,7 +172,6 @@ pub(super) struct Wal {
     /// A batch failed: redb may hold rows the log does not. Nothing is written until the
     /// store is reopened and the log replayed.
     pub(super) broken: bool,
-    buf: Vec<u8>,
 }
 
 impl Wal {
@@ -190,7 +189,6 @@ impl Wal {
             end: wal::HEADER as u64,
             last_checkpoint: Instant::now(),
             broken: true,
-            buf: Vec::new(),
         };
         wal.recover(store)?;
         Ok(wal)
@@ -282,21 +280,28 @@ impl Wal {
         Ok(())
     }
 
-    /// Makes a batch applied without a sync durable: appends and syncs its record, or, when
-    /// it does not fit the segment, checkpoints instead.
-    pub(super) fn append(&mut self, store: &Store, entries: &Entries) -> Result<(), StoreError> {
-        self.buf.clear();
-        let fits = wal::append_record(&mut self.buf, self.epoch, self.next_seq, &entries.0).is_ok()
-            && self.end + self.buf.len() as u64 <= self.config.segment_bytes;
+    /// Appends a batch's record and syncs it, before its transaction commits, so that readers
+    /// never see rows that are not durable. `Ok(false)`: it does not fit the segment; the
+    /// batch is then committed durably instead, and [`Wal::checkpointed`] called.
+    pub(super) fn append(&mut self, entries: &Entries) -> Result<bool, StoreError> {
+        // Not kept between batches: one large batch would pin its size.
+        let mut buf = Vec::with_capacity(wal::RECORD_HEAD + entries.0.len());
+        let fits = wal::append_record(&mut buf, self.epoch, self.next_seq, &entries.0).is_ok()
+            && self.end + buf.len() as u64 <= self.config.segment_bytes;
         if !fits {
-            self.next_seq += 1;
-            return self.checkpoint(store);
+            return Ok(false);
         }
-        self.file.write_at(self.end, &self.buf).map_err(io_error)?;
+        self.file.write_at(self.end, &buf).map_err(io_error)?;
         self.file.sync().map_err(io_error)?;
-        self.end += self.buf.len() as u64;
+        self.end += buf.len() as u64;
         self.next_seq += 1;
-        Ok(())
+        Ok(true)
+    }
+
+    /// After the batch that did not fit was committed durably: starts the log over.
+    pub(super) fn checkpointed(&mut self) -> Result<(), StoreError> {
+        self.next_seq += 1;
+        self.new_segment()
     }
 
     /// Whether it is time for a checkpoint.

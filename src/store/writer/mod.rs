@@ -536,17 +536,19 @@ fn commit_batch(
             }
         }
         drop(t);
-        if logged && let Some(w) = &wal {
+        if logged && let Some(w) = wal {
             w.record_applied(&txn)?;
+            // Durable once its log record is; committed after, so that nothing unsynced
+            // is ever read.
+            if !w.append(&entries)? {
+                txn.set_durability(Durability::Immediate)?;
+                txn.commit()?;
+                return w.checkpointed();
+            }
         }
         txn.commit()?;
         Ok(())
     });
-    // A batch applied without a sync is durable once its log record is.
-    let result = match (result, wal) {
-        (Ok(()), Some(w)) if logged => w.append(store, &entries),
-        (result, _) => result,
-    };
     // Observed before any caller hears back, so that /metrics agrees with what they saw.
     observe_batch(size, started.elapsed());
     if let Err(e) = result {
