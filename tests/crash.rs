@@ -1,5 +1,6 @@
 //! Kill -9 under concurrent load: every event whose request got a 200 survives (in the store
-//! or its write-ahead log, replayed on open), and the store reopens cleanly. Also: no token reaches the log.
+//! or its write-ahead log, replayed on open), and the store reopens cleanly. Also: no token
+//! reaches the log.
 
 #[path = "common/child.rs"]
 mod child;

@@ -3,10 +3,11 @@
 //! A batch of records only (events, rejections, duplicates) is applied in a redb transaction
 //! that does not sync (`Durability::None`) and stores the batch's sequence number; the rows it
 //! decided are appended to the log as one record, one `fdatasync` makes them durable, and only
-//! then does the transaction commit and are its callers answered. Every commit that syncs redb (webhook changes,
-//! pruning, a checkpoint) makes all the unsynced ones before it durable too. A crash loses
-//! redb's unsynced commits, never the log's synced records: opening replays the records past
-//! the stored sequence through the same `ops` functions, checkpoints, and starts a new segment.
+//! then does the transaction commit and are its callers answered. Every commit that syncs
+//! redb (webhook changes, pruning, a checkpoint) makes all the unsynced ones before it durable.
+//! A crash loses redb's unsynced commits, never the log's synced records: opening replays the
+//! records past the stored sequence through the same `ops` functions, checkpoints, and starts
+//! a new segment.
 //!
 //! The log holds the writer's decisions, not its inputs: event rows with the delivery id they
 //! claimed, rejection rows (a duplicate's included, with the id it was given), and each

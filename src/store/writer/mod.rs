@@ -1,8 +1,9 @@
 //! The one writer. It group-commits: every operation waiting in its queue goes into one
-//! durable transaction, and only after the commit is each caller answered and each record
-//! published, on the bus (records without bodies, for the dashboard) and to the listeners
-//! (encoded events, for `event.listen`). Retention pruning runs between batches in bounded
-//! steps.
+//! transaction, made durable by its write-ahead log record when it holds records only (see
+//! `log.rs`) or by redb's own sync otherwise, and only then is each caller answered and each
+//! record published, on the bus (records without bodies, for the dashboard) and to the
+//! listeners (encoded events, for `event.listen`). Retention pruning runs between batches in
+//! bounded steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
