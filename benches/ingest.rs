@@ -9,6 +9,9 @@
 //! (`apt-get install webhook`), with two hooks: one whose trigger rule never matches the token
 //! (it stores nothing and runs nothing) and one that runs `/bin/true`.
 //!
+//! Every row also runs hooktail without its write-ahead log (redb syncing each batch itself,
+//! one-phase), its ratio in the hooktail/server column.
+//!
 //! At 32 connections a further row runs hooktail with `standard` verification on, each request
 //! signed by the client with its own `webhook-id`, and gives its ratio to plain hooktail.
 //!
@@ -189,10 +192,13 @@ fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, Arc<rustls::ClientCo
     (cert, key, Arc::new(client))
 }
 
-/// How a hooktail row differs from the default: redb's one-phase commit, plain HTTP.
+/// How a hooktail row differs from the default: the write-ahead log, redb's one-phase commit,
+/// plain HTTP.
 #[derive(Clone, Copy, Default)]
 struct Setup {
     two_phase_commit: bool,
+    /// redb syncs every batch itself, as before the log.
+    no_log: bool,
     tls: bool,
     /// The webhook checks `standard` signatures, and each request is signed.
     verified: bool,
@@ -219,6 +225,7 @@ impl Server {
         let mut opts =
             Options::for_data(&dir.path().join("data"), "127.0.0.1:0".parse().unwrap()).unwrap();
         opts.two_phase_commit = setup.two_phase_commit;
+        opts.write_ahead_log = !setup.no_log;
         let mut client = None;
         if setup.tls {
             let (cert, key, config) = certificate(dir.path());
@@ -387,6 +394,12 @@ fn main() {
         }
         let (h, batch) = hooktail(conns, secs, Setup::default());
         let mut rows = vec![];
+        let plain = Setup {
+            no_log: true,
+            ..Setup::default()
+        };
+        let (p, batch_plain) = hooktail(conns, secs, plain);
+        rows.push((format!("hooktail, no log (batch {batch_plain:.1})"), p));
         if flag("--2pc") {
             let two_phase = Setup {
                 two_phase_commit: true,

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
@@ -20,9 +21,16 @@ use crate::pipeline::engine::{Engine, Pipelines};
 use crate::pipeline::runner::Runner;
 use crate::pipeline::{Env, HttpClient, Mailer, SmtpConfig, TracingLog};
 use crate::service::Service;
-use crate::store::{PipelineInput, Store, StoreError, Writer, WriterConfig};
+use crate::store::wal::FileLog;
+use crate::store::{LogConfig, PipelineInput, Store, StoreError, Writer, WriterConfig};
 
 pub const STORE_FILE: &str = "hooktail.redb";
+/// The write-ahead log, next to the store.
+pub const WAL_FILE: &str = "hooktail.wal";
+/// The log's size: a checkpoint makes redb durable and starts it over when it is full...
+const LOG_SEGMENT: u64 = 64 << 20;
+/// ...or after a batch this long after the last one, so that replay after a crash is short.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 pub const KEY_FILE: &str = "admin.key";
 pub const LOG_FILE: &str = "hooktail.log";
 /// The URL of the server that holds the store, for a dashboard that finds the store locked:
@@ -146,15 +154,26 @@ impl Core {
         })?;
         let metrics = Arc::new(Metrics::default());
         let m = metrics.clone();
-        let (writer, writer_thread) = Writer::start(
-            store.clone(),
-            WriterConfig {
-                retain_events: opts.retain_events,
-                two_phase_commit: opts.two_phase_commit,
-            },
-            Box::new(move |n, took| m.commit(n, took)),
-        )
-        .context("cannot start the store's writer thread")?;
+        let config = WriterConfig {
+            retain_events: opts.retain_events,
+            two_phase_commit: opts.two_phase_commit,
+        };
+        let observe: Box<dyn Fn(usize, Duration) + Send> =
+            Box::new(move |n, took| m.commit(n, took));
+        let (writer, writer_thread) = if opts.write_ahead_log {
+            let log_path = opts.data.join(WAL_FILE);
+            let log = FileLog::open(&log_path)
+                .with_context(|| format!("cannot open the log {}", log_path.display()))?;
+            let log_config = LogConfig {
+                segment_bytes: LOG_SEGMENT,
+                checkpoint_every: CHECKPOINT_EVERY,
+            };
+            Writer::start_logged(store.clone(), config, Box::new(log), log_config, observe)
+                .with_context(|| format!("cannot replay the log {}", log_path.display()))?
+        } else {
+            Writer::start(store.clone(), config, observe)
+                .context("cannot start the store's writer thread")?
+        };
         Ok(Core {
             ctx: Service {
                 store,

@@ -164,6 +164,11 @@ pub struct Options {
     /// (one sync). Not a command-line option: the benches compare the two.
     #[arg(skip = false)]
     pub two_phase_commit: bool,
+    /// A write-ahead log (README, Write path and recovery): batches of events are answered
+    /// once appended to it and synced, redb syncs only at checkpoints. Not a command-line
+    /// option: the benches compare it with redb syncing every batch itself.
+    #[arg(skip = true)]
+    pub write_ahead_log: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP).
     /// `hooktail command` given it talks HTTPS and trusts this certificate.
     #[arg(long, value_name = "FILE", env = "HOOKTAIL_TLS_CERT", global = true)]

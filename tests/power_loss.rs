@@ -4,13 +4,16 @@
 //! since, in order, some of them torn (only their first 512-byte sectors landed). The store
 //! must reopen from that image without a panic, and every event acked before the crash must be
 //! in it. Both of redb's commit modes are run: one-phase with checksums (what hooktail uses)
-//! and two-phase.
+//! and two-phase, and the write-ahead log, whose file is such a disk too, on the same power.
 
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use hooktail::domain::Record;
-use hooktail::store::{Cursor, PageQuery, Store, Writer, WriterConfig};
+use hooktail::domain::{EventFilter, Record, Status};
+use std::time::Duration;
+
+use hooktail::store::wal::LogFile;
+use hooktail::store::{Cursor, LogConfig, PageQuery, Store, Writer, WriterConfig};
 use uuid::Uuid;
 
 #[path = "common/fixtures.rs"]
@@ -37,14 +40,25 @@ enum Unsynced {
     SetLen(u64),
 }
 
-struct DiskState {
-    current: Vec<u8>,
-    durable: Vec<u8>,
-    unsynced: Vec<Unsynced>,
+/// The power both files of a store (redb's and the log) are on.
+struct Power {
+    /// Syncs so far, of either file.
     syncs: u64,
     /// The sync during which the power fails.
     crash_at: u64,
     crashed: bool,
+    /// That sync fails, and the power stays on (an I/O error, not a crash).
+    transient: bool,
+}
+
+struct DiskState {
+    current: Vec<u8>,
+    durable: Vec<u8>,
+    unsynced: Vec<Unsynced>,
+    power: Arc<Mutex<Power>>,
+    /// A disk that answers a sync without syncing: the self-check that acks sent before
+    /// the log is synced lose events.
+    lies: bool,
 }
 
 #[derive(Clone)]
@@ -64,16 +78,32 @@ fn power_is_out() -> io::Error {
     io::Error::other("power failure")
 }
 
+fn power(crash_at: u64) -> Arc<Mutex<Power>> {
+    Arc::new(Mutex::new(Power {
+        syncs: 0,
+        crash_at,
+        crashed: false,
+        transient: false,
+    }))
+}
+
 impl Disk {
     fn new(image: Vec<u8>, crash_at: u64) -> Disk {
+        Disk::on(image, power(crash_at), false)
+    }
+
+    fn on(image: Vec<u8>, power: Arc<Mutex<Power>>, lies: bool) -> Disk {
         Disk(Arc::new(Mutex::new(DiskState {
             current: image.clone(),
             durable: image,
             unsynced: Vec::new(),
-            syncs: 0,
-            crash_at,
-            crashed: false,
+            power,
+            lies,
         })))
+    }
+
+    fn crashed(&self) -> bool {
+        self.0.lock().unwrap().power.lock().unwrap().crashed
     }
 
     /// What the disk holds after the power came back.
@@ -113,7 +143,7 @@ impl redb::StorageBackend for Disk {
 
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
         let s = self.0.lock().unwrap();
-        if s.crashed {
+        if s.power.lock().unwrap().crashed {
             return Err(power_is_out());
         }
         let start = offset as usize;
@@ -127,7 +157,7 @@ impl redb::StorageBackend for Disk {
 
     fn set_len(&self, len: u64) -> Result<(), io::Error> {
         let mut s = self.0.lock().unwrap();
-        if s.crashed {
+        if s.power.lock().unwrap().crashed {
             return Err(power_is_out());
         }
         s.current.resize(len as usize, 0);
@@ -137,13 +167,19 @@ impl redb::StorageBackend for Disk {
 
     fn sync_data(&self) -> Result<(), io::Error> {
         let mut s = self.0.lock().unwrap();
-        if s.crashed {
-            return Err(power_is_out());
+        {
+            let mut p = s.power.lock().unwrap();
+            if p.crashed {
+                return Err(power_is_out());
+            }
+            p.syncs += 1;
+            if p.syncs == p.crash_at {
+                p.crashed = !p.transient;
+                return Err(power_is_out());
+            }
         }
-        s.syncs += 1;
-        if s.syncs == s.crash_at {
-            s.crashed = true;
-            return Err(power_is_out());
+        if s.lies {
+            return Ok(());
         }
         s.durable = s.current.clone();
         s.unsynced.clear();
@@ -152,7 +188,7 @@ impl redb::StorageBackend for Disk {
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
         let mut s = self.0.lock().unwrap();
-        if s.crashed {
+        if s.power.lock().unwrap().crashed {
             return Err(power_is_out());
         }
         let end = offset as usize + data.len();
@@ -162,6 +198,28 @@ impl redb::StorageBackend for Disk {
         s.current[offset as usize..end].copy_from_slice(data);
         s.unsynced.push(Unsynced::Write(offset, data.to_vec()));
         Ok(())
+    }
+}
+
+impl LogFile for Disk {
+    fn read_all(&mut self) -> io::Result<Vec<u8>> {
+        let s = self.0.lock().unwrap();
+        if s.power.lock().unwrap().crashed {
+            return Err(power_is_out());
+        }
+        Ok(s.current.clone())
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        redb::StorageBackend::write(self, offset, bytes)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        redb::StorageBackend::sync_data(self)
+    }
+
+    fn size(&mut self) -> io::Result<u64> {
+        redb::StorageBackend::len(self)
     }
 }
 
@@ -238,8 +296,7 @@ async fn survive_power_loss(two_phase_commit: bool, seeds: std::ops::RangeInclus
             // leave a file that is not a database yet (README, Write path).
             continue;
         };
-        let crashed = disk.0.lock().unwrap().crashed;
-        if !crashed {
+        if !disk.crashed() {
             continue;
         }
         crashes += 1;
@@ -278,4 +335,318 @@ async fn survive_power_loss(two_phase_commit: bool, seeds: std::ops::RangeInclus
         crashes >= runs * 2 / 3,
         "only {crashes} of {runs} runs crashed; the test lost its teeth"
     );
+}
+
+/// The webhook the log runs' events claim delivery ids for.
+const WEBHOOK: Uuid = Uuid::from_u128(0x5eed);
+
+/// What an appender was answered.
+struct Ack {
+    /// The event stored, or for a duplicate the one stored before it.
+    id: Uuid,
+    duplicate: bool,
+    body: Vec<u8>,
+    delivery: String,
+}
+
+/// redb's file and the log's, on one power.
+struct Disks {
+    db: Disk,
+    log: Disk,
+}
+
+impl Disks {
+    fn new(db: Vec<u8>, log: Vec<u8>, crash_at: u64, lies: bool) -> Disks {
+        let p = power(crash_at);
+        Disks {
+            db: Disk::on(db, p.clone(), false),
+            log: Disk::on(log, p, lies),
+        }
+    }
+
+    fn after_crash(&self, rng: &mut Rng, lies: bool) -> Disks {
+        let db = self.db.image_after_crash(rng);
+        Disks::new(db, self.log.image_after_crash(rng), u64::MAX, lies)
+    }
+}
+
+fn log_config(rng: &mut Rng) -> LogConfig {
+    LogConfig {
+        // Small segments, so that checkpoints, and crashes during them, are frequent.
+        segment_bytes: 8192 + rng.below(64 << 10),
+        checkpoint_every: if rng.below(2) == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(3600)
+        },
+    }
+}
+
+/// Opens the store with its log on these disks (replaying the log).
+fn open_logged(
+    disks: &Disks,
+    log: LogConfig,
+    retain_events: u64,
+) -> Option<(Arc<Store>, Writer, std::thread::JoinHandle<()>)> {
+    let db = disks.db.clone();
+    let store = Store::open_backend(move || db.clone()).ok()?;
+    let config = WriterConfig {
+        retain_events,
+        two_phase_commit: false,
+    };
+    let (writer, thread) = Writer::start_logged(
+        store.clone(),
+        config,
+        Box::new(disks.log.clone()),
+        log,
+        Box::new(|_, _| {}),
+    )
+    .ok()?;
+    Some((store, writer, thread))
+}
+
+async fn stop(writer: Writer, thread: std::thread::JoinHandle<()>) {
+    writer.stop().await;
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().expect("the writer panicked"))
+        .await
+        .unwrap();
+}
+
+fn body(n: u64) -> Vec<u8> {
+    format!("{{\"n\":{n:>8}}}").into_bytes()
+}
+
+/// Concurrent appenders, every second event a repeat of the one before (same delivery id),
+/// until the power fails or each has sent `per_caller`.
+async fn append_logged(writer: &Writer, callers: u64, per_caller: u64) -> Vec<Ack> {
+    let tasks: Vec<_> = (0..callers)
+        .map(|c| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for i in 0..per_caller {
+                    let n = c * 1000 + i;
+                    let delivery = format!("{c}-{}", i / 2);
+                    let answer = writer
+                        .append_once(event(n), Some(WEBHOOK), Some(delivery.clone()))
+                        .await;
+                    match answer {
+                        Ok(s) => acked.push(Ack {
+                            id: s.id,
+                            duplicate: s.duplicate,
+                            body: body(n),
+                            delivery,
+                        }),
+                        Err(_) => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.expect("an appender panicked"));
+    }
+    acked
+}
+
+/// How many acked events are missing or not as sent (a duplicate's stored event missing
+/// counts too). Pruning removes only from the oldest end: only events newer than the oldest
+/// event stored are looked for.
+fn lost(store: &Store, acked: &[Ack]) -> usize {
+    let oldest = store
+        .page(&PageQuery {
+            cursor: Cursor::Oldest,
+            filter: EventFilter::new(Some(Status::Accepted), None),
+            ..PageQuery::newest(1)
+        })
+        .unwrap()
+        .first()
+        .map(Record::id);
+    acked
+        .iter()
+        .filter(|a| oldest.is_none_or(|o| a.id >= o))
+        .filter(|a| match store.record(&a.id).unwrap() {
+            Some(Record::Accepted(e)) => !a.duplicate && e.body != a.body,
+            _ => true,
+        })
+        .count()
+}
+
+/// One run with the log: appends until the power fails, recovers (maybe through a second
+/// power failure during the replay), and returns what was lost, or `None` when the power did
+/// not fail or failed while the store was being created.
+async fn log_run(seed: u64, lies: bool) -> Option<usize> {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let crash_at = 1 + rng.below(80);
+    let disks = Disks::new(Vec::new(), Vec::new(), crash_at, lies);
+    let retain_events = if rng.below(2) == 0 {
+        0
+    } else {
+        50 + rng.below(100)
+    };
+    let config = log_config(&mut rng);
+    let (_, writer, thread) = open_logged(&disks, config, retain_events)?;
+    let acked = append_logged(&writer, 1 + rng.below(16), 300).await;
+    stop(writer, thread).await;
+    if !disks.db.crashed() {
+        return None;
+    }
+    let mut disks = disks.after_crash(&mut rng, lies);
+    // Half the time the power fails again during recovery.
+    if rng.below(2) == 0 {
+        let again = Disks::new(
+            disks.db.image_after_crash(&mut rng),
+            disks.log.image_after_crash(&mut rng),
+            1 + rng.below(4),
+            lies,
+        );
+        if let Some((_, writer, thread)) = open_logged(&again, config, retain_events) {
+            stop(writer, thread).await;
+        }
+        disks = again.after_crash(&mut rng, lies);
+    }
+    // No retention now: pruning meanwhile would remove what is being looked for.
+    let (store, writer, thread) = open_logged(&disks, config, 0)
+        .unwrap_or_else(|| panic!("seed {seed}: the store does not reopen with its log"));
+    let lost = lost(&store, &acked);
+    if !lies && let Some(last) = acked.iter().rfind(|a| !a.duplicate) {
+        // The delivery ids replayed still find their event.
+        let again = writer
+            .append_once(event(1), Some(WEBHOOK), Some(last.delivery.clone()))
+            .await
+            .unwrap();
+        assert!(
+            again.duplicate && again.id == last.id,
+            "seed {seed}: a delivery id acked before the crash is not detected after it"
+        );
+    }
+    stop(writer, thread).await;
+    Some(lost)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_events_survive_power_loss_with_the_log() {
+    let seeds = 1..=150u64;
+    let mut crashes = 0;
+    for seed in seeds.clone() {
+        let Some(lost) = log_run(seed, false).await else {
+            continue;
+        };
+        crashes += 1;
+        assert_eq!(lost, 0, "seed {seed}: {lost} acked events lost or damaged");
+    }
+    assert!(
+        crashes >= seeds.count() * 2 / 3,
+        "only {crashes} runs crashed; the test lost its teeth"
+    );
+}
+
+/// The self-check: with a log disk that answers syncs without syncing (so callers are
+/// answered before their events are durable), the same runs lose acked events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_before_the_log_is_synced_lose_events() {
+    let mut lost = 0;
+    for seed in 1..=40u64 {
+        lost += log_run(seed, true).await.unwrap_or(0);
+    }
+    assert!(
+        lost > 0,
+        "no run lost an event: the power-loss test cannot fail"
+    );
+}
+
+/// A crash before any checkpoint: every acked event comes back from the log exactly once,
+/// with its id and body, each repeat's record too, and the delivery ids still find their
+/// events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_any_checkpoint_replays_every_acked_event_exactly_once() {
+    let disks = Disks::new(Vec::new(), Vec::new(), u64::MAX, false);
+    let config = LogConfig {
+        segment_bytes: 4 << 20,
+        checkpoint_every: Duration::from_secs(3600),
+    };
+    let (_, writer, thread) = open_logged(&disks, config, 0).unwrap();
+    let acked = append_logged(&writer, 8, 100).await;
+    assert_eq!(acked.len(), 800);
+    // The crash: the disks keep only what was synced.
+    let durable = |d: &Disk| d.0.lock().unwrap().durable.clone();
+    let crashed = Disks::new(durable(&disks.db), durable(&disks.log), u64::MAX, false);
+    stop(writer, thread).await;
+    {
+        let db = crashed.db.clone();
+        let bare = Store::open_backend(move || db.clone()).unwrap();
+        assert_eq!(
+            bare.counts().unwrap(),
+            (0, 0),
+            "redb synced the events itself"
+        );
+    }
+    let (store, writer, thread) = open_logged(&crashed, config, 0).unwrap();
+    let repeats = acked.iter().filter(|a| a.duplicate).count() as u64;
+    assert_eq!(repeats, 400);
+    assert_eq!(store.counts().unwrap(), (800 - repeats, repeats));
+    for a in acked.iter().filter(|a| !a.duplicate) {
+        match store.record(&a.id).unwrap() {
+            Some(Record::Accepted(e)) => assert_eq!(e.body, a.body, "event {}", a.id),
+            other => panic!("acked event {} is not back: {other:?}", a.id),
+        }
+        let again = writer
+            .append_once(event(1), Some(WEBHOOK), Some(a.delivery.clone()))
+            .await
+            .unwrap();
+        assert!(
+            again.duplicate && again.id == a.id,
+            "{} not detected",
+            a.delivery
+        );
+    }
+    for a in acked.iter().filter(|a| a.duplicate) {
+        assert!(store.record(&a.id).unwrap().is_some());
+    }
+    stop(writer, thread).await;
+}
+
+/// One failed sync, of either file, with the power on: the writer reopens the store, which
+/// drops redb's unsynced commits, and replays the log. Every event acked before or after is
+/// there, in the running store and after a crash at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_reopens_the_store_and_replays_the_log() {
+    for seed in 1..=40u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let disks = Disks::new(Vec::new(), Vec::new(), u64::MAX, false);
+        let config = log_config(&mut rng);
+        let (store, writer, thread) = open_logged(&disks, config, 0).unwrap();
+        {
+            let state = disks.db.0.lock().unwrap();
+            let mut power = state.power.lock().unwrap();
+            power.crash_at = power.syncs + 1 + rng.below(60);
+            power.transient = true;
+        }
+        let mut acked = append_logged(&writer, 1 + rng.below(8), 100).await;
+        // After the failure, and its reopen at most 250 ms later, events are taken again.
+        let mut after = Vec::new();
+        for _ in 0..200 {
+            after = append_logged(&writer, 1, 2).await;
+            if after.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(after.len(), 2, "seed {seed}: the writer does not recover");
+        acked.extend(after);
+        assert_eq!(
+            lost(&store, &acked),
+            0,
+            "seed {seed}: lost in the running store"
+        );
+        let durable = |d: &Disk| d.0.lock().unwrap().durable.clone();
+        let crashed = Disks::new(durable(&disks.db), durable(&disks.log), u64::MAX, false);
+        stop(writer, thread).await;
+        let (store, writer, thread) = open_logged(&crashed, config, 0).unwrap();
+        assert_eq!(lost(&store, &acked), 0, "seed {seed}: lost after a crash");
+        stop(writer, thread).await;
+    }
 }

@@ -4,6 +4,7 @@
 pub mod codec;
 mod listen;
 mod pipelines;
+pub mod wal;
 mod writer;
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use crate::domain::{EventFilter, Record, Summary, Webhook};
 
 pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
 pub use pipelines::{PipelineInput, Progress, Requeue, RunQuery};
-pub use writer::{PutError, Stored, Writer, WriterConfig};
+pub use writer::{LogConfig, PutError, Stored, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.
 //

@@ -1,8 +1,9 @@
 //! The one writer. It group-commits: every operation waiting in its queue goes into one
-//! durable transaction, and only after the commit is each caller answered and each record
-//! published, on the bus (records without bodies, for the dashboard) and to the listeners
-//! (encoded events, for `event.listen`). Retention pruning runs between batches in bounded
-//! steps.
+//! transaction, made durable by its write-ahead log record when it holds records only (see
+//! `log.rs`) or by redb's own sync otherwise, and only then is each caller answered and each
+//! record published, on the bus (records without bodies, for the dashboard) and to the
+//! listeners (encoded events, for `event.listen`). Retention pruning runs between batches in
+//! bounded steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use redb::{Durability, ReadableTable};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
+mod log;
 mod ops;
 mod prune;
 
@@ -20,9 +22,12 @@ mod prune;
 pub use prune::MAX_REJECTIONS;
 
 use super::listen::{Encoded, Listener, Listeners};
+use super::wal::LogFile;
 use super::{Store, StoreError, codec};
 use crate::domain::EventKeyPattern;
 use crate::domain::{Record, Webhook, WebhookInput};
+pub use log::LogConfig;
+use log::{Entries, Wal};
 use ops::{PutAnswer, Tables};
 use prune::prune_step;
 
@@ -106,6 +111,29 @@ impl Writer {
         config: WriterConfig,
         observe_batch: BatchObserver,
     ) -> std::io::Result<(Writer, JoinHandle<()>)> {
+        Self::spawn(store, config, None, observe_batch)
+    }
+
+    /// [`Writer::start`] with a write-ahead log: batches of records are answered once their
+    /// log record is synced, and redb syncs only at checkpoints. First replays what the log
+    /// holds that the store does not (after a crash).
+    pub fn start_logged(
+        store: Arc<Store>,
+        config: WriterConfig,
+        log: Box<dyn LogFile>,
+        log_config: LogConfig,
+        observe_batch: BatchObserver,
+    ) -> std::io::Result<(Writer, JoinHandle<()>)> {
+        let wal = Wal::open(&store, log, log_config).map_err(std::io::Error::other)?;
+        Self::spawn(store, config, Some(wal), observe_batch)
+    }
+
+    fn spawn(
+        store: Arc<Store>,
+        config: WriterConfig,
+        wal: Option<Wal>,
+        observe_batch: BatchObserver,
+    ) -> std::io::Result<(Writer, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let (bus, _) = broadcast::channel(4096);
         let (changed_tx, webhooks_changed) = watch::channel(0);
@@ -119,7 +147,7 @@ impl Writer {
         };
         let handle = std::thread::Builder::new()
             .name("hooktail-writer".into())
-            .spawn(move || run(store, config, rx, out, observe_batch))?;
+            .spawn(move || run(store, config, wal, rx, out, observe_batch))?;
         let writer = Writer {
             tx,
             bus,
@@ -259,6 +287,7 @@ struct Outputs {
 fn run(
     store: Arc<Store>,
     config: WriterConfig,
+    mut wal: Option<Wal>,
     mut rx: mpsc::Receiver<Op>,
     out: Outputs,
     observe_batch: BatchObserver,
@@ -283,12 +312,33 @@ fn run(
             batch.truncate(i);
             stopping = true;
         }
+        if wal.as_ref().is_some_and(|w| w.broken) {
+            recover(&store, wal.as_mut(), &mut last_reopen);
+        }
         if !batch.is_empty() {
             let ops = batch.drain(..).map(|op| in_commit_order(op, &mut newest));
-            let ok = commit_batch(&store, &config, ops.collect(), &out, &observe_batch);
+            let ok = commit_batch(
+                &store,
+                &config,
+                wal.as_mut(),
+                ops.collect(),
+                &out,
+                &observe_batch,
+            );
             if !ok {
-                recover(&store, &mut last_reopen);
+                if let Some(w) = &mut wal {
+                    w.broken = true;
+                }
+                recover(&store, wal.as_mut(), &mut last_reopen);
             }
+        }
+        if let Some(w) = &mut wal
+            && !w.broken
+            && w.due()
+            && let Err(e) = w.checkpoint(&store)
+        {
+            tracing::error!("checkpoint failed: {e}");
+            w.broken = true;
         }
         if stopping {
             break;
@@ -304,6 +354,13 @@ fn run(
                 }
             }
         }
+    }
+    // A clean stop leaves nothing to replay.
+    if let Some(w) = &mut wal
+        && !w.broken
+        && let Err(e) = w.checkpoint(&store)
+    {
+        tracing::error!("checkpoint failed: {e}");
     }
     out.listeners.close();
     tracing::debug!("writer stopped");
@@ -381,14 +438,23 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
 
 /// After a failed commit, reopens the store (at most every `REOPEN_EVERY`): redb refuses all
 /// transactions after an I/O error until then. Callers meanwhile get errors, not a hang.
-fn recover(store: &Store, last_reopen: &mut Option<Instant>) {
+/// Reopening drops redb's unsynced commits, so the log is replayed after it.
+fn recover(store: &Store, wal: Option<&mut Wal>, last_reopen: &mut Option<Instant>) {
     if last_reopen.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
         return;
     }
     *last_reopen = Some(Instant::now());
     match store.reopen() {
         Ok(()) => tracing::warn!("store reopened after a failed commit"),
-        Err(e) => tracing::error!("cannot reopen the store: {e}"),
+        Err(e) => {
+            tracing::error!("cannot reopen the store: {e}");
+            return;
+        }
+    }
+    if let Some(w) = wal
+        && let Err(e) = w.recover(store)
+    {
+        tracing::error!("cannot replay the write-ahead log: {e}");
     }
 }
 
@@ -396,6 +462,7 @@ fn recover(store: &Store, last_reopen: &mut Option<Instant>) {
 fn commit_batch(
     store: &Store,
     config: &WriterConfig,
+    wal: Option<&mut Wal>,
     ops: Vec<Op>,
     out: &Outputs,
     observe_batch: &BatchObserver,
@@ -405,10 +472,20 @@ fn commit_batch(
     // One answer per op, in order; the ops keep their acks until the commit is decided, so
     // that a failure anywhere answers every caller of the batch with it.
     let mut answers = Vec::with_capacity(size);
+    // Records only go through the log; anything else commits durably, a checkpoint too.
+    let logged = wal.is_some() && ops.iter().all(|op| matches!(op, Op::Record { .. }));
+    let mut entries = Entries::default();
     let result = store.with_db(|db| {
+        if wal.as_ref().is_some_and(|w| w.broken) {
+            return Err(StoreError::Unavailable);
+        }
         let mut txn = db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        txn.set_two_phase_commit(config.two_phase_commit);
+        if logged {
+            txn.set_durability(Durability::None)?;
+        } else {
+            txn.set_durability(Durability::Immediate)?;
+            txn.set_two_phase_commit(config.two_phase_commit);
+        }
         let mut t = Tables::open(&txn)?;
         // Per-webhook stats are summed over the batch and written once per webhook.
         let mut stats: HashMap<Uuid, (u64, i64)> = HashMap::new();
@@ -423,8 +500,17 @@ fn commit_batch(
                 } => {
                     let delivery = webhook.zip(delivery.as_deref());
                     if let Some(r) = ops::write_record(&mut t, record, value, delivery)? {
+                        if logged && let Record::Rejected(rejection) = &r.record {
+                            entries.rejection(&codec::encode_json(rejection)?);
+                        }
                         answers.push(Answer::Duplicate(r.original, Arc::new(r.record)));
                         continue;
+                    }
+                    if logged {
+                        match record.as_ref() {
+                            Record::Accepted(_) => entries.event(value, delivery),
+                            Record::Rejected(_) => entries.rejection(value),
+                        }
                     }
                     if let (Some(w), Record::Accepted(e)) = (webhook, record.as_ref()) {
                         let s = stats.entry(*w).or_insert((0, e.received_at));
@@ -446,8 +532,21 @@ fn commit_batch(
             }
             let count = t.stats.get(w.as_u128())?.map(|v| v.value().0).unwrap_or(0);
             t.stats.insert(w.as_u128(), (count + n, last))?;
+            if logged {
+                entries.stats(w, count + n, last);
+            }
         }
         drop(t);
+        if logged && let Some(w) = wal {
+            w.record_applied(&txn)?;
+            // Durable once its log record is; committed after, so that nothing unsynced
+            // is ever read.
+            if !w.append(&entries)? {
+                txn.set_durability(Durability::Immediate)?;
+                txn.commit()?;
+                return w.checkpointed();
+            }
+        }
         txn.commit()?;
         Ok(())
     });

@@ -1,0 +1,325 @@
+//! The write-ahead log in the writer (issue 12; README, Write path and recovery).
+//!
+//! A batch of records only (events, rejections, duplicates) is applied in a redb transaction
+//! that does not sync (`Durability::None`) and stores the batch's sequence number; the rows it
+//! decided are appended to the log as one record, one `fdatasync` makes them durable, and only
+//! then does the transaction commit and are its callers answered. Every commit that syncs
+//! redb (webhook changes, pruning, a checkpoint) makes all the unsynced ones before it durable.
+//! A crash loses redb's unsynced commits, never the log's synced records: opening replays the
+//! records past the stored sequence through the same `ops` functions, checkpoints, and starts
+//! a new segment.
+//!
+//! The log holds the writer's decisions, not its inputs: event rows with the delivery id they
+//! claimed, rejection rows (a duplicate's included, with the id it was given), and each
+//! webhook's stats row as written. Replaying them onto the state they were first applied to
+//! writes the same rows.
+
+use std::time::{Duration, Instant};
+
+use redb::{Durability, ReadableTable, TableDefinition};
+use uuid::Uuid;
+
+use super::super::wal::{self, LogFile, Segment};
+use super::super::{Store, StoreError, codec};
+use super::ops::{self, Tables};
+use crate::domain::{Record, Rejection};
+
+// wal_meta_v1: key = "applied"; value = the sequence number of the last log record whose rows
+//              the store holds. Written in the same transaction as those rows.
+const META: TableDefinition<&str, u64> = TableDefinition::new("wal_meta_v1");
+const APPLIED: &str = "applied";
+
+/// How the log is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct LogConfig {
+    /// The log file's size, written once with zeros so that a sync flushes data, not the
+    /// file's growth. A batch that does not fit what is left starts a checkpoint instead.
+    pub segment_bytes: u64,
+    /// Most time between checkpoints after a batch, so that replay after a crash stays short.
+    pub checkpoint_every: Duration,
+}
+
+/// The rows of one batch, encoded as a log record's payload:
+/// `1 [u32 len][event value][u8 has delivery]([u128 webhook][u32 len][delivery id])`,
+/// `2 [u32 len][rejection value]`, `3 [u128 webhook][u64 events][i64 last at]`, little-endian.
+#[derive(Default)]
+pub(super) struct Entries(Vec<u8>);
+
+const EVENT: u8 = 1;
+const REJECTION: u8 = 2;
+const STATS: u8 = 3;
+
+impl Entries {
+    pub(super) fn event(&mut self, value: &[u8], delivery: Option<(Uuid, &str)>) {
+        self.0.push(EVENT);
+        self.bytes(value);
+        match delivery {
+            Some((webhook, id)) => {
+                self.0.push(1);
+                self.0.extend_from_slice(&webhook.as_u128().to_le_bytes());
+                self.bytes(id.as_bytes());
+            }
+            None => self.0.push(0),
+        }
+    }
+
+    pub(super) fn rejection(&mut self, value: &[u8]) {
+        self.0.push(REJECTION);
+        self.bytes(value);
+    }
+
+    pub(super) fn stats(&mut self, webhook: Uuid, events: u64, last_at: i64) {
+        self.0.push(STATS);
+        self.0.extend_from_slice(&webhook.as_u128().to_le_bytes());
+        self.0.extend_from_slice(&events.to_le_bytes());
+        self.0.extend_from_slice(&last_at.to_le_bytes());
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        // Values are far below 4 GiB (the body limit); the log's own limit refuses more.
+        self.0
+            .extend_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_le_bytes());
+        self.0.extend_from_slice(b);
+    }
+}
+
+/// Reads a payload back; a short or unknown entry is an error, never a panic.
+struct Reader<'a>(&'a [u8]);
+
+fn damaged() -> StoreError {
+    StoreError::Corrupt("a write-ahead log record does not decode".into())
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        if self.0.len() < n {
+            return Err(damaged());
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+        self.take(N)?.try_into().map_err(|_| damaged())
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
+        let len = u32::from_le_bytes(self.array()?) as usize;
+        self.take(len)
+    }
+
+    fn uuid(&mut self) -> Result<Uuid, StoreError> {
+        Ok(Uuid::from_u128(u128::from_le_bytes(self.array()?)))
+    }
+}
+
+/// Writes one log record's rows through the ops the batch used.
+fn replay(t: &mut Tables, payload: &[u8]) -> Result<(), StoreError> {
+    let mut r = Reader(payload);
+    while let Ok([tag]) = r.array::<1>() {
+        match tag {
+            EVENT => {
+                let value = r.bytes()?;
+                let delivery = match r.array::<1>()? {
+                    [0] => None,
+                    _ => {
+                        let webhook = r.uuid()?;
+                        let id = std::str::from_utf8(r.bytes()?).map_err(|_| damaged())?;
+                        Some((webhook, id))
+                    }
+                };
+                let event = codec::decode_event(value, false)?;
+                let record = Record::Accepted(event);
+                if ops::write_record(t, &record, value, delivery)?.is_some() {
+                    // Only a replay onto another state than the first could get here.
+                    return Err(StoreError::Corrupt(format!(
+                        "replaying the log, event {} met its delivery id already stored",
+                        record.id()
+                    )));
+                }
+            }
+            REJECTION => {
+                let value = r.bytes()?;
+                let rejection: Rejection = codec::decode_json(value)?;
+                ops::write_record(t, &Record::Rejected(rejection), value, None)?;
+            }
+            STATS => {
+                let webhook = r.uuid()?;
+                let events = u64::from_le_bytes(r.array()?);
+                let last_at = i64::from_le_bytes(r.array()?);
+                t.stats.insert(webhook.as_u128(), (events, last_at))?;
+            }
+            _ => return Err(damaged()),
+        }
+    }
+    Ok(())
+}
+
+fn io_error(e: std::io::Error) -> StoreError {
+    StoreError::CommitFailed(format!("write-ahead log: {e}"))
+}
+
+/// The log as the writer keeps it.
+pub(super) struct Wal {
+    file: Box<dyn LogFile>,
+    config: LogConfig,
+    epoch: u64,
+    /// The sequence number of the next logged batch.
+    next_seq: u64,
+    /// Where the next record goes.
+    end: u64,
+    last_checkpoint: Instant,
+    /// A batch failed: redb may hold rows the log does not. Nothing is written until the
+    /// store is reopened and the log replayed.
+    pub(super) broken: bool,
+}
+
+impl Wal {
+    /// Opens the log: replays what the store misses, checkpoints, starts a new segment.
+    pub(super) fn open(
+        store: &Store,
+        file: Box<dyn LogFile>,
+        config: LogConfig,
+    ) -> Result<Wal, StoreError> {
+        let mut wal = Wal {
+            file,
+            config,
+            epoch: 0,
+            next_seq: 1,
+            end: wal::HEADER as u64,
+            last_checkpoint: Instant::now(),
+            broken: true,
+        };
+        wal.recover(store)?;
+        Ok(wal)
+    }
+
+    /// Applies the log's records that the store misses, in one durable transaction, then
+    /// starts a new segment. Run on open and after the store was reopened.
+    pub(super) fn recover(&mut self, store: &Store) -> Result<(), StoreError> {
+        let bytes = self.file.read_all().map_err(io_error)?;
+        let scan = wal::scan(&bytes);
+        let (applied, replayed) = store.with_db(|db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            let mut meta = txn.open_table(META)?;
+            let applied = meta.get(APPLIED)?.map_or(0, |v| v.value());
+            let mut last = applied;
+            let mut replayed = 0;
+            {
+                let mut t = Tables::open(&txn)?;
+                for (seq, payload) in &scan.records {
+                    if *seq <= applied {
+                        continue;
+                    }
+                    if *seq != last + 1 {
+                        tracing::error!("the write-ahead log misses records {}..{seq}", last + 1);
+                    }
+                    replay(&mut t, payload)?;
+                    last = *seq;
+                    replayed += 1;
+                }
+            }
+            meta.insert(APPLIED, last)?;
+            drop(meta);
+            txn.commit()?;
+            Ok((last, replayed))
+        })?;
+        if replayed > 0 {
+            tracing::warn!("replayed {replayed} batches from the write-ahead log");
+        }
+        self.epoch = match scan.segment {
+            Some(s) => s.epoch.wrapping_add(1),
+            // Any epoch will do: sequence numbers alone already never repeat.
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64),
+        };
+        self.next_seq = applied + 1;
+        self.preallocate()?;
+        self.new_segment()?;
+        self.broken = false;
+        Ok(())
+    }
+
+    /// Fills the file with zeros up to its size, once.
+    fn preallocate(&mut self) -> Result<(), StoreError> {
+        let want = self.config.segment_bytes.max(2 * wal::HEADER as u64);
+        let mut len = self.file.size().map_err(io_error)?;
+        if len >= want {
+            return Ok(());
+        }
+        let zeros = vec![0u8; 1 << 20];
+        while len < want {
+            let n = (want - len).min(zeros.len() as u64);
+            self.file
+                .write_at(len, &zeros[..n as usize])
+                .map_err(io_error)?;
+            len += n;
+        }
+        self.file.sync().map_err(io_error)
+    }
+
+    /// Starts the log over after a checkpoint: a new epoch, records from the next sequence.
+    fn new_segment(&mut self) -> Result<(), StoreError> {
+        self.epoch = self.epoch.wrapping_add(1);
+        let header = wal::header(Segment {
+            epoch: self.epoch,
+            first_seq: self.next_seq,
+        });
+        self.file.write_at(0, &header).map_err(io_error)?;
+        self.file.sync().map_err(io_error)?;
+        self.end = wal::HEADER as u64;
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+
+    /// The sequence number the batch being written takes; store it with its rows.
+    pub(super) fn record_applied(&self, txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+        txn.open_table(META)?.insert(APPLIED, self.next_seq)?;
+        Ok(())
+    }
+
+    /// Appends a batch's record and syncs it, before its transaction commits, so that readers
+    /// never see rows that are not durable. `Ok(false)`: it does not fit the segment; the
+    /// batch is then committed durably instead, and [`Wal::checkpointed`] called.
+    pub(super) fn append(&mut self, entries: &Entries) -> Result<bool, StoreError> {
+        // Not kept between batches: one large batch would pin its size.
+        let mut buf = Vec::with_capacity(wal::RECORD_HEAD + entries.0.len());
+        let fits = wal::append_record(&mut buf, self.epoch, self.next_seq, &entries.0).is_ok()
+            && self.end + buf.len() as u64 <= self.config.segment_bytes;
+        if !fits {
+            return Ok(false);
+        }
+        self.file.write_at(self.end, &buf).map_err(io_error)?;
+        self.file.sync().map_err(io_error)?;
+        self.end += buf.len() as u64;
+        self.next_seq += 1;
+        Ok(true)
+    }
+
+    /// After the batch that did not fit was committed durably: starts the log over.
+    pub(super) fn checkpointed(&mut self) -> Result<(), StoreError> {
+        self.next_seq += 1;
+        self.new_segment()
+    }
+
+    /// Whether it is time for a checkpoint.
+    pub(super) fn due(&self) -> bool {
+        self.end > wal::HEADER as u64
+            && self.last_checkpoint.elapsed() >= self.config.checkpoint_every
+    }
+
+    /// Makes every commit so far durable in redb, then starts the log over.
+    pub(super) fn checkpoint(&mut self, store: &Store) -> Result<(), StoreError> {
+        store.with_db(|db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            txn.open_table(META)?.insert(APPLIED, self.next_seq - 1)?;
+            txn.commit()?;
+            Ok(())
+        })?;
+        self.new_segment()
+    }
+}
