@@ -7,17 +7,17 @@ mod fixtures;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use fixtures::{NOW, config, pipeline};
+use fixtures::{NOW, config, pipeline, render};
 use hooktail::domain::pipeline::RunStatus;
 use hooktail::domain::{Event, PayloadType, Record, Rejection, Webhook};
 use hooktail::service::PipelineView;
 use hooktail::store::WebhookStats;
 use hooktail::tui::key::{Code, Key};
+use hooktail::tui::layout;
 use hooktail::tui::list::PageKind;
 use hooktail::tui::msg::{Effect, Msg, Opened};
 use hooktail::tui::popups::Popup;
 use hooktail::tui::state::Dashboard;
-use hooktail::tui::{layout, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -210,13 +210,6 @@ fn keys(app: &mut Dashboard, s: &str) {
     for c in s.chars() {
         key(app, Key::char(c));
     }
-}
-
-fn render(app: &mut Dashboard, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Msg::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::draw(f, app)).unwrap();
-    t
 }
 
 /// Snapshots the screen at 80x24 and 120x40.

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use fixtures::{NOW, config};
+use fixtures::{NOW, config, render, screen};
 use hooktail::app::Running;
 use hooktail::domain::time::now_ms;
 use hooktail::domain::{Event, FileInfo, PayloadType, Record};
@@ -25,33 +25,10 @@ use hooktail::tui::key::{Code, Key};
 use hooktail::tui::msg::{Effect, Msg};
 use hooktail::tui::popups::Popup;
 use hooktail::tui::state::Dashboard;
-use hooktail::tui::view;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use uuid::Uuid;
 
 fn key(app: &mut Dashboard, k: Key) -> Vec<Effect> {
     app.update(Msg::Key(k))
-}
-
-fn render(app: &mut Dashboard, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Msg::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::draw(f, app)).unwrap();
-    t
-}
-
-fn screen(app: &mut Dashboard, w: u16, h: u16) -> String {
-    let t = render(app, w, h);
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn toast(app: &Dashboard) -> String {

@@ -8,7 +8,7 @@ mod fixtures;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use fixtures::{NOW, config, pipeline};
+use fixtures::{NOW, config, pipeline, render, screen};
 use hooktail::domain::{Event, PayloadType, Record, Webhook};
 use hooktail::store::WebhookStats;
 use hooktail::tui::key::{Code, Key};
@@ -17,9 +17,6 @@ use hooktail::tui::list::PageKind;
 use hooktail::tui::msg::{Effect, Msg, Opened, PutFailure, SearchStep};
 use hooktail::tui::popups::Popup;
 use hooktail::tui::state::Dashboard;
-use hooktail::tui::view;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use uuid::Uuid;
 
@@ -111,26 +108,6 @@ fn keys(app: &mut Dashboard, s: &str) {
     for c in s.chars() {
         key(app, Key::char(c));
     }
-}
-
-fn render(app: &mut Dashboard, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Msg::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::draw(f, app)).unwrap();
-    t
-}
-
-fn screen(app: &mut Dashboard, w: u16, h: u16) -> String {
-    let t = render(app, w, h);
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// The screen's text with borders, padding and line breaks taken out, so that wrapped text

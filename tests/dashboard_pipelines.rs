@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use fixtures::{NOW, config};
+use fixtures::{NOW, config, render, screen};
 use hooktail::app::Running;
 use hooktail::domain::pipeline::{Run, RunStatus, StepLog, StepStatus};
 use hooktail::domain::time::now_ms;
@@ -30,9 +30,6 @@ use hooktail::tui::msg::{Effect, Msg, Opened};
 use hooktail::tui::panes::Tab;
 use hooktail::tui::popups::{EditorField, Popup, REFERENCE};
 use hooktail::tui::state::Dashboard;
-use hooktail::tui::view;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use uuid::Uuid;
 
@@ -181,26 +178,6 @@ fn on_runs_tab(read_only: bool, color: bool) -> Dashboard {
     assert!(app.update(Msg::Runs(EVENT_ID, Ok(runs()))).is_empty());
     key(&mut app, Key::char('3'));
     app
-}
-
-fn render(app: &mut Dashboard, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Msg::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::draw(f, app)).unwrap();
-    t
-}
-
-fn screen(app: &mut Dashboard, w: u16, h: u16) -> String {
-    let t = render(app, w, h);
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// The cells of a pipeline's row in the Pipelines pane, on the left of the screen.

@@ -3,7 +3,11 @@
 
 use hooktail::domain::pipeline::{PipelineRecord, RunStats, RunStatus, RunSummary};
 use hooktail::service::PipelineView;
-use hooktail::tui::msg::Config;
+use hooktail::tui::msg::{Config, Msg};
+use hooktail::tui::state::Dashboard;
+use hooktail::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use uuid::Uuid;
 
 /// 2026-11-28T15:00:00Z
@@ -50,4 +54,26 @@ pub fn pipeline(
         },
         lag,
     }
+}
+
+/// Draws the dashboard at `w`x`h` on a TestBackend, as the terminal would after a resize.
+pub fn render(app: &mut Dashboard, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.update(Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::draw(f, app)).unwrap();
+    t
+}
+
+/// The drawn screen's text, a line per row.
+pub fn screen(app: &mut Dashboard, w: u16, h: u16) -> String {
+    let t = render(app, w, h);
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
 }
