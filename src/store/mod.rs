@@ -37,11 +37,13 @@ const WEBHOOK_KEYS: TableDefinition<&str, u128> = TableDefinition::new("webhook_
 const WEBHOOK_STATS: TableDefinition<u128, (u64, i64)> = TableDefinition::new("webhook_stats_v1");
 // deliveries_v1: the senders' delivery ids (§7 duplicates); key = (webhook uuid as u128,
 //                delivery id); value = the id of the event stored for it. Written in the
-//                event's commit, so two concurrent duplicates cannot both be stored.
+//                event's commit, so two concurrent duplicates cannot both be stored. An id
+//                whose event was pruned counts as unseen, and the prune policy sweeps it out.
 const DELIVERIES: TableDefinition<(u128, &str), u128> = TableDefinition::new("deliveries_v1");
-// deliveries_by_event_v1: key = event id; value = its deliveries_v1 key, so that pruning an
-//                         event prunes its delivery id.
-const DELIVERIES_BY_EVENT: TableDefinition<u128, (u128, &str)> =
+// deliveries_by_event_v1 (dropped on open): key = event id; value = its deliveries_v1 key.
+//                        It cost every verified event a second index row; pruning now sweeps
+//                        deliveries_v1 by its values instead.
+const DROPPED_DELIVERIES_BY_EVENT: TableDefinition<u128, (u128, &str)> =
     TableDefinition::new("deliveries_by_event_v1");
 
 /// redb's page cache. Its default is 1 GiB; events are written once and read rarely, so a
@@ -170,7 +172,7 @@ impl Store {
             txn.open_table(WEBHOOK_KEYS)?;
             txn.open_table(WEBHOOK_STATS)?;
             txn.open_table(DELIVERIES)?;
-            txn.open_table(DELIVERIES_BY_EVENT)?;
+            txn.delete_table(DROPPED_DELIVERIES_BY_EVENT)?;
             txn.open_table(pipelines::PIPELINES)?;
             txn.open_table(pipelines::RUNS)?;
             txn.open_table(pipelines::RUNS_BY_EVENT)?;

@@ -557,3 +557,112 @@ async fn a_repeated_delivery_is_recorded_as_a_duplicate_and_published() {
     assert_eq!(bus.recv().await.unwrap().id(), first.id);
     assert_eq!(*bus.recv().await.unwrap(), Record::Rejected(dup));
 }
+
+/// The delivery ids of pruned events are swept out, so that the index stays near the size of
+/// the events kept (prune.rs: within 4/3 of them plus one step) however many calls came.
+#[tokio::test]
+async fn delivery_ids_of_pruned_events_are_swept_out() {
+    let (_dir, store, writer, _t) = open(10);
+    let w = Uuid::new_v4();
+    for round in 0..20 {
+        let appends = (0..25).map(|i| {
+            let n = round * 25 + i;
+            let e = event("webhook.a", n);
+            writer.append_once(Record::Accepted(e), Some(w), Some(format!("d-{n}")))
+        });
+        for r in futures_util::future::join_all(appends).await {
+            assert!(!r.unwrap().duplicate);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.counts().unwrap().0 > 10 {
+        assert!(std::time::Instant::now() < deadline, "not pruned");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let ids = store
+        .with_db(|db| Ok(db.begin_read()?.open_table(DELIVERIES)?.len()?))
+        .unwrap();
+    assert!(
+        ids <= 40,
+        "{ids} delivery ids kept for 10 events out of 500"
+    );
+    // The newest are still found: a repeat of the last one is a duplicate.
+    let again = writer
+        .append_once(
+            Record::Accepted(event("webhook.a", 999)),
+            Some(w),
+            Some("d-499".into()),
+        )
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+}
+
+/// A store made before the by-event delivery table was dropped opens without it, its events
+/// and delivery ids kept.
+#[test]
+fn the_dropped_by_event_table_is_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    {
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(DELIVERIES)
+            .unwrap()
+            .insert((7, "d-1"), 1)
+            .unwrap();
+        txn.open_table(DROPPED_DELIVERIES_BY_EVENT)
+            .unwrap()
+            .insert(1, (7, "d-1"))
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    store
+        .with_db(|db| {
+            let txn = db.begin_read()?;
+            let names: Vec<String> = txn
+                .list_tables()?
+                .map(|t| redb::TableHandle::name(&t).to_string())
+                .collect();
+            assert!(
+                !names.contains(&"deliveries_by_event_v1".to_string()),
+                "{names:?}"
+            );
+            assert_eq!(txn.open_table(DELIVERIES)?.len()?, 1);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// An id whose event was pruned is new again even before the sweep reaches it: the answer
+/// never names an event that is gone.
+#[tokio::test]
+async fn a_delivery_id_whose_event_was_pruned_is_new_before_the_sweep_reaches_it() {
+    let (_dir, store, writer, _t) = open(100);
+    let w = Uuid::new_v4();
+    let once = |n: usize, id: &str| {
+        writer.append_once(
+            Record::Accepted(event("webhook.a", n)),
+            Some(w),
+            Some(id.into()),
+        )
+    };
+    // The oldest event's id sorts last, so that the sweep starts far from it.
+    let first = once(0, "zz").await.unwrap();
+    for n in 1..=100 {
+        once(n, &format!("d-{n}")).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.counts().unwrap().0 > 100 {
+        assert!(std::time::Instant::now() < deadline, "not pruned");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(store.record(&first.id).unwrap().is_none());
+    let again = once(101, "zz").await.unwrap();
+    assert!(
+        !again.duplicate,
+        "answered as the pruned event {}",
+        first.id
+    );
+}

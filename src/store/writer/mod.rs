@@ -29,7 +29,7 @@ use crate::domain::{Record, Webhook, WebhookInput};
 pub use log::LogConfig;
 use log::{Entries, Wal};
 use ops::{PutAnswer, Tables};
-use prune::prune_step;
+use prune::{Sweep, prune_step};
 
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -295,6 +295,7 @@ fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     let mut last_reopen: Option<Instant> = None;
+    let mut sweep = Sweep::default();
     let mut newest = store.newest_event().unwrap_or_else(|e| {
         tracing::error!("cannot read the newest event id: {e}");
         Uuid::max()
@@ -345,7 +346,7 @@ fn run(
         }
         // Prune only while nothing waits, one bounded step at a time.
         while rx.is_empty() {
-            match prune_step(&store, &config) {
+            match prune_step(&store, &config, &mut sweep) {
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(e) => {

@@ -6,8 +6,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use uuid::Uuid;
 
 use super::super::{
-    DELIVERIES, DELIVERIES_BY_EVENT, EVENTS, REJECTIONS, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS,
-    WEBHOOKS, codec,
+    DELIVERIES, EVENTS, REJECTIONS, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec,
 };
 use super::PutError;
 use crate::domain::time::now_ms;
@@ -25,13 +24,8 @@ pub(super) struct Tables<'t> {
     pub(super) stats: Table<'t, u128, (u64, i64)>,
     txn: &'t WriteTransaction,
     /// Opened by the first record with a delivery id: most batches have none.
-    deliveries: Option<Deliveries<'t>>,
+    deliveries: Option<Table<'t, (u128, &'static str), u128>>,
 }
-
-type Deliveries<'t> = (
-    Table<'t, (u128, &'static str), u128>,
-    Table<'t, u128, (u128, &'static str)>,
-);
 
 impl<'t> Tables<'t> {
     pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
@@ -66,20 +60,20 @@ pub(super) fn write_record(
     match record {
         Record::Accepted(e) => {
             if let Some((webhook, id)) = delivery {
-                let (by_id, by_event) = match &mut t.deliveries {
+                let by_id = match &mut t.deliveries {
                     Some(d) => d,
-                    None => t.deliveries.insert((
-                        t.txn.open_table(DELIVERIES)?,
-                        t.txn.open_table(DELIVERIES_BY_EVENT)?,
-                    )),
+                    None => t.deliveries.insert(t.txn.open_table(DELIVERIES)?),
                 };
                 let key = (webhook.as_u128(), id);
-                let stored = by_id.get(key)?.map(|v| Uuid::from_u128(v.value()));
-                if let Some(original) = stored {
-                    return repeat(t, e, webhook, id, original).map(Some);
+                // Inserted first, as almost every id is new; a repeat puts the original back.
+                let stored = by_id.insert(key, e.id.as_u128())?.map(|v| v.value());
+                // An id whose event was pruned is outside the retention window: new again.
+                if let Some(original) = stored
+                    && t.events.get(original)?.is_some()
+                {
+                    by_id.insert(key, original)?;
+                    return repeat(t, e, webhook, id, Uuid::from_u128(original)).map(Some);
                 }
-                by_id.insert(key, e.id.as_u128())?;
-                by_event.insert(e.id.as_u128(), key)?;
             }
             t.events.insert(e.id.as_u128(), value)?;
         }
