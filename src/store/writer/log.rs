@@ -26,8 +26,12 @@ use crate::domain::{Record, Rejection};
 
 // wal_meta_v1: key = "applied"; value = the sequence number of the last log record whose rows
 //              the store holds. Written in the same transaction as those rows.
+//              keys = "store.lo", "store.hi"; values = the store's id, a random u128 in two
+//              halves, made once, durably, before any log header carries it.
 const META: TableDefinition<&str, u64> = TableDefinition::new("wal_meta_v1");
 const APPLIED: &str = "applied";
+const STORE_LO: &str = "store.lo";
+const STORE_HI: &str = "store.hi";
 
 /// How the log is kept.
 #[derive(Debug, Clone, Copy)]
@@ -160,10 +164,25 @@ fn io_error(e: std::io::Error) -> StoreError {
     StoreError::CommitFailed(format!("write-ahead log: {e}"))
 }
 
+/// The store's id, making one when it has none (a new store, or one from before ids).
+fn store_id(meta: &mut redb::Table<&str, u64>) -> Result<(u128, bool), StoreError> {
+    let lo = meta.get(STORE_LO)?.map(|v| v.value());
+    let hi = meta.get(STORE_HI)?.map(|v| v.value());
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        return Ok(((u128::from(hi) << 64) | u128::from(lo), false));
+    }
+    let id = Uuid::new_v4().as_u128();
+    meta.insert(STORE_LO, id as u64)?;
+    meta.insert(STORE_HI, (id >> 64) as u64)?;
+    Ok((id, true))
+}
+
 /// The log as the writer keeps it.
 pub(super) struct Wal {
     file: Box<dyn LogFile>,
     config: LogConfig,
+    /// The id of the store, written in each segment header.
+    store: u128,
     epoch: u64,
     /// The sequence number of the next logged batch.
     next_seq: u64,
@@ -185,6 +204,7 @@ impl Wal {
         let mut wal = Wal {
             file,
             config,
+            store: 0,
             epoch: 0,
             next_seq: 1,
             end: wal::HEADER as u64,
@@ -196,18 +216,21 @@ impl Wal {
     }
 
     /// Applies the log's records that the store misses, in one durable transaction, then
-    /// starts a new segment. Run on open and after the store was reopened.
+    /// starts a new segment. Run on open and after the store was reopened. Only a log written
+    /// for this store is replayed; any other is reset (README, Write path and recovery).
     pub(super) fn recover(&mut self, store: &Store) -> Result<(), StoreError> {
         let bytes = self.file.read_all().map_err(io_error)?;
         let scan = wal::scan(&bytes);
-        let (applied, replayed) = store.with_db(|db| {
+        let (id, applied, replayed, new_id) = store.with_db(|db| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             let mut meta = txn.open_table(META)?;
             let applied = meta.get(APPLIED)?.map_or(0, |v| v.value());
+            let (id, new_id) = store_id(&mut meta)?;
+            let ours = scan.segment.is_some_and(|s| s.store == id);
             let mut last = applied;
             let mut replayed = 0;
-            {
+            if ours {
                 let mut t = Tables::open(&txn)?;
                 for (seq, payload) in &scan.records {
                     if *seq <= applied {
@@ -224,12 +247,33 @@ impl Wal {
             meta.insert(APPLIED, last)?;
             drop(meta);
             txn.commit()?;
-            Ok((last, replayed))
+            Ok((id, last, replayed, new_id))
         })?;
-        if replayed > 0 {
-            tracing::warn!("replayed {replayed} batches from the write-ahead log");
+        let name = self.file.name();
+        match scan.segment {
+            Some(s) if s.store != id => tracing::warn!(
+                "the write-ahead log {name} was written for another store ({:032x}, this one \
+                 is {id:032x}): reset, its {} records not replayed",
+                s.store,
+                scan.records.len()
+            ),
+            None if bytes.iter().take(wal::HEADER).any(|b| *b != 0) => tracing::warn!(
+                "the write-ahead log {name} has no header this version reads (damaged, or \
+                 from a version without store ids): reset, not replayed"
+            ),
+            None if bytes.is_empty() && !new_id => tracing::warn!(
+                "the write-ahead log {name} was missing: events acked since the store's last \
+                 checkpoint, if any, are lost"
+            ),
+            _ => {}
         }
+        if replayed > 0 {
+            tracing::warn!("replayed {replayed} batches from the write-ahead log {name}");
+        }
+        self.store = id;
         self.epoch = match scan.segment {
+            // Past every epoch this file has held, whoever wrote it: none of its old records
+            // can read as new ones.
             Some(s) => s.epoch.wrapping_add(1),
             // Any epoch will do: sequence numbers alone already never repeat.
             None => std::time::SystemTime::now()
@@ -265,6 +309,7 @@ impl Wal {
     fn new_segment(&mut self) -> Result<(), StoreError> {
         self.epoch = self.epoch.wrapping_add(1);
         let header = wal::header(Segment {
+            store: self.store,
             epoch: self.epoch,
             first_seq: self.next_seq,
         });
