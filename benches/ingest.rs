@@ -298,6 +298,7 @@ fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
     clients.block_on(listeners(running.addr, key.trim(), n));
     let (addr, metrics) = (running.addr, running.metrics.clone());
     let before = metrics.batch_totals();
+    let checkpoints = running.ctx.writer.checkpoints();
     let result = if setup.verified {
         let key = standard_key(STANDARD_SECRET);
         load::run_with(addr, conns, secs, load::standard_signed(token, key), client)
@@ -306,6 +307,18 @@ fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
     };
     let after = metrics.batch_totals();
     let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
+    // What the log's checkpoints cost during the load: each holds ingest while redb syncs.
+    let cp = running.ctx.writer.checkpoints();
+    if cp.count > checkpoints.count {
+        let n = cp.count - checkpoints.count;
+        eprintln!(
+            "# {conns} conns{}: {n} checkpoints in {}s, {:.1} ms each on average, longest {:.1} ms",
+            if setup.no_log { ", no log" } else { "" },
+            secs.as_secs(),
+            (cp.total - checkpoints.total).as_secs_f64() * 1e3 / n as f64,
+            cp.longest.as_secs_f64() * 1e3
+        );
+    }
     clients.shutdown_background();
     server.stop();
     (result, mean)

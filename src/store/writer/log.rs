@@ -14,6 +14,8 @@
 //! webhook's stats row as written. Replaying them onto the state they were first applied to
 //! writes the same rows.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redb::{Durability, ReadableTable, TableDefinition};
@@ -41,6 +43,42 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Most time between checkpoints after a batch, so that replay after a crash stays short.
     pub checkpoint_every: Duration,
+}
+
+/// The checkpoints so far, shared with [`super::Writer::checkpoints`]: each one holds the
+/// writer (and every caller waiting on it) while redb syncs, so their count and length
+/// explain ingest stalls.
+#[derive(Default)]
+pub(super) struct CheckpointStats {
+    count: AtomicU64,
+    micros: AtomicU64,
+    max_micros: AtomicU64,
+}
+
+/// What [`super::Writer::checkpoints`] reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpoints {
+    pub count: u64,
+    /// Their total length.
+    pub total: Duration,
+    pub longest: Duration,
+}
+
+impl CheckpointStats {
+    fn observe(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros.fetch_add(us, Ordering::Relaxed);
+        self.max_micros.fetch_max(us, Ordering::Relaxed);
+    }
+
+    pub(super) fn read(&self) -> Checkpoints {
+        Checkpoints {
+            count: self.count.load(Ordering::Relaxed),
+            total: Duration::from_micros(self.micros.load(Ordering::Relaxed)),
+            longest: Duration::from_micros(self.max_micros.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 /// The rows of one batch, encoded as a log record's payload:
@@ -189,6 +227,7 @@ pub(super) struct Wal {
     /// Where the next record goes.
     end: u64,
     last_checkpoint: Instant,
+    pub(super) stats: Arc<CheckpointStats>,
     /// A batch failed: redb may hold rows the log does not. Nothing is written until the
     /// store is reopened and the log replayed.
     pub(super) broken: bool,
@@ -209,6 +248,7 @@ impl Wal {
             next_seq: 1,
             end: wal::HEADER as u64,
             last_checkpoint: Instant::now(),
+            stats: Arc::default(),
             broken: true,
         };
         wal.recover(store)?;
@@ -344,10 +384,19 @@ impl Wal {
         Ok(true)
     }
 
-    /// After the batch that did not fit was committed durably: starts the log over.
-    pub(super) fn checkpointed(&mut self) -> Result<(), StoreError> {
+    /// After the batch that did not fit was committed durably (from `started`): starts the
+    /// log over.
+    pub(super) fn checkpointed(&mut self, started: Instant) -> Result<(), StoreError> {
         self.next_seq += 1;
-        self.new_segment()
+        self.new_segment()?;
+        self.observe("full", started);
+        Ok(())
+    }
+
+    fn observe(&self, why: &str, started: Instant) {
+        let took = started.elapsed();
+        self.stats.observe(took);
+        tracing::debug!("checkpoint ({why}) took {:.1} ms", took.as_secs_f64() * 1e3);
     }
 
     /// Whether it is time for a checkpoint.
@@ -358,6 +407,7 @@ impl Wal {
 
     /// Makes every commit so far durable in redb, then starts the log over.
     pub(super) fn checkpoint(&mut self, store: &Store) -> Result<(), StoreError> {
+        let started = Instant::now();
         store.with_db(|db| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
@@ -365,6 +415,8 @@ impl Wal {
             txn.commit()?;
             Ok(())
         })?;
-        self.new_segment()
+        self.new_segment()?;
+        self.observe("due", started);
+        Ok(())
     }
 }
