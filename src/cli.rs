@@ -165,9 +165,10 @@ pub struct Options {
     #[arg(skip = false)]
     pub two_phase_commit: bool,
     /// The write-ahead log, on (README, Write path and recovery): batches of events are
-    /// answered once appended to it and synced, redb syncs only at checkpoints. Not a
-    /// command-line option: it is as durable as redb syncing every batch itself, and faster;
-    /// only the benches turn it off, to compare the two.
+    /// answered once appended to it and synced, redb syncs only at checkpoints. Replayed on
+    /// open only into the store it was written for. Not a command-line option: it is as
+    /// durable as redb syncing every batch itself (the same crash and power-loss tests), and
+    /// faster at 1 connection; only the ingest bench turns it off, to compare the two.
     #[arg(skip = true)]
     pub write_ahead_log: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP).

@@ -26,8 +26,8 @@ use super::wal::LogFile;
 use super::{Store, StoreError, codec};
 use crate::domain::EventKeyPattern;
 use crate::domain::{Record, Webhook, WebhookInput};
-pub use log::{Checkpoints, LogConfig};
 use log::{CheckpointStats, Entries, Wal};
+pub use log::{Checkpoints, LogConfig};
 use ops::{PutAnswer, Tables};
 use prune::prune_step;
 
