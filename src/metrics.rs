@@ -204,6 +204,29 @@ impl Metrics {
         out
     }
 
+    /// The write-ahead log's checkpoints so far: how many, their total and longest time. Each
+    /// holds ingest while redb syncs, so they explain stalls in the receive latency.
+    pub fn render_checkpoints(count: u64, total: Duration, longest: Duration) -> String {
+        let mut out = String::new();
+        let name = "hooktail_wal_checkpoints";
+        let _ = writeln!(
+            out,
+            "# HELP {name}_total Write-ahead log checkpoints (durable redb commits).\n# TYPE {name}_total counter\n{name}_total {count}"
+        );
+        let name = "hooktail_wal_checkpoint_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name}_total Time spent in checkpoints, ingest waiting.\n# TYPE {name}_total counter\n{name}_total {}",
+            total.as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP {name}_max The longest checkpoint.\n# TYPE {name}_max gauge\n{name}_max {}",
+            longest.as_secs_f64()
+        );
+        out
+    }
+
     /// The text of `/metrics`; `stored` is (events, rejections) in the store now.
     pub fn render(&self, stored: (u64, u64)) -> String {
         let mut out = String::new();

@@ -764,6 +764,9 @@ async fn healthz_and_metrics() {
         "one commit, the rejection: {m}"
     );
     assert!(m.contains("hooktail_receive_latency_seconds_bucket"));
+    // The log's checkpoints: none yet, the rejection is in the log only.
+    assert!(m.contains("hooktail_wal_checkpoints_total 0"), "{m}");
+    assert!(m.contains("hooktail_wal_checkpoint_seconds_max 0"), "{m}");
     assert_eq!(send(s.addr, &get("/nope")).await.status, 404);
     s.stop().await;
 }

@@ -47,6 +47,10 @@ async fn metrics(state: &State) -> Reply {
             .unwrap_or_default();
     let mut text = state.metrics.render(stored.unwrap_or((0, 0)));
     text.push_str(&state.metrics.render_pipelines(&lags));
+    let c = state.ctx.writer.checkpoints();
+    text.push_str(&crate::metrics::Metrics::render_checkpoints(
+        c.count, c.total, c.longest,
+    ));
     reply::text(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 

@@ -4,9 +4,11 @@
 //!
 //! A segment is a preallocated file: a header in its first [`HEADER`] bytes, then records.
 //!
-//! - Header: `b"hooktail-wal-v1\0"`, `u64` epoch, `u64` first sequence, `u32` CRC-32 of the
-//!   preceding 32 bytes; little-endian. A new epoch is written each time the segment is
-//!   recycled after a checkpoint.
+//! - Header: `b"hooktail-wal-v2\0"`, `u128` store id, `u64` epoch, `u64` first sequence,
+//!   `u32` CRC-32 of the preceding 48 bytes; little-endian. The store id ties the log to the
+//!   store it was written for (`wal_meta_v1`): a log beside another store is never replayed.
+//!   A new epoch is written each time the segment is recycled after a checkpoint. (v1 had no
+//!   store id; its header does not read as one, so such a log is reset, never replayed.)
 //! - Record: `[u32 length][u32 crc][u64 sequence][payload]`, little-endian, where the CRC-32
 //!   covers the epoch, the sequence, the length and the payload. With the epoch inside the CRC
 //!   a record left over from before a recycling never reads as a record of the new epoch, even
@@ -28,10 +30,17 @@ pub trait LogFile: Send {
     /// `fdatasync`: returns once everything written is on disk.
     fn sync(&mut self) -> io::Result<()>;
     fn size(&mut self) -> io::Result<u64>;
+    /// What a warning calls it: the file's path.
+    fn name(&self) -> String {
+        "the write-ahead log".into()
+    }
 }
 
 /// The log in a real file.
-pub struct FileLog(File);
+pub struct FileLog {
+    file: File,
+    path: std::path::PathBuf,
+}
 
 impl FileLog {
     /// Opens or creates the log, readable by its owner only: it holds events.
@@ -40,7 +49,11 @@ impl FileLog {
         o.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        o.open(path).map(FileLog)
+        let file = o.open(path)?;
+        Ok(FileLog {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 }
 
@@ -48,23 +61,27 @@ impl LogFile for FileLog {
     fn read_all(&mut self) -> io::Result<Vec<u8>> {
         use io::{Read, Seek};
         let mut out = Vec::new();
-        self.0.seek(io::SeekFrom::Start(0))?;
-        self.0.read_to_end(&mut out)?;
+        self.file.seek(io::SeekFrom::Start(0))?;
+        self.file.read_to_end(&mut out)?;
         Ok(out)
     }
 
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
         use io::{Seek, Write};
-        self.0.seek(io::SeekFrom::Start(offset))?;
-        self.0.write_all(bytes)
+        self.file.seek(io::SeekFrom::Start(offset))?;
+        self.file.write_all(bytes)
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        self.0.sync_data()
+        self.file.sync_data()
     }
 
     fn size(&mut self) -> io::Result<u64> {
-        Ok(self.0.metadata()?.len())
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn name(&self) -> String {
+        self.path.display().to_string()
     }
 }
 
@@ -75,12 +92,14 @@ pub const RECORD_HEAD: usize = 16;
 /// The longest payload a record may carry.
 pub const MAX_PAYLOAD: usize = 256 << 20;
 
-const MAGIC: &[u8; 16] = b"hooktail-wal-v1\0";
-const HEADER_USED: usize = 16 + 8 + 8 + 4;
+const MAGIC: &[u8; 16] = b"hooktail-wal-v2\0";
+const HEADER_USED: usize = 16 + 16 + 8 + 8 + 4;
 
 /// What a segment's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
+    /// The id of the store the log was written for.
+    pub store: u128,
     /// Changes each time the segment is recycled.
     pub epoch: u64,
     /// The sequence number its first record must carry.
@@ -106,21 +125,23 @@ pub struct TooLarge(pub usize);
 pub fn header(segment: Segment) -> [u8; HEADER_USED] {
     let mut out = [0u8; HEADER_USED];
     out[..16].copy_from_slice(MAGIC);
-    out[16..24].copy_from_slice(&segment.epoch.to_le_bytes());
-    out[24..32].copy_from_slice(&segment.first_seq.to_le_bytes());
-    let crc = crc32fast::hash(&out[..32]);
-    out[32..].copy_from_slice(&crc.to_le_bytes());
+    out[16..32].copy_from_slice(&segment.store.to_le_bytes());
+    out[32..40].copy_from_slice(&segment.epoch.to_le_bytes());
+    out[40..48].copy_from_slice(&segment.first_seq.to_le_bytes());
+    let crc = crc32fast::hash(&out[..48]);
+    out[48..].copy_from_slice(&crc.to_le_bytes());
     out
 }
 
 fn read_header(bytes: &[u8]) -> Option<Segment> {
     let h = bytes.get(..HEADER_USED)?;
-    if &h[..16] != MAGIC || crc32fast::hash(&h[..32]).to_le_bytes() != h[32..] {
+    if &h[..16] != MAGIC || crc32fast::hash(&h[..48]).to_le_bytes() != h[48..] {
         return None;
     }
     Some(Segment {
-        epoch: u64::from_le_bytes(h[16..24].try_into().ok()?),
-        first_seq: u64::from_le_bytes(h[24..32].try_into().ok()?),
+        store: u128::from_le_bytes(h[16..32].try_into().ok()?),
+        epoch: u64::from_le_bytes(h[32..40].try_into().ok()?),
+        first_seq: u64::from_le_bytes(h[40..48].try_into().ok()?),
     })
 }
 
@@ -215,6 +236,7 @@ mod tests {
     #[test]
     fn records_read_back_in_order_and_the_end_is_after_the_last() {
         let segment = Segment {
+            store: 0x5707e,
             epoch: 7,
             first_seq: 41,
         };
@@ -233,6 +255,7 @@ mod tests {
         assert_eq!(scan(&[]).segment, None);
         assert_eq!(scan(&vec![0u8; 2 * HEADER]).segment, None);
         let segment = Segment {
+            store: 0x5707e,
             epoch: 1,
             first_seq: 1,
         };
@@ -251,11 +274,13 @@ mod tests {
     #[test]
     fn a_recycled_segments_stale_record_is_not_read_even_with_the_expected_sequence() {
         let old = Segment {
+            store: 0x5707e,
             epoch: 1,
             first_seq: 1,
         };
         let mut bytes = image(old, &[vec![1u8; 100], vec![2u8; 100], vec![3u8; 100]], 0);
         let new = Segment {
+            store: 0x5707e,
             epoch: 2,
             first_seq: 2,
         };
@@ -278,6 +303,7 @@ mod tests {
     #[test]
     fn a_record_out_of_sequence_ends_the_log() {
         let segment = Segment {
+            store: 0x5707e,
             epoch: 5,
             first_seq: 10,
         };
@@ -293,6 +319,7 @@ mod tests {
     #[test]
     fn the_last_sequence_number_ends_the_log_without_overflow() {
         let segment = Segment {
+            store: 0x5707e,
             epoch: 3,
             first_seq: u64::MAX,
         };
@@ -317,12 +344,13 @@ mod tests {
         #[test]
         fn truncation_and_corruption_yield_a_whole_prefix(
             payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..8),
+            store in any::<u128>(),
             epoch in any::<u64>(),
             first_seq in 0u64..u64::MAX / 2,
             cut in any::<prop::sample::Index>(),
             flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
         ) {
-            let segment = Segment { epoch, first_seq };
+            let segment = Segment { store, epoch, first_seq };
             let mut bytes = image(segment, &payloads, 64);
             let len = cut.index(bytes.len() + 1);
             bytes.truncate(len);

@@ -14,6 +14,8 @@
 //! webhook's stats row as written. Replaying them onto the state they were first applied to
 //! writes the same rows.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redb::{Durability, ReadableTable, TableDefinition};
@@ -26,8 +28,12 @@ use crate::domain::{Record, Rejection};
 
 // wal_meta_v1: key = "applied"; value = the sequence number of the last log record whose rows
 //              the store holds. Written in the same transaction as those rows.
+//              keys = "store.lo", "store.hi"; values = the store's id, a random u128 in two
+//              halves, made once, durably, before any log header carries it.
 const META: TableDefinition<&str, u64> = TableDefinition::new("wal_meta_v1");
 const APPLIED: &str = "applied";
+const STORE_LO: &str = "store.lo";
+const STORE_HI: &str = "store.hi";
 
 /// How the log is kept.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +43,42 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Most time between checkpoints after a batch, so that replay after a crash stays short.
     pub checkpoint_every: Duration,
+}
+
+/// The checkpoints so far, shared with [`super::Writer::checkpoints`]: each one holds the
+/// writer (and every caller waiting on it) while redb syncs, so their count and length
+/// explain ingest stalls.
+#[derive(Default)]
+pub(super) struct CheckpointStats {
+    count: AtomicU64,
+    micros: AtomicU64,
+    max_micros: AtomicU64,
+}
+
+/// What [`super::Writer::checkpoints`] reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpoints {
+    pub count: u64,
+    /// Their total length.
+    pub total: Duration,
+    pub longest: Duration,
+}
+
+impl CheckpointStats {
+    fn observe(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros.fetch_add(us, Ordering::Relaxed);
+        self.max_micros.fetch_max(us, Ordering::Relaxed);
+    }
+
+    pub(super) fn read(&self) -> Checkpoints {
+        Checkpoints {
+            count: self.count.load(Ordering::Relaxed),
+            total: Duration::from_micros(self.micros.load(Ordering::Relaxed)),
+            longest: Duration::from_micros(self.max_micros.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 /// The rows of one batch, encoded as a log record's payload:
@@ -160,16 +202,32 @@ fn io_error(e: std::io::Error) -> StoreError {
     StoreError::CommitFailed(format!("write-ahead log: {e}"))
 }
 
+/// The store's id, making one when it has none (a new store, or one from before ids).
+fn store_id(meta: &mut redb::Table<&str, u64>) -> Result<(u128, bool), StoreError> {
+    let lo = meta.get(STORE_LO)?.map(|v| v.value());
+    let hi = meta.get(STORE_HI)?.map(|v| v.value());
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        return Ok(((u128::from(hi) << 64) | u128::from(lo), false));
+    }
+    let id = Uuid::new_v4().as_u128();
+    meta.insert(STORE_LO, id as u64)?;
+    meta.insert(STORE_HI, (id >> 64) as u64)?;
+    Ok((id, true))
+}
+
 /// The log as the writer keeps it.
 pub(super) struct Wal {
     file: Box<dyn LogFile>,
     config: LogConfig,
+    /// The id of the store, written in each segment header.
+    store: u128,
     epoch: u64,
     /// The sequence number of the next logged batch.
     next_seq: u64,
     /// Where the next record goes.
     end: u64,
     last_checkpoint: Instant,
+    pub(super) stats: Arc<CheckpointStats>,
     /// A batch failed: redb may hold rows the log does not. Nothing is written until the
     /// store is reopened and the log replayed.
     pub(super) broken: bool,
@@ -185,10 +243,12 @@ impl Wal {
         let mut wal = Wal {
             file,
             config,
+            store: 0,
             epoch: 0,
             next_seq: 1,
             end: wal::HEADER as u64,
             last_checkpoint: Instant::now(),
+            stats: Arc::default(),
             broken: true,
         };
         wal.recover(store)?;
@@ -196,18 +256,21 @@ impl Wal {
     }
 
     /// Applies the log's records that the store misses, in one durable transaction, then
-    /// starts a new segment. Run on open and after the store was reopened.
+    /// starts a new segment. Run on open and after the store was reopened. Only a log written
+    /// for this store is replayed; any other is reset (README, Write path and recovery).
     pub(super) fn recover(&mut self, store: &Store) -> Result<(), StoreError> {
         let bytes = self.file.read_all().map_err(io_error)?;
         let scan = wal::scan(&bytes);
-        let (applied, replayed) = store.with_db(|db| {
+        let (id, applied, replayed, new_id) = store.with_db(|db| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             let mut meta = txn.open_table(META)?;
             let applied = meta.get(APPLIED)?.map_or(0, |v| v.value());
+            let (id, new_id) = store_id(&mut meta)?;
+            let ours = scan.segment.is_some_and(|s| s.store == id);
             let mut last = applied;
             let mut replayed = 0;
-            {
+            if ours {
                 let mut t = Tables::open(&txn)?;
                 for (seq, payload) in &scan.records {
                     if *seq <= applied {
@@ -224,12 +287,33 @@ impl Wal {
             meta.insert(APPLIED, last)?;
             drop(meta);
             txn.commit()?;
-            Ok((last, replayed))
+            Ok((id, last, replayed, new_id))
         })?;
-        if replayed > 0 {
-            tracing::warn!("replayed {replayed} batches from the write-ahead log");
+        let name = self.file.name();
+        match scan.segment {
+            Some(s) if s.store != id => tracing::warn!(
+                "the write-ahead log {name} was written for another store ({:032x}, this one \
+                 is {id:032x}): reset, its {} records not replayed",
+                s.store,
+                scan.records.len()
+            ),
+            None if bytes.iter().take(wal::HEADER).any(|b| *b != 0) => tracing::warn!(
+                "the write-ahead log {name} has no header this version reads (damaged, or \
+                 from a version without store ids): reset, not replayed"
+            ),
+            None if bytes.is_empty() && !new_id => tracing::warn!(
+                "the write-ahead log {name} was missing: events acked since the store's last \
+                 checkpoint, if any, are lost"
+            ),
+            _ => {}
         }
+        if replayed > 0 {
+            tracing::warn!("replayed {replayed} batches from the write-ahead log {name}");
+        }
+        self.store = id;
         self.epoch = match scan.segment {
+            // Past every epoch this file has held, whoever wrote it: none of its old records
+            // can read as new ones.
             Some(s) => s.epoch.wrapping_add(1),
             // Any epoch will do: sequence numbers alone already never repeat.
             None => std::time::SystemTime::now()
@@ -265,6 +349,7 @@ impl Wal {
     fn new_segment(&mut self) -> Result<(), StoreError> {
         self.epoch = self.epoch.wrapping_add(1);
         let header = wal::header(Segment {
+            store: self.store,
             epoch: self.epoch,
             first_seq: self.next_seq,
         });
@@ -299,10 +384,19 @@ impl Wal {
         Ok(true)
     }
 
-    /// After the batch that did not fit was committed durably: starts the log over.
-    pub(super) fn checkpointed(&mut self) -> Result<(), StoreError> {
+    /// After the batch that did not fit was committed durably (from `started`): starts the
+    /// log over.
+    pub(super) fn checkpointed(&mut self, started: Instant) -> Result<(), StoreError> {
         self.next_seq += 1;
-        self.new_segment()
+        self.new_segment()?;
+        self.observe("full", started);
+        Ok(())
+    }
+
+    fn observe(&self, why: &str, started: Instant) {
+        let took = started.elapsed();
+        self.stats.observe(took);
+        tracing::debug!("checkpoint ({why}) took {:.1} ms", took.as_secs_f64() * 1e3);
     }
 
     /// Whether it is time for a checkpoint.
@@ -313,6 +407,7 @@ impl Wal {
 
     /// Makes every commit so far durable in redb, then starts the log over.
     pub(super) fn checkpoint(&mut self, store: &Store) -> Result<(), StoreError> {
+        let started = Instant::now();
         store.with_db(|db| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
@@ -320,6 +415,8 @@ impl Wal {
             txn.commit()?;
             Ok(())
         })?;
-        self.new_segment()
+        self.new_segment()?;
+        self.observe("due", started);
+        Ok(())
     }
 }

@@ -26,8 +26,8 @@ use super::wal::LogFile;
 use super::{Store, StoreError, codec};
 use crate::domain::EventKeyPattern;
 use crate::domain::{Record, Webhook, WebhookInput};
-pub use log::LogConfig;
-use log::{Entries, Wal};
+use log::{CheckpointStats, Entries, Wal};
+pub use log::{Checkpoints, LogConfig};
 use ops::{PutAnswer, Tables};
 use prune::{Sweep, prune_step};
 
@@ -99,6 +99,8 @@ pub struct Writer {
     webhooks_changed: watch::Receiver<u64>,
     /// Bumped after every commit that stored accepted events.
     events_committed: watch::Receiver<u64>,
+    /// The log's checkpoints; none without a log.
+    checkpoints: Arc<CheckpointStats>,
 }
 
 /// Per-commit figures for metrics: operations in the batch, and how long its commit took.
@@ -139,6 +141,7 @@ impl Writer {
         let (changed_tx, webhooks_changed) = watch::channel(0);
         let (events_tx, events_committed) = watch::channel(0);
         let listeners = Arc::new(Listeners::default());
+        let checkpoints = wal.as_ref().map(|w| w.stats.clone()).unwrap_or_default();
         let out = Outputs {
             bus: bus.clone(),
             listeners: listeners.clone(),
@@ -154,8 +157,14 @@ impl Writer {
             listeners,
             webhooks_changed,
             events_committed,
+            checkpoints,
         };
         Ok((writer, handle))
+    }
+
+    /// The write-ahead log's checkpoints so far (for /metrics and the ingest bench).
+    pub fn checkpoints(&self) -> Checkpoints {
+        self.checkpoints.read()
     }
 
     /// Committed records, as they become durable; accepted events come without their body
@@ -543,9 +552,10 @@ fn commit_batch(
             // Durable once its log record is; committed after, so that nothing unsynced
             // is ever read.
             if !w.append(&entries)? {
+                let started = Instant::now();
                 txn.set_durability(Durability::Immediate)?;
                 txn.commit()?;
-                return w.checkpointed();
+                return w.checkpointed(started);
             }
         }
         txn.commit()?;
