@@ -45,7 +45,7 @@ pub enum Live {
     WebhooksChanged,
     /// The connection to an attached server dropped; the feed retries.
     Disconnected,
-    /// The connection is back, and the records missed meanwhile follow as `Record`s.
+    /// The connection is back; the records missed meanwhile came just before, as `Record`s.
     Reconnected,
 }
 

@@ -333,8 +333,7 @@ async fn newest(api: &Api) -> Result<Option<Uuid>, ServiceError> {
 
 /// Reads what came after `last` whenever the stream says something or the poll is due,
 /// until the stream ends, falls silent, or a read fails. `back` after a drop: `Reconnected`
-/// follows the records that fill the gap, so that the counts the dashboard then reads
-/// already hold them and are not raised by them again.
+/// follows the records that fill the gap, which the dashboard counts as they come.
 async fn watch(
     api: &Api,
     tx: &mpsc::Sender<Live>,

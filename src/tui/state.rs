@@ -130,8 +130,11 @@ impl Dashboard {
             Msg::Link(link) => {
                 self.link = link;
                 // Back from a gap: what the feed does not carry may have changed meanwhile.
+                // Not the counts: the gap's records came through the feed and counted
+                // themselves, and counts read now would also hold the records committed since
+                // the gap was read, which the feed brings next and would count again.
                 if link == Link::Attached {
-                    let mut fx = vec![Effect::LoadCounts, Effect::LoadWebhooks];
+                    let mut fx = vec![Effect::LoadWebhooks];
                     fx.extend(self.panes.pipelines.load(self.now_ms));
                     return fx;
                 }
