@@ -24,6 +24,24 @@ impl Load {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
+    /// Several runs as one: their requests over their summed time, their latencies together.
+    pub fn merged(runs: Vec<Load>) -> Load {
+        let mut all = Load {
+            requests: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            latencies: vec![],
+        };
+        for run in runs {
+            all.requests += run.requests;
+            all.errors += run.errors;
+            all.elapsed += run.elapsed;
+            all.latencies.extend(run.latencies);
+        }
+        all.latencies.sort_unstable();
+        all
+    }
+
     pub fn pct(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
