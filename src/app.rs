@@ -381,6 +381,26 @@ async fn reload_on_sighup(cert: Arc<Certificate>, mut shutdown: watch::Receiver<
     let _ = (cert, shutdown.wait_for(|down| *down).await);
 }
 
+/// Over plain HTTP there is nothing to reload, but `systemctl reload` or a shared
+/// `ExecReload` still sends SIGHUP, whose default action would kill the server: it is
+/// logged instead. (Not in the dashboard, where SIGHUP means the terminal went away.)
+fn ignore_sighup() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangup) => {
+                tokio::spawn(async move {
+                    while hangup.recv().await.is_some() {
+                        tracing::info!("SIGHUP: nothing to reload without --tls-cert");
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("cannot listen for SIGHUP: {e}"),
+        }
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
 /// it is first awaited: call it before binding, so that a signal sent as soon as the port
 /// answers still shuts down gracefully instead of killing the process.
@@ -498,6 +518,9 @@ impl Running {
 pub async fn serve(opts: &Options) -> Result<()> {
     crate::logging::to_stderr();
     let stop = shutdown_signal();
+    if opts.tls_cert.is_none() {
+        ignore_sighup();
+    }
     let running = Running::start(opts, Limits::default()).await?;
     tracing::info!(
         listen = %running.addr,

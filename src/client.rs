@@ -87,17 +87,28 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
     if let Some(url) = &opts.remote {
         return at_url(opts, url, name, &params).await;
     }
-    // As the dashboard does: without --listen, the data dir's server says where it listens.
+    // As the dashboard does: without --listen, the data dir's server says where it listens;
+    // without one, the command runs on this data dir's store, never on whatever server
+    // happens to listen at the default address (it may be another store's).
     let found;
-    let opts = match addr_file_listen(opts) {
-        Some(listen) => {
-            found = Options {
-                listen,
-                ..opts.clone()
-            };
-            &found
+    let opts = if opts.listen_given {
+        opts
+    } else {
+        let Some((listen, https)) = addr_file_listen(opts) else {
+            return local(opts, name, &params).await;
+        };
+        if https && opts.cacert.is_none() && opts.tls_cert.is_none() {
+            return Err(Failure::Usage(format!(
+                "the server of {} serves HTTPS at {listen}: pass --cacert FILE (its \
+                 certificate, or the CA that signed it)",
+                opts.data.display()
+            )));
         }
-        None => opts,
+        found = Options {
+            listen,
+            ..opts.clone()
+        };
+        &found
     };
     let server = Server::new(opts).map_err(Failure::Usage)?;
     if !opts.insecure && !server.is_https() && !on_this_host(opts.listen) {
@@ -120,16 +131,14 @@ pub async fn run(opts: &Options, name: &str, raw: &[String]) -> Result<(), Failu
     remote(opts, stream, name, &params).await
 }
 
-/// The address in the data dir's `serve.addr`, when `--listen` was not given and a server
-/// wrote one. A stale one is harmless: when nothing answers there, the command runs on the
-/// store as usual.
-fn addr_file_listen(opts: &Options) -> Option<std::net::SocketAddr> {
-    if opts.listen_given {
-        return None;
-    }
+/// The address in the data dir's `serve.addr`, and whether it is HTTPS, when a server wrote
+/// one. A stale one is harmless: when nothing answers there, the command runs on the store
+/// as usual.
+fn addr_file_listen(opts: &Options) -> Option<(std::net::SocketAddr, bool)> {
     let url = url::Url::parse(&app::read_addr_file(&opts.data)?).ok()?;
     let ip: IpAddr = url.host_str()?.trim_matches(['[', ']']).parse().ok()?;
-    Some(std::net::SocketAddr::new(ip, url.port_or_known_default()?))
+    let addr = std::net::SocketAddr::new(ip, url.port_or_known_default()?);
+    Some((addr, url.scheme() == "https"))
 }
 
 /// A connection to the server, plain or TLS.
@@ -429,20 +438,27 @@ async fn local(opts: &Options, name: CommandName, params: &Params) -> Result<(),
             opts.listen
         )));
     }
-    let core = Core::open(opts).map_err(|e| {
-        Failure::Failed(format!(
-            "no hooktail answers at {}, and {e:#}; is it running with another --listen?",
-            opts.listen
-        ))
-    })?;
     // The audit lines of changes made without a server go to the data dir's log, as the
-    // dashboard's do; stdout is the answer's.
-    if let Err(e) = crate::logging::to_file(&opts.data.join(app::LOG_FILE)) {
+    // dashboard's do, and so do the store's warnings on open (a replayed log, a missing
+    // one); stdout is the answer's.
+    if opts.data.is_dir()
+        && let Err(e) = crate::logging::to_file(&opts.data.join(app::LOG_FILE))
+    {
         eprintln!(
             "hooktail: cannot open the log in {}: {e}",
             opts.data.display()
         );
     }
+    let core = Core::open(opts).map_err(|e| {
+        let asked = if opts.listen_given {
+            format!("no hooktail answers at {}, and ", opts.listen)
+        } else {
+            String::new()
+        };
+        Failure::Failed(format!(
+            "{asked}{e:#}; if a server runs on this store, pass its --listen"
+        ))
+    })?;
     let result = command::run(&core.ctx, name, params, Source::Cli).await;
     core.close().await;
     match result {

@@ -648,3 +648,44 @@ fn secrets_are_read_from_stdin_and_files() {
     assert!(err.contains("only one parameter can read stdin"), "{err}");
     assert!(server.terminate().success());
 }
+
+/// SIGHUP (`systemctl reload`, a shared `ExecReload`) does not stop a plain-HTTP serve: there
+/// is nothing to reload, and it goes on serving until SIGTERM.
+#[test]
+fn sighup_leaves_a_plain_http_serve_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, free_addr());
+    let pid = server.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    // A command still answers after it: the server handled the signal and lives.
+    let (code, out, err) = command(&data, server.addr, &["webhook.get"]);
+    assert_eq!((code, out.trim()), (0, "[]"), "{err}");
+    assert!(
+        server.terminate().success(),
+        "not a clean exit after SIGHUP"
+    );
+}
+
+/// Without `--listen` and without a `serve.addr` (a copied data dir, say), `hooktail command`
+/// runs on that data dir's store, never on a server that happens to listen at the default
+/// address, even one that would take the same admin key: its answers are another store's.
+#[test]
+fn command_without_listen_or_serve_addr_runs_on_its_own_store() {
+    let default: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    drop(std::net::TcpListener::bind(default).expect("this test needs 127.0.0.1:8080 free"));
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let server = Serve::start(&live, default);
+    let (code, _, err) = command(&live, default, &["webhook.put", "eventKey=webhook.live"]);
+    assert_eq!(code, 0, "{err}");
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(live.join("admin.key"), copy.join("admin.key")).unwrap();
+    let (code, out, err) = command_unaddressed(&copy, &["webhook.get"], "");
+    assert_eq!((code, out.trim()), (0, "[]"), "{err}");
+    assert!(server.terminate().success());
+}
