@@ -246,3 +246,95 @@ async fn a_log_without_a_readable_header_is_reset_with_a_warning() {
     assert_eq!(stored(&o.store), 2);
     close(o).await;
 }
+
+/// Opens the store with its log and returns why it refused; the log file is left as it was.
+fn refused(dir: &Path) -> String {
+    let before = std::fs::read(log_path(dir)).unwrap();
+    let store = Store::open(&store_path(dir)).unwrap();
+    let log = FileLog::open(&log_path(dir)).unwrap();
+    let opened = Writer::start_logged(store, CONFIG, Box::new(log), LOG, Box::new(|_, _| {}));
+    let Err(e) = opened else {
+        panic!("the damaged log was taken")
+    };
+    assert!(
+        std::fs::read(log_path(dir)).unwrap() == before,
+        "the refused log was written over"
+    );
+    e.to_string()
+}
+
+/// The store as before the events, and the log holding them: a kill -9.
+async fn crashed(dir: &Path, n: u64) -> Vec<u8> {
+    close(open(dir)).await;
+    let before = std::fs::read(store_path(dir)).unwrap();
+    let log = log_with_events(dir, n).await;
+    std::fs::write(store_path(dir), before).unwrap();
+    log
+}
+
+/// A log damaged in its middle (not torn at its tail: whole records follow the damage) is
+/// refused, not replayed up to the damage and written over: the records past it were acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_damaged_in_its_middle_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = crashed(dir.path(), 6).await;
+    // The third record's payload: past the header and two records of a small event each.
+    let used = log.iter().rposition(|b| *b != 0).unwrap();
+    let middle = 4096 + (used - 4096) / 2;
+    log[middle] ^= 0xff;
+    std::fs::write(log_path(dir.path()), &log).unwrap();
+    let why = refused(dir.path());
+    assert!(
+        why.contains("damaged at byte") && why.contains(".damaged"),
+        "{why}"
+    );
+    // Moved aside as the message says, the store opens without the log's events.
+    std::fs::rename(log_path(dir.path()), dir.path().join("log.damaged")).unwrap();
+    let o = open(dir.path());
+    assert_eq!(stored(&o.store), 0);
+    close(o).await;
+}
+
+/// A log cut shorter than the segment it was filled to is refused: what was cut off was acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_cut_short_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = crashed(dir.path(), 6).await;
+    let used = log.iter().rposition(|b| *b != 0).unwrap();
+    std::fs::write(log_path(dir.path()), &log[..used / 2 + 2048]).unwrap();
+    let why = refused(dir.path());
+    assert!(why.contains("cut short"), "{why}");
+}
+
+/// A store older than its log (restored from a backup beside a newer log) is refused rather
+/// than replayed past the hole between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_older_than_its_log_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    close(open(dir.path())).await;
+    let backup = std::fs::read(store_path(dir.path())).unwrap();
+    // Events checkpointed into the store by a clean stop, then more in the log only.
+    close({
+        let o = open(dir.path());
+        append(&o.writer, 3).await;
+        o
+    })
+    .await;
+    let log = log_with_events(dir.path(), 4).await;
+    std::fs::write(store_path(dir.path()), backup).unwrap();
+    std::fs::write(log_path(dir.path()), log).unwrap();
+    let why = refused(dir.path());
+    assert!(why.contains("older than its log"), "{why}");
+}
+
+/// A log whose header is damaged but which holds more than a header may hold acked records
+/// of this store: it is refused, not reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_with_a_damaged_header_and_records_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = crashed(dir.path(), 3).await;
+    log[20] ^= 0xff;
+    std::fs::write(log_path(dir.path()), &log).unwrap();
+    let why = refused(dir.path());
+    assert!(why.contains("header does not read"), "{why}");
+}

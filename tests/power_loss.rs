@@ -509,8 +509,13 @@ async fn log_run(seed: u64, lies: bool) -> Option<usize> {
         disks = again.after_crash(&mut rng, lies);
     }
     // No retention now: pruning meanwhile would remove what is being looked for.
-    let (store, writer, thread) = open_logged(&disks, config, 0)
-        .unwrap_or_else(|| panic!("seed {seed}: the store does not reopen with its log"));
+    let Some((store, writer, thread)) = open_logged(&disks, config, 0) else {
+        // A lying disk can keep a later record and lose an earlier one: the open then
+        // refuses the damaged log rather than lose the records past the damage. That is the
+        // loss found, by hooktail itself.
+        assert!(lies, "seed {seed}: the store does not reopen with its log");
+        return Some(acked.len());
+    };
     let lost = lost(&store, &acked);
     if !lies && let Some(last) = acked.iter().rfind(|a| !a.duplicate) {
         // The delivery ids replayed still find their event.
@@ -545,7 +550,8 @@ async fn acked_events_survive_power_loss_with_the_log() {
 }
 
 /// The self-check: with a log disk that answers syncs without syncing (so callers are
-/// answered before their events are durable), the same runs lose acked events.
+/// answered before their events are durable), the same runs lose acked events (or the open
+/// refuses the log, damaged in its middle).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_before_the_log_is_synced_lose_events() {
     let mut lost = 0;

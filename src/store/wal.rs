@@ -217,6 +217,51 @@ pub fn scan(bytes: &[u8]) -> Scan<'_> {
     }
 }
 
+/// Whether a whole, valid record of the segment follows `scan.end`: then the log was
+/// damaged in its middle, not torn at its tail, and the records past the damage had been
+/// acked. Old epochs' records (a recycled segment's rest) never pass: their sequence numbers
+/// are below the next one and their CRC holds another epoch.
+pub fn records_past_end(bytes: &[u8], scan: &Scan) -> bool {
+    let Some(segment) = scan.segment else {
+        return false;
+    };
+    let next = scan
+        .records
+        .last()
+        .map_or(segment.first_seq, |(seq, _)| seq + 1);
+    let mut pos = scan.end + 1;
+    while pos + RECORD_HEAD <= bytes.len() {
+        // Most of a healthy segment's rest is zeros, and a record's head is not: its sequence
+        // number is never 0. Skip to where the next non-zero byte could be in one.
+        let Some(z) = bytes[pos..].iter().position(|b| *b != 0) else {
+            return false;
+        };
+        pos = (pos + z).saturating_sub(RECORD_HEAD - 1).max(pos);
+        let Some(head) = bytes.get(pos..pos + RECORD_HEAD) else {
+            return false;
+        };
+        let (mut len, mut crc, mut seq) = ([0u8; 4], [0u8; 4], [0u8; 8]);
+        len.copy_from_slice(&head[..4]);
+        crc.copy_from_slice(&head[4..8]);
+        seq.copy_from_slice(&head[8..]);
+        let (len, crc, seq) = (
+            u32::from_le_bytes(len) as usize,
+            u32::from_le_bytes(crc),
+            u64::from_le_bytes(seq),
+        );
+        let start = pos + RECORD_HEAD;
+        if seq.wrapping_sub(next) < 1 << 32
+            && len <= MAX_PAYLOAD
+            && let Some(payload) = bytes.get(start..start + len)
+            && record_crc(segment.epoch, seq, payload) == crc
+        {
+            return true;
+        }
+        pos += 1;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -271,13 +271,21 @@ impl Wal {
             let mut last = applied;
             let mut replayed = 0;
             if ours {
+                refuse_damaged(&*self.file, &bytes, &scan, self.config.segment_bytes)?;
                 let mut t = Tables::open(&txn)?;
                 for (seq, payload) in &scan.records {
                     if *seq <= applied {
                         continue;
                     }
                     if *seq != last + 1 {
-                        tracing::error!("the write-ahead log misses records {}..{seq}", last + 1);
+                        return Err(damaged_log(
+                            &*self.file,
+                            &format!(
+                                "the store has its records up to {applied} and the log starts \
+                                 at {seq}: the store is older than its log (restored from a \
+                                 backup?), and replaying would leave a hole"
+                            ),
+                        ));
                     }
                     replay(&mut t, payload)?;
                     last = *seq;
@@ -297,9 +305,16 @@ impl Wal {
                 s.store,
                 scan.records.len()
             ),
+            None if bytes.iter().skip(wal::HEADER).any(|b| *b != 0) => {
+                return Err(damaged_log(
+                    &*self.file,
+                    "its header does not read (damaged, or from a version without store \
+                     ids), and records may follow it",
+                ));
+            }
             None if bytes.iter().take(wal::HEADER).any(|b| *b != 0) => tracing::warn!(
-                "the write-ahead log {name} has no header this version reads (damaged, or \
-                 from a version without store ids): reset, not replayed"
+                "the write-ahead log {name} has no header this version reads and no records: \
+                 reset"
             ),
             None if bytes.is_empty() && !new_id => tracing::warn!(
                 "the write-ahead log {name} was missing: events acked since the store's last \
@@ -419,4 +434,45 @@ impl Wal {
         self.observe("due", started);
         Ok(())
     }
+}
+
+/// Refuses a log of this store that was damaged rather than torn at its tail: one with a
+/// valid record past the point where reading stopped, or cut shorter than the segment it was
+/// filled to. Its later records were acked; replaying the part before the damage and starting
+/// a new segment over the rest would lose them without a word.
+fn refuse_damaged(
+    file: &dyn LogFile,
+    bytes: &[u8],
+    scan: &wal::Scan,
+    segment_bytes: u64,
+) -> Result<(), StoreError> {
+    if wal::records_past_end(bytes, scan) {
+        return Err(damaged_log(
+            file,
+            &format!(
+                "it is damaged at byte {}, and valid records follow the damage",
+                scan.end
+            ),
+        ));
+    }
+    if (bytes.len() as u64) < segment_bytes.max(2 * wal::HEADER as u64) {
+        return Err(damaged_log(
+            file,
+            &format!(
+                "it was cut short: {} bytes of the {segment_bytes} it was filled to",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The error that stops the open, with what the operator can do.
+fn damaged_log(file: &dyn LogFile, why: &str) -> StoreError {
+    let name = file.name();
+    StoreError::Corrupt(format!(
+        "the write-ahead log {name} cannot be replayed: {why}. Events acked since the last \
+         checkpoint may be in it, so hooktail does not start over it: keep a copy, then move \
+         it aside (mv {name} {name}.damaged) to start without them"
+    ))
 }
