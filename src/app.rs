@@ -528,8 +528,17 @@ pub async fn serve(opts: &Options) -> Result<()> {
         data = %opts.data.display(),
         "hooktail receiver started"
     );
-    stop.await;
+    // A writer that failed stores nothing more: stop, so that a supervisor restarts us.
+    let writer = running.ctx.writer.clone();
+    let failed = tokio::select! {
+        _ = stop => false,
+        _ = writer.wait_failed() => true,
+    };
+    drop(writer);
     running.stop().await;
+    if failed {
+        anyhow::bail!("the store's writer failed (see above); stopped");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -19,9 +19,13 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, remote: Peer) -> 
             state.metrics.receive(outcome, started.elapsed());
             reply
         }
-        Route::Health => {
-            only_get(&req).unwrap_or_else(|| reply::text(StatusCode::OK, "text/plain", "ok"))
-        }
+        Route::Health => only_get(&req).unwrap_or_else(|| {
+            if state.ctx.writer.failed() {
+                let why = "the store's writer failed; restart hooktail (its log says why)";
+                return reply::text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", why);
+            }
+            reply::text(StatusCode::OK, "text/plain", "ok")
+        }),
         Route::Metrics => match only_get(&req) {
             Some(refused) => refused,
             None => metrics(&state).await,

@@ -49,7 +49,7 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Closed | StoreError::Unavailable => {
+            StoreError::Closed | StoreError::Unavailable | StoreError::WriterFailed => {
                 ServiceError::Unavailable(e.to_string())
             }
             e => ServiceError::Internal(e.to_string()),
@@ -110,7 +110,12 @@ impl Service {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(&store))
             .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| {
+                // A panic's text is for the log (redb panics on some damaged files), not
+                // for whoever asked.
+                tracing::error!("reading the store failed: {e}");
+                ServiceError::Internal("reading the store failed; the log says why".into())
+            })?
             .map_err(ServiceError::from)
     }
 

@@ -60,10 +60,23 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is shutting down")]
     Closed,
+    #[error(
+        "the store's writer failed and stores nothing more; restart hooktail (its log says why)"
+    )]
+    WriterFailed,
     #[error("the store is unavailable after a storage error; retrying")]
     Unavailable,
     #[error("nothing was stored: the commit failed ({0})")]
     CommitFailed(String),
+}
+
+/// What a panic said, for the log and the error that replaces it.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 fn open_error(e: redb::DatabaseError) -> StoreError {
@@ -162,6 +175,14 @@ impl Store {
     }
 
     fn init(opener: Opener) -> Result<Arc<Store>, StoreError> {
+        // redb panics on some damaged files: that is an unreadable store, said as such.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::init_unguarded(opener)
+        }))
+        .unwrap_or_else(|panic| Err(StoreError::Corrupt(panic_text(panic.as_ref()))))
+    }
+
+    fn init_unguarded(opener: Opener) -> Result<Arc<Store>, StoreError> {
         let db = opener().map_err(open_error)?;
         // Create the tables up front so that readers never meet a missing table.
         let txn = db.begin_write()?;

@@ -666,3 +666,46 @@ async fn a_delivery_id_whose_event_was_pruned_is_new_before_the_sweep_reaches_it
         first.id
     );
 }
+
+/// A store damaged on disk can make redb panic as it opens (the hostile probe's damaged
+/// store): that is an error saying the store is unreadable, not a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_store_is_an_error_at_open_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    {
+        let store = Store::open(&path).unwrap();
+        let config = WriterConfig {
+            retain_events: 0,
+            two_phase_commit: false,
+        };
+        let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+        let records: Vec<Record> = (0..200)
+            .map(|i| {
+                let mut e = event("webhook.a", i);
+                e.body = format!("body-{i:06}").repeat(250).into_bytes();
+                Record::Accepted(e)
+            })
+            .collect();
+        append_all(&writer, records).await;
+        writer.stop().await;
+        drop(writer);
+        tokio::task::spawn_blocking(move || thread.join().unwrap())
+            .await
+            .unwrap();
+    }
+    // The head of the page holding an old event.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(11)
+        .rposition(|w| w == b"body-000050")
+        .expect("an old event's body is in the file");
+    let page = at / 4096 * 4096;
+    bytes[page..page + 64].fill(0xad);
+    std::fs::write(&path, bytes).unwrap();
+    let opened = std::panic::catch_unwind(|| Store::open(&path).map(|_| ()));
+    let Ok(Err(StoreError::Corrupt(why))) = opened else {
+        panic!("not refused as unreadable: {opened:?}")
+    };
+    assert!(why.contains("page"), "{why}");
+}

@@ -92,6 +92,8 @@ pub struct Stored {
 /// A handle to the writer. Cloning is cheap; the writer stops when every handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
+    /// Set when the writer thread panicked (a damaged store): nothing more can be stored.
+    failed: watch::Receiver<bool>,
     tx: mpsc::Sender<Op>,
     bus: broadcast::Sender<Arc<Record>>,
     listeners: Arc<Listeners>,
@@ -148,10 +150,23 @@ impl Writer {
             webhooks_changed: changed_tx,
             events_committed: events_tx,
         };
+        let (failed_tx, failed) = watch::channel(false);
         let handle = std::thread::Builder::new()
             .name("hooktail-writer".into())
-            .spawn(move || run(store, config, wal, rx, out, observe_batch))?;
+            .spawn(move || {
+                // redb panics on some damaged files. The writer is then gone: say so, and let
+                // callers and the server know, rather than answer "shutting down" forever.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(store, config, wal, rx, out, observe_batch)
+                }));
+                if let Err(panic) = ran {
+                    let why = super::panic_text(panic.as_ref());
+                    tracing::error!("the store's writer failed: {why}; nothing more is stored");
+                    let _ = failed_tx.send(true);
+                }
+            })?;
         let writer = Writer {
+            failed,
             tx,
             bus,
             listeners,
@@ -208,7 +223,7 @@ impl Writer {
             *d = delivery;
         }
         self.send(op).await?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        rx.await.map_err(|_| self.gone())?
     }
 
     /// Queues a record for the next commit without waiting for it, so that a flood of refused
@@ -254,13 +269,13 @@ impl Writer {
     pub async fn put_webhook(&self, input: WebhookInput) -> Result<Webhook, PutError> {
         let (ack, rx) = oneshot::channel();
         self.send(Op::Put { input, ack }).await?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        rx.await.map_err(|_| self.gone())?
     }
 
     pub async fn delete_webhook(&self, uuid: Uuid) -> Result<bool, StoreError> {
         let (ack, rx) = oneshot::channel();
         self.send(Op::Delete { uuid, ack }).await?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        rx.await.map_err(|_| self.gone())?
     }
 
     /// Stops the writer once everything queued before is committed. Later calls get `Closed`.
@@ -269,7 +284,26 @@ impl Writer {
     }
 
     async fn send(&self, op: Op) -> Result<(), StoreError> {
-        self.tx.send(op).await.map_err(|_| StoreError::Closed)
+        self.tx.send(op).await.map_err(|_| self.gone())
+    }
+
+    /// Why the writer no longer takes operations.
+    fn gone(&self) -> StoreError {
+        if self.failed() {
+            StoreError::WriterFailed
+        } else {
+            StoreError::Closed
+        }
+    }
+
+    /// Whether the writer thread failed; `serve` then stops, and `/healthz` says so.
+    pub fn failed(&self) -> bool {
+        *self.failed.borrow()
+    }
+
+    /// Resolves once the writer thread has failed.
+    pub async fn wait_failed(&self) {
+        let _ = self.failed.clone().wait_for(|f| *f).await;
     }
 }
 
