@@ -169,7 +169,9 @@ impl Core {
                 checkpoint_every: CHECKPOINT_EVERY,
             };
             Writer::start_logged(store.clone(), config, Box::new(log), log_config, observe)
-                .with_context(|| format!("cannot replay the log {}", log_path.display()))?
+                .with_context(|| {
+                    format!("cannot start the write-ahead log {}", log_path.display())
+                })?
         } else {
             Writer::start(store.clone(), config, observe)
                 .context("cannot start the store's writer thread")?

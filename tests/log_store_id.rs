@@ -338,3 +338,59 @@ async fn a_log_with_a_damaged_header_and_records_is_refused() {
     let why = refused(dir.path());
     assert!(why.contains("header does not read"), "{why}");
 }
+
+/// A log file that a full disk cannot fill: writes past `room` bytes fail with ENOSPC.
+struct FullDisk {
+    bytes: Vec<u8>,
+    room: usize,
+}
+
+impl hooktail::store::wal::LogFile for FullDisk {
+    fn read_all(&mut self) -> std::io::Result<Vec<u8>> {
+        Ok(self.bytes.clone())
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let end = offset as usize + bytes.len();
+        if end > self.room {
+            return Err(std::io::Error::from_raw_os_error(28));
+        }
+        self.bytes.resize(self.bytes.len().max(end), 0);
+        self.bytes[offset as usize..end].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn size(&mut self) -> std::io::Result<u64> {
+        Ok(self.bytes.len() as u64)
+    }
+
+    fn name(&self) -> String {
+        "full.wal".into()
+    }
+}
+
+/// With too little room for the log's segment, the open says so, naming the file and its
+/// size, rather than that a commit or a replay failed.
+#[test]
+fn a_disk_too_full_for_the_log_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&store_path(dir.path())).unwrap();
+    let log = FullDisk {
+        bytes: Vec::new(),
+        room: 64 << 10,
+    };
+    let opened = Writer::start_logged(store, CONFIG, Box::new(log), LOG, Box::new(|_, _| {}));
+    let Err(e) = opened else {
+        panic!("a log with no room was taken")
+    };
+    let why = e.to_string();
+    assert!(
+        why.contains("cannot fill the write-ahead log full.wal to its 1 MiB")
+            && why.contains("No space left"),
+        "{why}"
+    );
+}

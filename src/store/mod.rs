@@ -68,6 +68,9 @@ pub enum StoreError {
     Unavailable,
     #[error("nothing was stored: the commit failed ({0})")]
     CommitFailed(String),
+    /// The log file could not be made ready (filled to its size, say, on a full disk).
+    #[error("{0}")]
+    LogFile(String),
 }
 
 /// What a panic said, for the log and the error that replaces it.

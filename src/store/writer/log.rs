@@ -345,7 +345,15 @@ impl Wal {
     /// Fills the file with zeros up to its size, once.
     fn preallocate(&mut self) -> Result<(), StoreError> {
         let want = self.config.segment_bytes.max(2 * wal::HEADER as u64);
-        let mut len = self.file.size().map_err(io_error)?;
+        let name = self.file.name();
+        let failed = |e: std::io::Error| {
+            StoreError::LogFile(format!(
+                "cannot fill the write-ahead log {name} to its {} MiB (it is written once, so \
+                 that each sync flushes only data): {e}",
+                want >> 20
+            ))
+        };
+        let mut len = self.file.size().map_err(failed)?;
         if len >= want {
             return Ok(());
         }
@@ -354,10 +362,10 @@ impl Wal {
             let n = (want - len).min(zeros.len() as u64);
             self.file
                 .write_at(len, &zeros[..n as usize])
-                .map_err(io_error)?;
+                .map_err(failed)?;
             len += n;
         }
-        self.file.sync().map_err(io_error)
+        self.file.sync().map_err(failed)
     }
 
     /// Starts the log over after a checkpoint: a new epoch, records from the next sequence.
