@@ -432,10 +432,17 @@ impl Sse {
 
 async fn local(opts: &Options, name: CommandName, params: &Params) -> Result<(), Failure> {
     if name.streams() {
+        let none = if opts.listen_given {
+            format!("none answers at {}", opts.listen)
+        } else {
+            format!(
+                "none runs on {} (it has no serve.addr); pass --listen ADDR for one elsewhere",
+                opts.data.display()
+            )
+        };
         return Err(Failure::Failed(format!(
-            "{} needs a running server, and none answers at {}",
-            name.name(),
-            opts.listen
+            "{} needs a running server, and {none}",
+            name.name()
         )));
     }
     // The audit lines of changes made without a server go to the data dir's log, as the

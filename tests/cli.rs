@@ -689,3 +689,17 @@ fn command_without_listen_or_serve_addr_runs_on_its_own_store() {
     assert_eq!((code, out.trim()), (0, "[]"), "{err}");
     assert!(server.terminate().success());
 }
+
+/// `event.listen` without a server for its data dir and without `--listen` says where it
+/// looked, not the default address it never tried.
+#[test]
+fn listen_without_a_server_says_none_runs_on_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, _, err) = command_unaddressed(&data, &["event.listen"], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("none runs on") && err.contains("serve.addr") && !err.contains(":8080"),
+        "{err}"
+    );
+}
