@@ -171,6 +171,39 @@ pub fn append_record(
     Ok(())
 }
 
+/// A record's fixed part: payload length, CRC, sequence number.
+struct Head {
+    len: usize,
+    crc: u32,
+    seq: u64,
+}
+
+/// The record head at `pos`, if the bytes reach that far.
+fn head_at(bytes: &[u8], pos: usize) -> Option<Head> {
+    let head = bytes.get(pos..pos.checked_add(RECORD_HEAD)?)?;
+    let (mut len, mut crc, mut seq) = ([0u8; 4], [0u8; 4], [0u8; 8]);
+    len.copy_from_slice(&head[..4]);
+    crc.copy_from_slice(&head[4..8]);
+    seq.copy_from_slice(&head[8..]);
+    Some(Head {
+        len: u32::from_le_bytes(len) as usize,
+        crc: u32::from_le_bytes(crc),
+        seq: u64::from_le_bytes(seq),
+    })
+}
+
+impl Head {
+    /// The payload of the record whose head is at `pos`, when it is whole and its CRC (over
+    /// `epoch` too) holds.
+    fn payload<'a>(&self, bytes: &'a [u8], pos: usize, epoch: u64) -> Option<&'a [u8]> {
+        let start = pos + RECORD_HEAD;
+        let payload = (self.len <= MAX_PAYLOAD)
+            .then(|| bytes.get(start..start + self.len))
+            .flatten()?;
+        (record_crc(epoch, self.seq, payload) == self.crc).then_some(payload)
+    }
+}
+
 /// Reads a segment's records up to the first one that is not whole, valid and next in sequence.
 pub fn scan(bytes: &[u8]) -> Scan<'_> {
     let Some(segment) = read_header(bytes) else {
@@ -183,28 +216,15 @@ pub fn scan(bytes: &[u8]) -> Scan<'_> {
     let mut records = Vec::new();
     let mut pos = HEADER;
     let mut expected = segment.first_seq;
-    while let Some(head) = bytes.get(pos..pos + RECORD_HEAD) {
-        let (mut len, mut crc, mut seq) = ([0u8; 4], [0u8; 4], [0u8; 8]);
-        len.copy_from_slice(&head[..4]);
-        crc.copy_from_slice(&head[4..8]);
-        seq.copy_from_slice(&head[8..]);
-        let (len, crc, seq) = (
-            u32::from_le_bytes(len) as usize,
-            u32::from_le_bytes(crc),
-            u64::from_le_bytes(seq),
-        );
-        let start = pos + RECORD_HEAD;
-        let Some(payload) = (len <= MAX_PAYLOAD)
-            .then(|| bytes.get(start..start + len))
-            .flatten()
-        else {
-            break;
-        };
-        if seq != expected || record_crc(segment.epoch, seq, payload) != crc {
+    while let Some(head) = head_at(bytes, pos) {
+        if head.seq != expected {
             break;
         }
-        records.push((seq, payload));
-        pos = start + len;
+        let Some(payload) = head.payload(bytes, pos, segment.epoch) else {
+            break;
+        };
+        records.push((head.seq, payload));
+        pos += RECORD_HEAD + payload.len();
         match expected.checked_add(1) {
             Some(next) => expected = next,
             None => break,
@@ -237,23 +257,11 @@ pub fn records_past_end(bytes: &[u8], scan: &Scan) -> bool {
             return false;
         };
         pos = (pos + z).saturating_sub(RECORD_HEAD - 1).max(pos);
-        let Some(head) = bytes.get(pos..pos + RECORD_HEAD) else {
+        let Some(head) = head_at(bytes, pos) else {
             return false;
         };
-        let (mut len, mut crc, mut seq) = ([0u8; 4], [0u8; 4], [0u8; 8]);
-        len.copy_from_slice(&head[..4]);
-        crc.copy_from_slice(&head[4..8]);
-        seq.copy_from_slice(&head[8..]);
-        let (len, crc, seq) = (
-            u32::from_le_bytes(len) as usize,
-            u32::from_le_bytes(crc),
-            u64::from_le_bytes(seq),
-        );
-        let start = pos + RECORD_HEAD;
-        if seq.wrapping_sub(next) < 1 << 32
-            && len <= MAX_PAYLOAD
-            && let Some(payload) = bytes.get(start..start + len)
-            && record_crc(segment.epoch, seq, payload) == crc
+        if head.seq.wrapping_sub(next) < 1 << 32
+            && head.payload(bytes, pos, segment.epoch).is_some()
         {
             return true;
         }
