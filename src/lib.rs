@@ -13,3 +13,6 @@ pub mod remote;
 pub mod service;
 pub mod store;
 pub mod tui;
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
