@@ -31,6 +31,9 @@ pub const WAL_FILE: &str = "hooktail.wal";
 const LOG_SEGMENT: u64 = 64 << 20;
 /// ...or after a batch this long after the last one, so that replay after a crash is short.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+/// Batches this large commit straight to redb rather than through the log (measured in
+/// `cargo bench --bench ingest`: README, Write path and recovery).
+const DIRECT_BATCH: usize = 32;
 pub const KEY_FILE: &str = "admin.key";
 pub const LOG_FILE: &str = "hooktail.log";
 /// The URL of the server that holds the store, for a dashboard that finds the store locked:
@@ -167,6 +170,7 @@ impl Core {
             let log_config = LogConfig {
                 segment_bytes: LOG_SEGMENT,
                 checkpoint_every: CHECKPOINT_EVERY,
+                direct_batch: DIRECT_BATCH,
             };
             Writer::start_logged(store.clone(), config, Box::new(log), log_config, observe)
                 .with_context(|| {

@@ -25,6 +25,7 @@ const CONFIG: WriterConfig = WriterConfig {
 const LOG: LogConfig = LogConfig {
     segment_bytes: 1 << 20,
     checkpoint_every: Duration::from_secs(3600),
+    direct_batch: usize::MAX,
 };
 
 struct Open {

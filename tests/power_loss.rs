@@ -370,8 +370,15 @@ impl Disks {
     }
 }
 
-fn log_config(rng: &mut Rng) -> LogConfig {
+fn log_config(rng: &mut Rng, lies: bool) -> LogConfig {
     LogConfig {
+        // Half the honest runs commit their larger batches straight to redb, between the
+        // logged ones. With a lying log disk, every batch goes through the log.
+        direct_batch: if lies || rng.below(2) == 0 {
+            usize::MAX
+        } else {
+            2 + rng.below(6) as usize
+        },
         // Small segments, so that checkpoints, and crashes during them, are frequent.
         segment_bytes: 8192 + rng.below(64 << 10),
         checkpoint_every: if rng.below(2) == 0 {
@@ -487,7 +494,7 @@ async fn log_run(seed: u64, lies: bool) -> Option<usize> {
     } else {
         50 + rng.below(100)
     };
-    let config = log_config(&mut rng);
+    let config = log_config(&mut rng, lies);
     let (_, writer, thread) = open_logged(&disks, config, retain_events)?;
     let acked = append_logged(&writer, 1 + rng.below(16), 300).await;
     stop(writer, thread).await;
@@ -573,6 +580,7 @@ async fn a_crash_before_any_checkpoint_replays_every_acked_event_exactly_once() 
     let config = LogConfig {
         segment_bytes: 4 << 20,
         checkpoint_every: Duration::from_secs(3600),
+        direct_batch: usize::MAX,
     };
     let (_, writer, thread) = open_logged(&disks, config, 0).unwrap();
     let acked = append_logged(&writer, 8, 100).await;
@@ -623,7 +631,7 @@ async fn a_failed_sync_reopens_the_store_and_replays_the_log() {
     for seed in 1..=40u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let disks = Disks::new(Vec::new(), Vec::new(), u64::MAX, false);
-        let config = log_config(&mut rng);
+        let config = log_config(&mut rng, false);
         let (store, writer, thread) = open_logged(&disks, config, 0).unwrap();
         {
             let state = disks.db.0.lock().unwrap();

@@ -43,6 +43,10 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Most time between checkpoints after a batch, so that replay after a crash stays short.
     pub checkpoint_every: Duration,
+    /// A batch of this many records or more commits straight to redb, with its own sync,
+    /// instead of through the log: redb's commit costs about the same at any batch size,
+    /// while the log writes every record twice (now, and at the next checkpoint).
+    pub direct_batch: usize,
 }
 
 /// The checkpoints so far, shared with [`super::Writer::checkpoints`]: each one holds the
@@ -420,6 +424,11 @@ impl Wal {
         let took = started.elapsed();
         self.stats.observe(took);
         tracing::debug!("checkpoint ({why}) took {:.1} ms", took.as_secs_f64() * 1e3);
+    }
+
+    /// Whether a batch of `records` records goes through the log.
+    pub(super) fn takes(&self, records: usize) -> bool {
+        records < self.config.direct_batch
     }
 
     /// Whether it is time for a checkpoint.

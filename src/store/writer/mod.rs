@@ -516,8 +516,10 @@ fn commit_batch(
     // One answer per op, in order; the ops keep their acks until the commit is decided, so
     // that a failure anywhere answers every caller of the batch with it.
     let mut answers = Vec::with_capacity(size);
-    // Records only go through the log; anything else commits durably, a checkpoint too.
-    let logged = wal.is_some() && ops.iter().all(|op| matches!(op, Op::Record { .. }));
+    // Records only go through the log, in batches below its direct size; anything else
+    // commits durably, a checkpoint too.
+    let logged = wal.as_ref().is_some_and(|w| w.takes(size))
+        && ops.iter().all(|op| matches!(op, Op::Record { .. }));
     let mut entries = Entries::default();
     let result = store.with_db(|db| {
         if wal.as_ref().is_some_and(|w| w.broken) {
