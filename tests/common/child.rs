@@ -41,7 +41,9 @@ impl Serve {
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(addr).is_err() {
+        // Started once it accepts connections and has written its serve.addr, which it does
+        // just after binding: a command run in between would not find it.
+        while std::net::TcpStream::connect(addr).is_err() || !data.join("serve.addr").exists() {
             assert!(Instant::now() < deadline, "hooktail serve did not start");
             std::thread::sleep(Duration::from_millis(20));
         }

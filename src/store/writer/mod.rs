@@ -67,7 +67,7 @@ enum Op {
         /// The event for listeners, when there are any.
         encoded: Option<Arc<Encoded>>,
         /// `None` when the caller does not wait (rejections).
-        ack: Option<oneshot::Sender<Result<Stored, StoreError>>>,
+        ack: Option<RecordAck>,
     },
     Put {
         input: WebhookInput,
@@ -80,6 +80,10 @@ enum Op {
     /// Finish what came before, then stop.
     Stop,
 }
+
+/// A record's answer, and the record itself when nobody else holds it (no one is subscribed
+/// to the bus), so that its caller's thread frees it rather than the one writer.
+type RecordAck = oneshot::Sender<(Result<Stored, StoreError>, Option<Arc<Record>>)>;
 
 /// Where an appended record is: the id it was stored under, or, for a delivery id already
 /// stored, the id of the event stored for it.
@@ -223,7 +227,8 @@ impl Writer {
             *d = delivery;
         }
         self.send(op).await?;
-        rx.await.map_err(|_| self.gone())?
+        let (stored, _record) = rx.await.map_err(|_| self.gone())?;
+        stored
     }
 
     /// Queues a record for the next commit without waiting for it, so that a flood of refused
@@ -245,7 +250,7 @@ impl Writer {
         &self,
         mut record: Record,
         webhook: Option<Uuid>,
-        ack: Option<oneshot::Sender<Result<Stored, StoreError>>>,
+        ack: Option<RecordAck>,
     ) -> Result<Op, StoreError> {
         let (value, encoded) = match &mut record {
             Record::Accepted(e) => {
@@ -606,7 +611,7 @@ fn commit_batch(
             let fail = || StoreError::from(&answer);
             match op {
                 Op::Record { ack: Some(ack), .. } => {
-                    let _ = ack.send(Err(fail()));
+                    let _ = ack.send((Err(fail()), None));
                 }
                 Op::Put { ack, .. } => {
                     let _ = ack.send(Err(PutError::Store(fail())));
@@ -651,13 +656,14 @@ fn commit_batch(
     for (op, answer) in ops.into_iter().zip(answers) {
         match (op, answer) {
             (Op::Record { ack, .. }, Answer::Duplicate(id, repeat)) => {
+                let repeat = publish(&out.bus, repeat);
                 if let Some(ack) = ack {
-                    let _ = ack.send(Ok(Stored {
+                    let stored = Stored {
                         id,
                         duplicate: true,
-                    }));
+                    };
+                    let _ = ack.send((Ok(stored), repeat));
                 }
-                let _ = out.bus.send(repeat);
             }
             (
                 Op::Record {
@@ -668,13 +674,14 @@ fn commit_batch(
                 },
                 _,
             ) => {
+                let stored = Stored {
+                    id: record.id(),
+                    duplicate: false,
+                };
+                let record = publish(&out.bus, record);
                 if let Some(ack) = ack {
-                    let _ = ack.send(Ok(Stored {
-                        id: record.id(),
-                        duplicate: false,
-                    }));
+                    let _ = ack.send((Ok(stored), record));
                 }
-                let _ = out.bus.send(record);
                 if let Some(e) = encoded {
                     out.listeners.publish(&e);
                 }
@@ -689,6 +696,15 @@ fn commit_batch(
         }
     }
     true
+}
+
+/// Publishes a committed record to the bus's subscribers; with none, hands it back.
+fn publish(bus: &broadcast::Sender<Arc<Record>>, record: Arc<Record>) -> Option<Arc<Record>> {
+    if bus.receiver_count() == 0 {
+        return Some(record);
+    }
+    let _ = bus.send(record);
+    None
 }
 
 /// Why a batch failed, as each of its callers hears it.
