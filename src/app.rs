@@ -150,8 +150,11 @@ impl Core {
         let path = opts.data.join(STORE_FILE);
         let store = Store::open(&path).map_err(|e| match e {
             StoreError::Locked => anyhow::Error::new(StoreError::Locked).context(format!(
-                "the store {} is in use by another hooktail process",
-                path.display()
+                "the store {} is in use by another hooktail process (a serve or a dashboard \
+                 on {}; `hooktail --data {}` attaches to a serve)",
+                path.display(),
+                opts.data.display(),
+                opts.data.display()
             )),
             e => anyhow::anyhow!("cannot open the store {}: {e}", path.display()),
         })?;
@@ -436,28 +439,45 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Writes where this server answers, for a dashboard on the same data dir (§8): a loopback
-/// URL when it listens on every address, `https://` when it serves TLS. Atomic (temporary file, rename), so that a reader
-/// never sees half of it.
+/// Writes where this server answers, for a dashboard or a command on the same data dir (§8):
+/// a loopback URL when it listens on every address, `https://` when it serves TLS, then the
+/// data dir's own path, so that a copy of the dir (a backup, with this file in it) is not
+/// taken for the live one. Atomic (temporary file, rename), so that a reader never sees half
+/// of it.
 fn write_addr_file(dir: &Path, scheme: &str, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    let url = format!(
+    let mut text = format!(
         "{scheme}://{}\n",
         std::net::SocketAddr::new(ip, addr.port())
-    );
+    )
+    .into_bytes();
+    text.extend_from_slice(std::fs::canonicalize(dir)?.as_os_str().as_bytes());
+    text.push(b'\n');
     let tmp = dir.join(format!("{ADDR_FILE}.tmp"));
-    std::fs::write(&tmp, url)?;
+    std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, dir.join(ADDR_FILE))
 }
 
-/// The URL in the data dir's `serve.addr`, if a server wrote one.
+/// The URL in the data dir's `serve.addr`, if a server of this very dir wrote one: a copy's
+/// (its path names the dir it was copied from) or one without a path is not.
 pub fn read_addr_file(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join(ADDR_FILE)).ok()?;
-    let url = text.trim();
+    use std::os::unix::ffi::OsStrExt;
+    let text = std::fs::read(dir.join(ADDR_FILE)).ok()?;
+    let (url, path) = text.split_at(memchr::memchr(b'\n', &text)?);
+    let path = path[1..].strip_suffix(b"\n")?;
+    if path != std::fs::canonicalize(dir).ok()?.as_os_str().as_bytes() {
+        tracing::debug!(
+            "{ADDR_FILE} in {} was written for another dir",
+            dir.display()
+        );
+        return None;
+    }
+    let url = std::str::from_utf8(url).ok()?.trim();
     (!url.is_empty() && url.len() < 256).then(|| url.to_string())
 }
 

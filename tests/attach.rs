@@ -454,12 +454,13 @@ async fn every_event_is_listed_once_across_a_server_restart() {
     assert!(!data.join("serve.addr").exists());
 }
 
-/// The server's `serve.addr`, once written: the port takes connections a moment before.
+/// The URL in the server's `serve.addr` (its first line; the data dir's path follows), once
+/// written: the port takes connections a moment before.
 fn addr_file(data: &std::path::Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(url) = std::fs::read_to_string(data.join("serve.addr")) {
-            return url;
+        if let Ok(text) = std::fs::read_to_string(data.join("serve.addr")) {
+            return text.lines().next().unwrap_or_default().to_string();
         }
         assert!(Instant::now() < deadline, "no serve.addr");
         std::thread::sleep(Duration::from_millis(20));

@@ -690,6 +690,34 @@ fn command_without_listen_or_serve_addr_runs_on_its_own_store() {
     assert!(server.terminate().success());
 }
 
+/// A copy of a running server's data dir, its `serve.addr` included (a backup made with
+/// `cp -a`), is not the live dir: a command on the copy runs on the copy's store, never
+/// through the server whose address the copied file names.
+#[test]
+fn a_copied_serve_addr_does_not_lead_to_the_live_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let server = Serve::start(&live, free_addr());
+    let (code, _, err) = command(
+        &live,
+        server.addr,
+        &["webhook.put", "eventKey=webhook.live"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for file in ["admin.key", "serve.addr"] {
+        std::fs::copy(live.join(file), copy.join(file)).unwrap();
+    }
+    let (code, out, err) = command_unaddressed(&copy, &["webhook.get"], "");
+    assert_eq!((code, out.trim()), (0, "[]"), "{err}");
+    // The live dir still finds its server.
+    let (code, out, err) = command_unaddressed(&live, &["webhook.get"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("webhook.live"), "{out}");
+    assert!(server.terminate().success());
+}
+
 /// `event.listen` without a server for its data dir and without `--listen` says where it
 /// looked, not the default address it never tried.
 #[test]

@@ -52,7 +52,7 @@ pub const CACHE_SIZE: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store is locked by another process")]
+    #[error("it holds the lock")]
     Locked,
     #[error("store error: {0}")]
     Db(#[from] redb::Error),
