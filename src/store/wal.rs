@@ -241,7 +241,21 @@ pub fn scan(bytes: &[u8]) -> Scan<'_> {
 /// damaged in its middle, not torn at its tail, and the records past the damage had been
 /// acked. Old epochs' records (a recycled segment's rest) never pass: their sequence numbers
 /// are below the next one and their CRC holds another epoch.
+///
+/// Every byte position is a candidate, and a candidate's CRC runs over the length its head
+/// claims; old records hold senders' bodies, which can be made of such heads, each claiming
+/// megabytes. So the CRC work is capped at twice the file ([`CRC_BUDGET`]): past it, looking
+/// stops and the log counts as torn at `scan.end`. Random damage never comes near the cap (a
+/// head's sequence number must fall within 2^32 of the next one); only crafted bodies do, and
+/// those cannot carry a CRC of this epoch.
 pub fn records_past_end(bytes: &[u8], scan: &Scan) -> bool {
+    records_past_end_within(bytes, scan, CRC_BUDGET * bytes.len())
+}
+
+/// How many times the file's length [`records_past_end`] may run CRCs over.
+const CRC_BUDGET: usize = 2;
+
+fn records_past_end_within(bytes: &[u8], scan: &Scan, mut budget: usize) -> bool {
     let Some(segment) = scan.segment else {
         return false;
     };
@@ -260,10 +274,14 @@ pub fn records_past_end(bytes: &[u8], scan: &Scan) -> bool {
         let Some(head) = head_at(bytes, pos) else {
             return false;
         };
-        if head.seq.wrapping_sub(next) < 1 << 32
-            && head.payload(bytes, pos, segment.epoch).is_some()
-        {
-            return true;
+        if head.seq.wrapping_sub(next) < 1 << 32 && pos + RECORD_HEAD + head.len <= bytes.len() {
+            let Some(left) = budget.checked_sub(head.len) else {
+                return false;
+            };
+            budget = left;
+            if head.payload(bytes, pos, segment.epoch).is_some() {
+                return true;
+            }
         }
         pos += 1;
     }
@@ -441,5 +459,36 @@ mod tests {
             }
             prop_assert!(scan.end <= bytes.len().max(HEADER));
         }
+    }
+
+    /// A sender's body made of record heads that each claim much of the file (the hostile
+    /// probe's restart took 196 s over one 500 KB body of them): the search for records past
+    /// the end stops after its CRC budget, even before a valid record it would have found.
+    #[test]
+    fn crafted_heads_past_the_end_cost_a_bounded_search() {
+        let segment = Segment {
+            store: 1,
+            epoch: 9,
+            first_seq: 1,
+        };
+        let mut bytes = image(segment, &[vec![1u8; 10]], 0);
+        let scan_end = bytes.len();
+        // Damage, then fake heads claiming 4 KiB each with the next sequence number, then a
+        // valid record of the segment.
+        bytes.push(0xff);
+        let fake_len = 4096u32;
+        for _ in 0..64 {
+            bytes.extend_from_slice(&fake_len.to_le_bytes());
+            bytes.extend_from_slice(&0u32.to_le_bytes());
+            bytes.extend_from_slice(&2u64.to_le_bytes());
+        }
+        append_record(&mut bytes, segment.epoch, 3, &[7u8; 8]).unwrap();
+        bytes.extend_from_slice(&[0u8; 8192]);
+        let scan = scan(&bytes);
+        assert_eq!(scan.end, scan_end);
+        // With room for every fake, the valid record is found...
+        assert!(records_past_end_within(&bytes, &scan, usize::MAX));
+        // ...within a budget of a few of them, it is not: the work stops.
+        assert!(!records_past_end_within(&bytes, &scan, 4 * 4096));
     }
 }
