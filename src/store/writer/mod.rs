@@ -698,13 +698,9 @@ fn commit_batch(
     true
 }
 
-/// Publishes a committed record to the bus's subscribers; with none, hands it back.
+/// Publishes a committed record to the bus's subscribers; with none, the bus hands it back.
 fn publish(bus: &broadcast::Sender<Arc<Record>>, record: Arc<Record>) -> Option<Arc<Record>> {
-    if bus.receiver_count() == 0 {
-        return Some(record);
-    }
-    let _ = bus.send(record);
-    None
+    bus.send(record).err().map(|e| e.0)
 }
 
 /// Why a batch failed, as each of its callers hears it.
