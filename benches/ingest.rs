@@ -12,13 +12,17 @@
 //! Every row also runs hooktail without its write-ahead log (redb syncing each batch itself,
 //! one-phase, as before the log was on), its ratio in the hooktail/server column.
 //!
-//! At 32 connections a further row runs hooktail with `standard` verification on (alternated
-//! with plain hooktail three times, the ratio of the merged runs), each request
+//! At 32 connections a further row runs hooktail with `standard` verification on, each request
 //! signed with its own `webhook-id` before the timed window (the client shares the cores with
 //! the server, and a sender's signing is not the receiver's work), and gives its ratio to
 //! plain hooktail.
 //!
-//! `HOOKTAIL_BENCH_SECS` sets the time per row (default 5); an argument of `1`, `32` or
+//! This machine's speed drifts by a third from minute to minute, so rows measured minutes
+//! apart do not compare. Every row of a connection count runs once per round, one after the
+//! other, for `HOOKTAIL_BENCH_ROUNDS` rounds (default 3): a figure is its row's runs merged,
+//! and a ratio is given merged and per round.
+//!
+//! `HOOKTAIL_BENCH_SECS` sets the time per run (default 3); an argument of `1`, `32` or
 //! `256` runs only that row. `--2pc` adds hooktail with redb's two-phase commit (two syncs per
 //! commit rather than one); `--only-hooktail` runs hooktail alone, for profiling. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
 //! on hooktail meanwhile, each read as fast as it comes. At 32 connections
@@ -42,11 +46,12 @@ use hooktail::app::Running;
 use hooktail::cli::Options;
 use hooktail::domain::{WebhookFields, WebhookInput};
 use hooktail::http::Limits;
+use hooktail::store::Checkpoints;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use load::{Load, RECEIVE, run as load, run_at};
+use load::{Load, RECEIVE, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -60,33 +65,59 @@ fn server_runtime() -> tokio::runtime::Runtime {
 }
 
 /// The ceiling: hyper reading each body and answering 200, nothing else.
-fn bare(conns: usize, secs: Duration) -> Load {
-    let rt = server_runtime();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move {
-        let builder = auto::Builder::new(TokioExecutor::new());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let conn = builder
-                .serve_connection(
-                    TokioIo::new(stream),
-                    service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes().len());
-                        let text = format!("{{\"status\":\"ok\",\"size\":{}}}", body.unwrap_or(0));
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(text))))
-                    }),
-                )
-                .into_owned();
-            tokio::spawn(conn);
-        }
-    });
-    let result = load(addr, "none", conns, secs);
-    rt.shutdown_background();
-    result
+struct Bare {
+    /// Serves for as long as it is kept.
+    _rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+}
+
+impl Bare {
+    fn start() -> Bare {
+        let rt = server_runtime();
+        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let conn = builder
+                    .serve_connection(
+                        TokioIo::new(stream),
+                        service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                            let body = req.into_body().collect().await.map(|b| b.to_bytes().len());
+                            let text =
+                                format!("{{\"status\":\"ok\",\"size\":{}}}", body.unwrap_or(0));
+                            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(text))))
+                        }),
+                    )
+                    .into_owned();
+                tokio::spawn(conn);
+            }
+        });
+        Bare { _rt: rt, addr }
+    }
+
+    fn target(&self) -> Target {
+        plain_target(self.addr, RECEIVE, "none", None)
+    }
+}
+
+/// Requests with the token in a header, the same each time.
+fn plain_target(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Target {
+    let req = load::request(path, token, "");
+    Target {
+        addr,
+        build: Arc::new(move |_, out: &mut Vec<u8>| out.clone_from(&req)),
+        tls,
+    }
 }
 
 /// adnanh/webhook, started with two hooks on a free port; `None` when it is not installed.
@@ -138,15 +169,8 @@ impl Peer {
         })
     }
 
-    fn load(&self, hook: &str, conns: usize, secs: Duration) -> Load {
-        run_at(
-            self.addr,
-            &format!("/hooks/{hook}"),
-            PEER_TOKEN,
-            conns,
-            secs,
-            None,
-        )
+    fn target(&self, hook: &str) -> Target {
+        plain_target(self.addr, &format!("/hooks/{hook}"), PEER_TOKEN, None)
     }
 }
 
@@ -203,14 +227,48 @@ struct Setup {
     /// No write-ahead log: redb syncs every batch itself.
     no_log: bool,
     tls: bool,
-    /// The webhook checks `standard` signatures, and each request is signed.
+    /// The webhook checks `standard` signatures.
     verified: bool,
+    /// Each request is signed the `standard` way, with its own `webhook-id`.
+    signed: bool,
+}
+
+/// Rounds of every row (`HOOKTAIL_BENCH_ROUNDS`): each figure is the merged runs of its row,
+/// and each ratio is given per round too.
+const ROUNDS: usize = 3;
+/// How long each server of a round is loaded before the next one's turn.
+const TURN: Duration = Duration::from_millis(200);
+
+/// What one row runs.
+#[derive(Clone, Copy)]
+enum Run {
+    Hooktail(Setup),
+    /// adnanh/webhook's hook of this name.
+    Peer(&'static str),
+    Bare,
+}
+
+/// A row of the table: its runs, one per round.
+struct Series {
+    name: &'static str,
+    run: Run,
+    loads: Vec<Load>,
+    /// The mean commit batch of each run (hooktail's rows).
+    batches: Vec<f64>,
+}
+
+impl Series {
+    fn new(name: &'static str, run: Run) -> Series {
+        Series {
+            name,
+            run,
+            loads: vec![],
+            batches: vec![],
+        }
+    }
 }
 
 /// The Standard Webhooks secret of the verified rows.
-/// Alternations of plain and verified hooktail in the verified row.
-const PAIRS: usize = 3;
-
 const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A hooktail server on a temp store, with one webhook set up as `setup` says.
@@ -277,6 +335,7 @@ impl Server {
 fn serve_alone(verified: bool) {
     let server = Server::start(Setup {
         verified,
+        signed: verified,
         ..Setup::default()
     });
     println!("{} {}", server.running.addr, server.token);
@@ -284,53 +343,74 @@ fn serve_alone(verified: bool) {
     server.stop();
 }
 
-/// hooktail's real receiver set up as `setup` says. Returns the load and the mean commit
-/// batch during it.
-fn hooktail(conns: usize, secs: Duration, setup: Setup) -> (Load, f64) {
-    let server = Server::start(setup);
-    let (running, token, dir) = (&server.running, &server.token, &server.dir);
-    let client = server.client.clone();
-    let n: usize = std::env::var("HOOKTAIL_BENCH_LISTENERS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let key = std::fs::read_to_string(dir.path().join("data/admin.key")).unwrap();
-    // The listeners' clients run beside the load generator, not on the server's runtime.
-    let clients = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    clients.block_on(listeners(running.addr, key.trim(), n));
-    let (addr, metrics) = (running.addr, running.metrics.clone());
-    let before = metrics.batch_totals();
-    let checkpoints = running.ctx.writer.checkpoints();
-    let result = if setup.verified {
-        let key = standard_key(STANDARD_SECRET);
+/// hooktail's real receiver set up as `setup` says, for one round, with what it had
+/// committed before its load.
+struct Hooked {
+    server: Server,
+    setup: Setup,
+    /// The `event.listen` clients (`HOOKTAIL_BENCH_LISTENERS`), beside the load generator.
+    clients: tokio::runtime::Runtime,
+    batches: (u64, u64),
+    checkpoints: Checkpoints,
+}
+
+impl Hooked {
+    fn start(setup: Setup) -> Hooked {
+        let server = Server::start(setup);
+        let n: usize = std::env::var("HOOKTAIL_BENCH_LISTENERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let key = std::fs::read_to_string(server.dir.path().join("data/admin.key")).unwrap();
+        let clients = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        clients.block_on(listeners(server.running.addr, key.trim(), n));
+        let batches = server.running.metrics.batch_totals();
+        let checkpoints = server.running.ctx.writer.checkpoints();
+        Hooked {
+            server,
+            setup,
+            clients,
+            batches,
+            checkpoints,
+        }
+    }
+
+    /// Its requests for `secs` of load: signed ones for a verifying webhook.
+    fn target(&self, secs: Duration) -> Target {
+        let (addr, token) = (self.server.running.addr, &self.server.token);
+        let tls = self.server.client.clone();
+        if !self.setup.signed {
+            return plain_target(addr, RECEIVE, token, tls);
+        }
         // More than the run will send, at about 25k req/s; the rest would be signed live.
         let presigned = 60_000 * secs.as_secs().max(1);
-        let build = load::standard_signed(token, key, presigned);
-        load::run_with(addr, conns, secs, build, client)
-    } else {
-        run_at(addr, RECEIVE, token, conns, secs, client)
-    };
-    let after = metrics.batch_totals();
-    let mean = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
-    // What the log's checkpoints cost during the load: each holds ingest while redb syncs.
-    let cp = running.ctx.writer.checkpoints();
-    if cp.count > checkpoints.count {
-        let n = cp.count - checkpoints.count;
-        eprintln!(
-            "# {conns} conns{}: {n} checkpoints in {}s, {:.1} ms each on average, longest {:.1} ms",
-            if setup.no_log { ", no log" } else { "" },
-            secs.as_secs(),
-            (cp.total - checkpoints.total).as_secs_f64() * 1e3 / n as f64,
-            cp.longest.as_secs_f64() * 1e3
-        );
+        let build = load::standard_signed(token, standard_key(STANDARD_SECRET), presigned);
+        Target { addr, build, tls }
     }
-    clients.shutdown_background();
-    server.stop();
-    (result, mean)
+
+    /// Stops it; returns the mean commit batch during the load.
+    fn finish(self, conns: usize) -> f64 {
+        let running = &self.server.running;
+        let after = running.metrics.batch_totals();
+        let mean = (after.1 - self.batches.1) as f64 / (after.0 - self.batches.0).max(1) as f64;
+        // What the log's checkpoints cost during the load: each holds ingest while redb syncs.
+        let cp = running.ctx.writer.checkpoints();
+        if cp.count > self.checkpoints.count {
+            let n = cp.count - self.checkpoints.count;
+            eprintln!(
+                "# {conns} conns: {n} checkpoints, {:.1} ms each on average, longest {:.1} ms",
+                (cp.total - self.checkpoints.total).as_secs_f64() * 1e3 / n as f64,
+                cp.longest.as_secs_f64() * 1e3
+            );
+        }
+        self.clients.shutdown_background();
+        self.server.stop();
+        mean
+    }
 }
 
 /// `--drive ADDR TOKEN N [SECRET]`: pushes N requests (signed the `standard` way with SECRET
@@ -384,7 +464,7 @@ fn main() {
         std::env::var("HOOKTAIL_BENCH_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(5),
+            .unwrap_or(3),
     );
     let only: Vec<usize> = std::env::args()
         .skip(1)
@@ -407,6 +487,12 @@ fn main() {
         }
         peer
     };
+    let rounds: usize = std::env::var("HOOKTAIL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(ROUNDS)
+        .max(1);
+    let bare = Bare::start();
     println!("| conns | server | req/s | p50 | p99 | hooktail/server | mean batch | errors |");
     println!("|---|---|---|---|---|---|---|---|");
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
@@ -414,93 +500,137 @@ fn main() {
         if !only.is_empty() && !only.contains(&conns) {
             continue;
         }
-        let (h, batch) = hooktail(conns, secs, Setup::default());
-        let mut rows = vec![];
-        let plain = Setup {
-            no_log: true,
-            ..Setup::default()
-        };
-        let (p, batch_plain) = hooktail(conns, secs, plain);
-        rows.push((format!("hooktail, no log (batch {batch_plain:.1})"), p));
-        if flag("--2pc") {
-            let two_phase = Setup {
-                two_phase_commit: true,
-                ..Setup::default()
-            };
-            let (h2, batch2) = hooktail(conns, secs, two_phase);
-            rows.push((format!("hooktail, 2PC (batch {batch2:.1})"), h2));
-        }
-        if let Some(peer) = &peer {
-            rows.push((
-                "webhook, rule mismatch".into(),
-                peer.load("mismatch", conns, secs),
+        let mut rows = vec![Series::new("hooktail", Run::Hooktail(Setup::default()))];
+        if conns == 32 {
+            // Verification's cost: the same signed requests, to a webhook that checks them
+            // and to one that does not.
+            rows.push(Series::new(
+                "hooktail, signed requests, verify off",
+                Run::Hooktail(Setup {
+                    signed: true,
+                    ..Setup::default()
+                }),
             ));
-            rows.push(("webhook, /bin/true".into(), peer.load("true", conns, secs)));
+            rows.push(Series::new(
+                "hooktail, standard verify",
+                Run::Hooktail(Setup {
+                    verified: true,
+                    signed: true,
+                    ..Setup::default()
+                }),
+            ));
+            rows.push(Series::new(
+                "hooktail https",
+                Run::Hooktail(Setup {
+                    tls: true,
+                    ..Setup::default()
+                }),
+            ));
+        }
+        rows.push(Series::new(
+            "hooktail, no log",
+            Run::Hooktail(Setup {
+                no_log: true,
+                ..Setup::default()
+            }),
+        ));
+        if flag("--2pc") {
+            rows.push(Series::new(
+                "hooktail, 2PC",
+                Run::Hooktail(Setup {
+                    two_phase_commit: true,
+                    ..Setup::default()
+                }),
+            ));
+        }
+        if peer.is_some() {
+            rows.push(Series::new("webhook, rule mismatch", Run::Peer("mismatch")));
+            rows.push(Series::new("webhook, /bin/true", Run::Peer("true")));
         }
         if !flag("--only-hooktail") {
-            rows.push(("bare hyper".into(), bare(conns, secs)));
+            rows.push(Series::new("bare hyper", Run::Bare));
         }
-        println!(
-            "| {conns} | hooktail | {:.0} | {} | {} | 1.00x | {batch:.1} | {} |",
-            h.rps(),
-            ms(h.pct(0.5)),
-            ms(h.pct(0.99)),
-            h.errors
-        );
-        if conns == 32 {
-            // HTTPS against plain hooktail: here the ratio is https/http.
-            let tls = Setup {
-                tls: true,
-                ..Setup::default()
-            };
-            let (t, batch) = hooktail(conns, secs, tls);
-            println!(
-                "| {conns} | hooktail https | {:.0} | {} | {} | {:.2}x of http | {batch:.1} | {} |",
-                t.rps(),
-                ms(t.pct(0.5)),
-                ms(t.pct(0.99)),
-                t.rps() / h.rps(),
-                t.errors
-            );
-        }
-        if conns == 32 {
-            // With `standard` verification on, against plain hooktail (the target is 0.9x or
-            // more). The two alternate, `PAIRS` times each, and the ratio is of their merged
-            // runs, so that the machine's drift during the row falls on both alike.
-            let verified = Setup {
-                verified: true,
-                ..Setup::default()
-            };
-            let (mut plain, mut signed, mut batches) = (vec![], vec![], 0.0);
-            for _ in 0..PAIRS {
-                plain.push(hooktail(conns, secs, Setup::default()).0);
-                let (v, batch) = hooktail(conns, secs, verified);
-                signed.push(v);
-                batches += batch / PAIRS as f64;
-            }
-            let pairs: Vec<String> = plain
+        // Every round starts its own servers, then loads them in turns (see `run_sliced`).
+        for _ in 0..rounds {
+            let hooked: Vec<Option<Hooked>> = rows
                 .iter()
-                .zip(&signed)
-                .map(|(p, v)| format!("{:.2}", v.rps() / p.rps()))
+                .map(|row| match row.run {
+                    Run::Hooktail(setup) => Some(Hooked::start(setup)),
+                    _ => None,
+                })
                 .collect();
-            let (p, v) = (Load::merged(plain), Load::merged(signed));
-            println!(
-                "| {conns} | hooktail, standard verify | {:.0} | {} | {} | {:.2}x of hooktail, {PAIRS} A/B pairs ({}) | {batches:.1} | {} |",
-                v.rps(),
-                ms(v.pct(0.5)),
-                ms(v.pct(0.99)),
-                v.rps() / p.rps(),
-                pairs.join(", "),
-                v.errors
-            );
+            let targets = rows
+                .iter()
+                .zip(&hooked)
+                .map(|(row, h)| match (row.run, h) {
+                    (Run::Peer(hook), _) => peer.as_ref().unwrap().target(hook),
+                    (Run::Bare, _) => bare.target(),
+                    (_, h) => h.as_ref().unwrap().target(secs),
+                })
+                .collect();
+            let loads = load::run_sliced(targets, conns, secs, TURN);
+            for ((row, load), h) in rows.iter_mut().zip(loads).zip(hooked) {
+                row.loads.push(load);
+                row.batches.push(h.map_or(0.0, |h| h.finish(conns)));
+            }
         }
-        for (name, l) in rows {
+        let rps = |loads: &[Load]| {
+            loads.iter().map(|l| l.requests).sum::<u64>() as f64
+                / loads.iter().map(|l| l.elapsed.as_secs_f64()).sum::<f64>()
+        };
+        let each = |of: &[Load], to: &[Load]| -> String {
+            let r: Vec<String> = of
+                .iter()
+                .zip(to)
+                .map(|(a, b)| format!("{:.2}", a.rps() / b.rps()))
+                .collect();
+            r.join(", ")
+        };
+        let hooktail_loads = std::mem::take(&mut rows[0].loads);
+        let signed_loads = rows
+            .iter()
+            .find(|r| r.name == "hooktail, signed requests, verify off")
+            .map(|r| r.loads.clone());
+        for (i, row) in rows.into_iter().enumerate() {
+            let loads = if i == 0 { &hooktail_loads } else { &row.loads };
+            let batch = row.batches.iter().sum::<f64>() / row.batches.len() as f64;
+            let l = Load::merged(loads.clone());
+            let hooktail_rows = matches!(row.run, Run::Hooktail(_));
+            // Against hooktail's own variants the ratio is theirs to hooktail's; against
+            // the others, hooktail's to theirs.
+            let ratio = match row.name {
+                "hooktail" => "1.00x".to_string(),
+                "hooktail, standard verify" => {
+                    let to = signed_loads.as_deref().unwrap_or(&hooktail_loads);
+                    format!(
+                        "{:.2}x of verify off ({}); {:.2}x of hooktail",
+                        rps(loads) / rps(to),
+                        each(loads, to),
+                        rps(loads) / rps(&hooktail_loads)
+                    )
+                }
+                name if name.starts_with("hooktail") => format!(
+                    "{:.2}x of hooktail ({})",
+                    rps(loads) / rps(&hooktail_loads),
+                    each(loads, &hooktail_loads)
+                ),
+                _ => format!(
+                    "{:.2}x ({})",
+                    rps(&hooktail_loads) / rps(loads),
+                    each(&hooktail_loads, loads)
+                ),
+            };
+            let batch = if hooktail_rows {
+                format!("{batch:.1}")
+            } else {
+                "-".into()
+            };
             println!(
-                "| {conns} | {name} | {:.0} | {} | {} | {:.2}x | - | {} |",
+                "| {conns} | {} | {:.0} | {} | {} | {ratio} | {batch} | {} |",
+                row.name,
                 l.rps(),
                 ms(l.pct(0.5)),
                 ms(l.pct(0.99)),
-                h.rps() / l.rps(),
                 l.errors
             );
         }

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+#[derive(Clone)]
 pub struct Load {
     pub requests: u64,
     pub errors: u64,
@@ -299,5 +300,103 @@ pub fn run_until(
             elapsed,
             latencies,
         }
+    })
+}
+
+/// One server of a [`run_sliced`] run: where the requests go, and how they are made.
+pub struct Target {
+    pub addr: SocketAddr,
+    pub build: Build,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// Which target's connections send: an index, or none left.
+const DONE: usize = usize::MAX;
+
+/// Loads every target from `conns` connections of its own, one target at a time in turns of
+/// `turn`, round and round until each has had `each` in all. This machine's speed drifts by
+/// a factor of up to four over seconds; in turns this short the drift falls on every target
+/// alike, so their figures compare. Returns each target's load over its own turns.
+pub fn run_sliced(targets: Vec<Target>, conns: usize, each: Duration, turn: Duration) -> Vec<Load> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("load")
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let (active_tx, active) = tokio::sync::watch::channel(DONE - 1);
+        let mut tasks = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            let tls = t.tls.clone().map(TlsConnector::from);
+            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let mut conns_of = Vec::new();
+            for _ in 0..conns {
+                let (build, next, tls, addr) = (t.build.clone(), next.clone(), tls.clone(), t.addr);
+                let mut active = active.clone();
+                // Connected before the first turn: connecting is no target's work.
+                let mut s = connect(addr, tls.as_ref()).await;
+                conns_of.push(tokio::spawn(async move {
+                    let (mut req, mut lat, mut errors) = (Vec::new(), Vec::new(), 0u64);
+                    let mut buf = Vec::with_capacity(4096);
+                    loop {
+                        let now = *active.borrow_and_update();
+                        if now == DONE {
+                            break;
+                        }
+                        if now != i {
+                            let _ = active.changed().await;
+                            continue;
+                        }
+                        while *active.borrow() == i {
+                            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            build(n, &mut req);
+                            let t = Instant::now();
+                            let ok = match s.write_all(&req).await {
+                                Ok(()) => read_response(&mut s, &mut buf).await,
+                                Err(e) => Err(e),
+                            };
+                            match ok {
+                                Ok(true) => lat.push(t.elapsed().as_micros() as u32),
+                                Ok(false) => errors += 1,
+                                Err(_) => {
+                                    errors += 1;
+                                    s = connect(addr, tls.as_ref()).await;
+                                }
+                            }
+                        }
+                    }
+                    (lat, errors)
+                }));
+            }
+            tasks.push(conns_of);
+        }
+        let mut spent = vec![Duration::ZERO; targets.len()];
+        while spent.iter().any(|s| *s < each) {
+            for (i, s) in spent.iter_mut().enumerate() {
+                let start = Instant::now();
+                active_tx.send_replace(i);
+                tokio::time::sleep(turn).await;
+                *s += start.elapsed();
+            }
+        }
+        active_tx.send_replace(DONE);
+        let mut loads = Vec::new();
+        for (conns_of, elapsed) in tasks.into_iter().zip(spent) {
+            let (mut latencies, mut errors) = (Vec::new(), 0);
+            for t in conns_of {
+                let (l, e) = t.await.unwrap();
+                latencies.extend(l);
+                errors += e;
+            }
+            latencies.sort_unstable();
+            loads.push(Load {
+                requests: latencies.len() as u64,
+                errors,
+                elapsed,
+                latencies,
+            });
+        }
+        loads
     })
 }

@@ -18,7 +18,7 @@ use crate::domain::{EventFilter, Record, Summary, Webhook};
 
 pub use listen::{Encoded, LISTENER_BUFFER, Listener, Next};
 pub use pipelines::{PipelineInput, Progress, Requeue, RunQuery};
-pub use writer::{LogConfig, PutError, Stored, Writer, WriterConfig};
+pub use writer::{Checkpoints, LogConfig, PutError, Stored, Writer, WriterConfig};
 
 // Table names carry a version: a layout change gets a new name and a migration.
 //
@@ -35,14 +35,18 @@ const WEBHOOK_KEYS: TableDefinition<&str, u128> = TableDefinition::new("webhook_
 // webhook_stats_v1: key = webhook uuid as u128;
 //                   value = (events accepted since creation, receivedAt ms of the newest).
 const WEBHOOK_STATS: TableDefinition<u128, (u64, i64)> = TableDefinition::new("webhook_stats_v1");
-// deliveries_v1: the senders' delivery ids (§7 duplicates); key = (webhook uuid as u128,
-//                delivery id); value = the id of the event stored for it. Written in the
-//                event's commit, so two concurrent duplicates cannot both be stored. An id
-//                whose event was pruned counts as unseen, and the prune policy sweeps it out.
-const DELIVERIES: TableDefinition<(u128, &str), u128> = TableDefinition::new("deliveries_v1");
+// deliveries_v2: the senders' delivery ids (§7 duplicates); key = the id of the event stored
+//                with one; value = its delivery key, the first 16 bytes of SHA-256 over the
+//                webhook's uuid and the delivery id (writer/deliveries.rs). Written in the
+//                event's commit, so two concurrent duplicates cannot both be stored; pruned
+//                with its event. The writer looks keys up in memory.
+const DELIVERIES: TableDefinition<u128, u128> = TableDefinition::new("deliveries_v2");
+// deliveries_v1 (moved into deliveries_v2 on open): key = (webhook uuid as u128, delivery
+//               id); value = the id of the event stored for it. Keyed by the delivery, each
+//               event's row went to a random page, which cost verified ingest a tenth.
+const OLD_DELIVERIES: TableDefinition<(u128, &str), u128> = TableDefinition::new("deliveries_v1");
 // deliveries_by_event_v1 (dropped on open): key = event id; value = its deliveries_v1 key.
-//                        It cost every verified event a second index row; pruning now sweeps
-//                        deliveries_v1 by its values instead.
+//                        It cost every verified event a second index row.
 const DROPPED_DELIVERIES_BY_EVENT: TableDefinition<u128, (u128, &str)> =
     TableDefinition::new("deliveries_by_event_v1");
 
@@ -196,6 +200,7 @@ impl Store {
             txn.open_table(WEBHOOK_KEYS)?;
             txn.open_table(WEBHOOK_STATS)?;
             txn.open_table(DELIVERIES)?;
+            move_old_deliveries(&txn)?;
             txn.delete_table(DROPPED_DELIVERIES_BY_EVENT)?;
             txn.open_table(pipelines::PIPELINES)?;
             txn.open_table(pipelines::RUNS)?;
@@ -457,6 +462,30 @@ fn private_file(path: &Path) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     o.open(path).map(drop)
+}
+
+/// Moves a store's `deliveries_v1` rows into `deliveries_v2`, then drops the old table.
+fn move_old_deliveries(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let old = redb::TableHandle::name(&OLD_DELIVERIES);
+    if !txn
+        .list_tables()?
+        .any(|t| redb::TableHandle::name(&t) == old)
+    {
+        return Ok(());
+    }
+    let mut rows = txn.open_table(DELIVERIES)?;
+    for row in txn.open_table(OLD_DELIVERIES)?.iter()? {
+        let (key, event) = row?;
+        let (webhook, id) = key.value();
+        rows.insert(
+            event.value(),
+            writer::delivery_key(Uuid::from_u128(webhook), id),
+        )?;
+    }
+    drop(rows);
+    txn.delete_table(OLD_DELIVERIES)?;
+    tracing::info!("moved the delivery ids into deliveries_v2");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -558,10 +558,10 @@ async fn a_repeated_delivery_is_recorded_as_a_duplicate_and_published() {
     assert_eq!(*bus.recv().await.unwrap(), Record::Rejected(dup));
 }
 
-/// The delivery ids of pruned events are swept out, so that the index stays near the size of
-/// the events kept (prune.rs: within 4/3 of them plus one step) however many calls came.
+/// The delivery ids of pruned events go with them, so that the index holds no more rows than
+/// the events kept, however many calls came.
 #[tokio::test]
-async fn delivery_ids_of_pruned_events_are_swept_out() {
+async fn delivery_ids_go_with_their_pruned_events() {
     let (_dir, store, writer, _t) = open(10);
     let w = Uuid::new_v4();
     for round in 0..20 {
@@ -582,10 +582,7 @@ async fn delivery_ids_of_pruned_events_are_swept_out() {
     let ids = store
         .with_db(|db| Ok(db.begin_read()?.open_table(DELIVERIES)?.len()?))
         .unwrap();
-    assert!(
-        ids <= 40,
-        "{ids} delivery ids kept for 10 events out of 500"
-    );
+    assert_eq!(ids, 10, "delivery ids kept for 10 events out of 500");
     // The newest are still found: a repeat of the last one is a duplicate.
     let again = writer
         .append_once(
@@ -598,22 +595,31 @@ async fn delivery_ids_of_pruned_events_are_swept_out() {
     assert!(again.duplicate);
 }
 
-/// A store made before the by-event delivery table was dropped opens without it, its events
-/// and delivery ids kept.
-#[test]
-fn the_dropped_by_event_table_is_removed_on_open() {
+/// A store made with the delivery tables of earlier versions opens with their ids moved to
+/// `deliveries_v2` and the old tables gone, and a repeat of a moved id is a duplicate.
+#[tokio::test]
+async fn old_delivery_tables_are_moved_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
+    let (webhook, stored) = (Uuid::new_v4(), event("webhook.a", 1));
     {
         let db = Database::create(&path).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(DELIVERIES)
+        txn.open_table(EVENTS)
             .unwrap()
-            .insert((7, "d-1"), 1)
+            .insert(
+                stored.id.as_u128(),
+                codec::encode_event(&stored).unwrap().as_slice(),
+            )
+            .unwrap();
+        let key = (webhook.as_u128(), "d-1");
+        txn.open_table(OLD_DELIVERIES)
+            .unwrap()
+            .insert(key, stored.id.as_u128())
             .unwrap();
         txn.open_table(DROPPED_DELIVERIES_BY_EVENT)
             .unwrap()
-            .insert(1, (7, "d-1"))
+            .insert(stored.id.as_u128(), key)
             .unwrap();
         txn.commit().unwrap();
     }
@@ -625,20 +631,37 @@ fn the_dropped_by_event_table_is_removed_on_open() {
                 .list_tables()?
                 .map(|t| redb::TableHandle::name(&t).to_string())
                 .collect();
+            assert!(!names.contains(&"deliveries_v1".to_string()), "{names:?}");
             assert!(
                 !names.contains(&"deliveries_by_event_v1".to_string()),
                 "{names:?}"
             );
-            assert_eq!(txn.open_table(DELIVERIES)?.len()?, 1);
+            let rows = txn.open_table(DELIVERIES)?;
+            assert_eq!(rows.len()?, 1);
+            let key = rows.get(stored.id.as_u128())?.map(|k| k.value());
+            assert_eq!(key, Some(writer::delivery_key(webhook, "d-1")));
             Ok(())
         })
         .unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: true,
+    };
+    let (writer, _t) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+    let again = writer
+        .append_once(
+            Record::Accepted(event("webhook.a", 2)),
+            Some(webhook),
+            Some("d-1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.duplicate), (stored.id, true));
 }
 
-/// An id whose event was pruned is new again even before the sweep reaches it: the answer
-/// never names an event that is gone.
+/// An id whose event was pruned is new again: the answer never names an event that is gone.
 #[tokio::test]
-async fn a_delivery_id_whose_event_was_pruned_is_new_before_the_sweep_reaches_it() {
+async fn a_delivery_id_whose_event_was_pruned_is_new_again() {
     let (_dir, store, writer, _t) = open(100);
     let w = Uuid::new_v4();
     let once = |n: usize, id: &str| {
@@ -648,7 +671,6 @@ async fn a_delivery_id_whose_event_was_pruned_is_new_before_the_sweep_reaches_it
             Some(id.into()),
         )
     };
-    // The oldest event's id sorts last, so that the sweep starts far from it.
     let first = once(0, "zz").await.unwrap();
     for n in 1..=100 {
         once(n, &format!("d-{n}")).await.unwrap();

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::super::wal::{self, LogFile, Segment};
 use super::super::{Store, StoreError, codec};
+use super::deliveries::Deliveries;
 use super::ops::{self, Tables};
 use crate::domain::{Record, Rejection};
 
@@ -276,7 +277,8 @@ impl Wal {
             let mut replayed = 0;
             if ours {
                 refuse_damaged(&*self.file, &bytes, &scan, self.config.segment_bytes)?;
-                let mut t = Tables::open(&txn)?;
+                let mut index = Deliveries::unloaded();
+                let mut t = Tables::open(&txn, &mut index)?;
                 for (seq, payload) in &scan.records {
                     if *seq <= applied {
                         continue;

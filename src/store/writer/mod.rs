@@ -14,6 +14,7 @@ use redb::{Durability, ReadableTable};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
+mod deliveries;
 mod log;
 mod ops;
 mod prune;
@@ -26,10 +27,12 @@ use super::wal::LogFile;
 use super::{Store, StoreError, codec};
 use crate::domain::EventKeyPattern;
 use crate::domain::{Record, Webhook, WebhookInput};
+use deliveries::Deliveries;
+pub(super) use deliveries::delivery_key;
 use log::{CheckpointStats, Entries, Wal};
 pub use log::{Checkpoints, LogConfig};
 use ops::{PutAnswer, Tables};
-use prune::{Sweep, prune_step};
+use prune::prune_step;
 
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -343,7 +346,7 @@ fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     let mut last_reopen: Option<Instant> = None;
-    let mut sweep = Sweep::default();
+    let mut index = Deliveries::unloaded();
     let mut newest = store.newest_event().unwrap_or_else(|e| {
         tracing::error!("cannot read the newest event id: {e}");
         Uuid::max()
@@ -370,11 +373,13 @@ fn run(
                 &store,
                 &config,
                 wal.as_mut(),
+                &mut index,
                 ops.collect(),
                 &out,
                 &observe_batch,
             );
             if !ok {
+                index.mark_stale();
                 if let Some(w) = &mut wal {
                     w.broken = true;
                 }
@@ -394,7 +399,7 @@ fn run(
         }
         // Prune only while nothing waits, one bounded step at a time.
         while rx.is_empty() {
-            match prune_step(&store, &config, &mut sweep) {
+            match prune_step(&store, &config, &mut index) {
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(e) => {
@@ -512,6 +517,7 @@ fn commit_batch(
     store: &Store,
     config: &WriterConfig,
     wal: Option<&mut Wal>,
+    index: &mut Deliveries,
     ops: Vec<Op>,
     out: &Outputs,
     observe_batch: &BatchObserver,
@@ -537,7 +543,7 @@ fn commit_batch(
             txn.set_durability(Durability::Immediate)?;
             txn.set_two_phase_commit(config.two_phase_commit);
         }
-        let mut t = Tables::open(&txn)?;
+        let mut t = Tables::open(&txn, index)?;
         // Per-webhook stats are summed over the batch and written once per webhook.
         let mut stats: HashMap<Uuid, (u64, i64)> = HashMap::new();
         for op in &ops {

@@ -9,6 +9,7 @@ use super::super::{
     DELIVERIES, EVENTS, REJECTIONS, StoreError, WEBHOOK_KEYS, WEBHOOK_STATS, WEBHOOKS, codec,
 };
 use super::PutError;
+use super::deliveries::{Deliveries, delivery_key};
 use crate::domain::time::now_ms;
 use crate::domain::{Event, Record, Rejection, Webhook, WebhookInput};
 
@@ -24,11 +25,16 @@ pub(super) struct Tables<'t> {
     pub(super) stats: Table<'t, u128, (u64, i64)>,
     txn: &'t WriteTransaction,
     /// Opened by the first record with a delivery id: most batches have none.
-    deliveries: Option<Table<'t, (u128, &'static str), u128>>,
+    deliveries: Option<Table<'t, u128, u128>>,
+    /// The delivery ids stored, by key.
+    index: &'t mut Deliveries,
 }
 
 impl<'t> Tables<'t> {
-    pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+    pub(super) fn open(
+        txn: &'t WriteTransaction,
+        index: &'t mut Deliveries,
+    ) -> Result<Self, StoreError> {
         Ok(Tables {
             events: txn.open_table(EVENTS)?,
             rejections: txn.open_table(REJECTIONS)?,
@@ -37,6 +43,7 @@ impl<'t> Tables<'t> {
             stats: txn.open_table(WEBHOOK_STATS)?,
             txn,
             deliveries: None,
+            index,
         })
     }
 }
@@ -60,20 +67,22 @@ pub(super) fn write_record(
     match record {
         Record::Accepted(e) => {
             if let Some((webhook, id)) = delivery {
-                let by_id = match &mut t.deliveries {
-                    Some(d) => d,
-                    None => t.deliveries.insert(t.txn.open_table(DELIVERIES)?),
-                };
-                let key = (webhook.as_u128(), id);
-                // Inserted first, as almost every id is new; a repeat puts the original back.
-                let stored = by_id.insert(key, e.id.as_u128())?.map(|v| v.value());
+                if t.deliveries.is_none() {
+                    let table = t.txn.open_table(DELIVERIES)?;
+                    t.index.load_if_stale(&table)?;
+                    t.deliveries = Some(table);
+                }
+                let key = delivery_key(webhook, id);
                 // An id whose event was pruned is outside the retention window: new again.
-                if let Some(original) = stored
+                if let Some(original) = t.index.get(key)
                     && t.events.get(original)?.is_some()
                 {
-                    by_id.insert(key, original)?;
                     return repeat(t, e, webhook, id, Uuid::from_u128(original)).map(Some);
                 }
+                if let Some(rows) = &mut t.deliveries {
+                    rows.insert(e.id.as_u128(), key)?;
+                }
+                t.index.insert(key, e.id.as_u128());
             }
             t.events.insert(e.id.as_u128(), value)?;
         }
