@@ -22,7 +22,8 @@
 //! other, for `HOOKTAIL_BENCH_ROUNDS` rounds (default 3): a figure is its row's runs merged,
 //! and a ratio is given merged and per round.
 //!
-//! `HOOKTAIL_BENCH_SECS` sets the time per run (default 3); an argument of `1`, `32` or
+//! `HOOKTAIL_BENCH_SKIP=true,https` leaves out the rows whose names contain either word
+//! (never plain hooktail's). `HOOKTAIL_BENCH_SECS` sets the time per run (default 3); an argument of `1`, `32` or
 //! `256` runs only that row. `--2pc` adds hooktail with redb's two-phase commit (two syncs per
 //! commit rather than one); `--only-hooktail` runs hooktail alone, for profiling. `HOOKTAIL_BENCH_LISTENERS=N` keeps N `event.listen` streams open
 //! on hooktail meanwhile, each read as fast as it comes. At 32 connections
@@ -550,29 +551,35 @@ fn main() {
         if !flag("--only-hooktail") {
             rows.push(Series::new("bare hyper", Run::Bare));
         }
-        // Every round starts its own servers, then loads them in turns (see `run_sliced`).
-        for _ in 0..rounds {
-            let hooked: Vec<Option<Hooked>> = rows
-                .iter()
-                .map(|row| match row.run {
-                    Run::Hooktail(setup) => Some(Hooked::start(setup)),
-                    _ => None,
-                })
-                .collect();
-            let targets = rows
-                .iter()
-                .zip(&hooked)
-                .map(|(row, h)| match (row.run, h) {
-                    (Run::Peer(hook), _) => peer.as_ref().unwrap().target(hook),
-                    (Run::Bare, _) => bare.target(),
-                    (_, h) => h.as_ref().unwrap().target(secs),
-                })
-                .collect();
-            let loads = load::run_sliced(targets, conns, secs, TURN);
-            for ((row, load), h) in rows.iter_mut().zip(loads).zip(hooked) {
-                row.loads.push(load);
-                row.batches.push(h.map_or(0.0, |h| h.finish(conns)));
-            }
+        // `HOOKTAIL_BENCH_SKIP=a,b` leaves out the rows whose names contain `a` or `b`.
+        if let Ok(skip) = std::env::var("HOOKTAIL_BENCH_SKIP") {
+            let skip: Vec<&str> = skip.split(',').filter(|s| !s.is_empty()).collect();
+            let mut i = 0;
+            rows.retain(|row| {
+                i += 1;
+                i == 1 || !skip.iter().any(|s| row.name.contains(s))
+            });
+        }
+        // The row that spawns a process per call slows whatever runs after it, by up to
+        // three times and for longer than a turn (measured: every row of a round with it ran
+        // 2-3x slower than without it). It runs in rounds of its own after the others, in
+        // turns with a hooktail of its own, and its ratio is taken to that one.
+        let spawning: Vec<Series> = rows
+            .extract_if(.., |row| matches!(row.run, Run::Peer("true")))
+            .collect();
+        run_rounds(&mut rows, conns, secs, rounds, peer.as_ref(), &bare);
+        let mut spawning_pair = vec![];
+        if !spawning.is_empty() {
+            spawning_pair.push(Series::new("hooktail", Run::Hooktail(Setup::default())));
+            spawning_pair.extend(spawning);
+            run_rounds(
+                &mut spawning_pair,
+                conns,
+                secs,
+                rounds,
+                peer.as_ref(),
+                &bare,
+            );
         }
         let rps = |loads: &[Load]| {
             loads.iter().map(|l| l.requests).sum::<u64>() as f64
@@ -633,6 +640,54 @@ fn main() {
                 ms(l.pct(0.99)),
                 l.errors
             );
+        }
+        if let [own, spawn] = spawning_pair.as_slice() {
+            let l = Load::merged(spawn.loads.clone());
+            println!(
+                "| {conns} | {} | {:.0} | {} | {} | {:.2}x ({}; to a hooktail of its own rounds, {:.0} req/s) | - | {} |",
+                spawn.name,
+                l.rps(),
+                ms(l.pct(0.5)),
+                ms(l.pct(0.99)),
+                rps(&own.loads) / rps(&spawn.loads),
+                each(&own.loads, &spawn.loads),
+                rps(&own.loads),
+                l.errors
+            );
+        }
+    }
+}
+
+/// Starts each round's servers, then loads them in turns (see `run_sliced`).
+fn run_rounds(
+    rows: &mut [Series],
+    conns: usize,
+    secs: Duration,
+    rounds: usize,
+    peer: Option<&Peer>,
+    bare: &Bare,
+) {
+    for _ in 0..rounds {
+        let hooked: Vec<Option<Hooked>> = rows
+            .iter()
+            .map(|row| match row.run {
+                Run::Hooktail(setup) => Some(Hooked::start(setup)),
+                _ => None,
+            })
+            .collect();
+        let targets = rows
+            .iter()
+            .zip(&hooked)
+            .map(|(row, h)| match (row.run, h) {
+                (Run::Peer(hook), _) => peer.expect("a peer row without the peer").target(hook),
+                (Run::Bare, _) => bare.target(),
+                (_, h) => h.as_ref().expect("a hooktail row").target(secs),
+            })
+            .collect();
+        let loads = load::run_sliced(targets, conns, secs, TURN);
+        for ((row, load), h) in rows.iter_mut().zip(loads).zip(hooked) {
+            row.loads.push(load);
+            row.batches.push(h.map_or(0.0, |h| h.finish(conns)));
         }
     }
 }
