@@ -118,6 +118,7 @@ fn plain_target(
         addr,
         build: Arc::new(move |_, out: &mut Vec<u8>| out.clone_from(&req)),
         tls,
+        settle: None,
     }
 }
 
@@ -171,7 +172,36 @@ impl Peer {
     }
 
     fn target(&self, hook: &str) -> Target {
-        plain_target(self.addr, &format!("/hooks/{hook}"), PEER_TOKEN, None)
+        let mut target = plain_target(self.addr, &format!("/hooks/{hook}"), PEER_TOKEN, None);
+        if hook == "true" {
+            // It answers, then runs the command: its turn lasts until the commands it owes
+            // have run, which shows as its CPU time (its own and its children's) no longer
+            // growing.
+            let pid = self.child.id();
+            target.settle = Some(Arc::new(move || {
+                let cpu = || {
+                    let stat =
+                        std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                    // Past the command name in parentheses: utime, stime, cutime and cstime
+                    // are fields 14 to 17, the 12th to 15th after it.
+                    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+                    rest.split_whitespace()
+                        .skip(11)
+                        .take(4)
+                        .filter_map(|f| f.parse::<u64>().ok())
+                        .sum::<u64>()
+                };
+                let mut last = cpu();
+                let mut still = 0;
+                while still < 2 {
+                    std::thread::sleep(Duration::from_millis(20));
+                    let now = cpu();
+                    still = if now == last { still + 1 } else { 0 };
+                    last = now;
+                }
+            }));
+        }
+        target
     }
 }
 
@@ -239,6 +269,9 @@ struct Setup {
 const ROUNDS: usize = 3;
 /// How long each server of a round is loaded before the next one's turn.
 const TURN: Duration = Duration::from_millis(200);
+/// The turn of the process-spawning peer and its hooktail: its turn ends with a wait of at
+/// least 40 ms for its commands to finish, a small part of a turn this long.
+const SPAWNING_TURN: Duration = Duration::from_secs(1);
 
 /// What one row runs.
 #[derive(Clone, Copy)]
@@ -390,7 +423,12 @@ impl Hooked {
         // More than the run will send, at about 25k req/s; the rest would be signed live.
         let presigned = 60_000 * secs.as_secs().max(1);
         let build = load::standard_signed(token, standard_key(STANDARD_SECRET), presigned);
-        Target { addr, build, tls }
+        Target {
+            addr,
+            build,
+            tls,
+            settle: None,
+        }
     }
 
     /// Stops it; returns the mean commit batch during the load.
@@ -560,26 +598,20 @@ fn main() {
                 i == 1 || !skip.iter().any(|s| row.name.contains(s))
             });
         }
-        // The row that spawns a process per call slows whatever runs after it, by up to
-        // three times and for longer than a turn (measured: every row of a round with it ran
-        // 2-3x slower than without it). It runs in rounds of its own after the others, in
-        // turns with a hooktail of its own, and its ratio is taken to that one.
+        // The peer that spawns a process per call answers first and runs the command after,
+        // so its work outlasts its turn (a round with it ran every other row 2-3x slower).
+        // Its turns end only once its commands have run (`Target::settle`), and it runs in
+        // rounds of its own, in turns with a hooktail of its own, its ratio taken to that one.
         let spawning: Vec<Series> = rows
             .extract_if(.., |row| matches!(row.run, Run::Peer("true")))
             .collect();
-        run_rounds(&mut rows, conns, secs, rounds, peer.as_ref(), &bare);
+        run_rounds(&mut rows, conns, secs, rounds, TURN, peer.as_ref(), &bare);
         let mut spawning_pair = vec![];
         if !spawning.is_empty() {
             spawning_pair.push(Series::new("hooktail", Run::Hooktail(Setup::default())));
             spawning_pair.extend(spawning);
-            run_rounds(
-                &mut spawning_pair,
-                conns,
-                secs,
-                rounds,
-                peer.as_ref(),
-                &bare,
-            );
+            let (pair, turn) = (&mut spawning_pair, SPAWNING_TURN);
+            run_rounds(pair, conns, secs, rounds, turn, peer.as_ref(), &bare);
         }
         let rps = |loads: &[Load]| {
             loads.iter().map(|l| l.requests).sum::<u64>() as f64
@@ -664,6 +696,7 @@ fn run_rounds(
     conns: usize,
     secs: Duration,
     rounds: usize,
+    turn: Duration,
     peer: Option<&Peer>,
     bare: &Bare,
 ) {
@@ -684,7 +717,7 @@ fn run_rounds(
                 (_, h) => h.as_ref().expect("a hooktail row").target(secs),
             })
             .collect();
-        let loads = load::run_sliced(targets, conns, secs, TURN);
+        let loads = load::run_sliced(targets, conns, secs, turn);
         for ((row, load), h) in rows.iter_mut().zip(loads).zip(hooked) {
             row.loads.push(load);
             row.batches.push(h.map_or(0.0, |h| h.finish(conns)));

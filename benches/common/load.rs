@@ -308,10 +308,18 @@ pub struct Target {
     pub addr: SocketAddr,
     pub build: Build,
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// For a server that answers before it has done the work (adnanh/webhook runs its
+    /// command after answering): waits, after each of its turns, until that work is done.
+    /// The wait counts as the target's time, and no other target's turn meets the work.
+    pub settle: Option<Settle>,
 }
 
-/// Which target's connections send: an index, or none left.
+/// See [`Target::settle`].
+pub type Settle = Arc<dyn Fn() + Send + Sync>;
+
+/// Which target's connections send: an index, none for now, or none left.
 const DONE: usize = usize::MAX;
+const NONE: usize = usize::MAX - 1;
 
 /// Loads every target from `conns` connections of its own, one target at a time in turns of
 /// `turn`, round and round until each has had `each` in all. This machine's speed drifts by
@@ -325,7 +333,7 @@ pub fn run_sliced(targets: Vec<Target>, conns: usize, each: Duration, turn: Dura
         .build()
         .unwrap();
     rt.block_on(async move {
-        let (active_tx, active) = tokio::sync::watch::channel(DONE - 1);
+        let (active_tx, active) = tokio::sync::watch::channel(NONE);
         let mut tasks = Vec::new();
         for (i, t) in targets.iter().enumerate() {
             let tls = t.tls.clone().map(TlsConnector::from);
@@ -377,6 +385,10 @@ pub fn run_sliced(targets: Vec<Target>, conns: usize, each: Duration, turn: Dura
                 let start = Instant::now();
                 active_tx.send_replace(i);
                 tokio::time::sleep(turn).await;
+                if let Some(settle) = targets[i].settle.clone() {
+                    active_tx.send_replace(NONE);
+                    tokio::task::spawn_blocking(move || settle()).await.unwrap();
+                }
                 *s += start.elapsed();
             }
         }
