@@ -731,3 +731,45 @@ fn listen_without_a_server_says_none_runs_on_the_data_dir() {
         "{err}"
     );
 }
+
+/// A server whose stderr cannot be written (a full disk; here `/dev/full`) drops its log
+/// lines and serves on: tracing reported the failed write with `eprintln!`, which panicked
+/// when stderr failed too, and took the server down at its first log line.
+#[test]
+fn a_server_whose_stderr_is_full_serves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let addr = free_addr();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--listen", &addr.to_string(), "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "debug")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(full)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() || !data.join("serve.addr").exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("hooktail serve exited: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hooktail serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Logged calls (an admin command, a refused receive) are answered.
+    let (code, out, err) = command(&data, addr, &["webhook.get"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = command(&data, addr, &["server.stats"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(child.try_wait().unwrap().is_none(), "the server died");
+    let _ = child.kill();
+    let _ = child.wait();
+}
