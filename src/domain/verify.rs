@@ -830,20 +830,25 @@ impl Verify {
             }
             (None, Scheme::Slack | Scheme::Hmac) => None,
         }?;
-        let id = id.trim();
+        // Only HTTP's own blanks are trimmed: a Unicode space is part of the sender's id, and
+        // trimming it made distinct ids one (the later calls answered as duplicates).
+        let id = id.trim_matches([' ', '\t']);
         if id.is_empty() {
             return None;
         }
-        // A longer id is still detected, by its SHA-256, so that the index stays bounded.
-        Some(if id.len() <= MAX_DELIVERY_ID {
-            id.to_string()
-        } else {
-            use sha2::Digest;
-            format!(
-                "sha256:{}",
-                hex_encode(&sha2::Sha256::digest(id.as_bytes()))
-            )
-        })
+        // A longer id is still detected, by its SHA-256, so that the index stays bounded. So
+        // is an id that looks like such a digest, so that no id can stand for a longer one.
+        Some(
+            if id.len() <= MAX_DELIVERY_ID && !id.starts_with("sha256:") {
+                id.to_string()
+            } else {
+                use sha2::Digest;
+                format!(
+                    "sha256:{}",
+                    hex_encode(&sha2::Sha256::digest(id.as_bytes()))
+                )
+            },
+        )
     }
 }
 

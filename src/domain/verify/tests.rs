@@ -592,6 +592,32 @@ fn long_delivery_ids_are_indexed_by_their_hash() {
     assert_ne!(id("a"), id("b"));
 }
 
+/// Distinct delivery ids stay distinct: one that differs by a Unicode space (the hostile
+/// probe's `msg_x` and `msg_x\u{a0}`), and a short id spelled as a long one's digest.
+#[test]
+fn distinct_delivery_ids_stay_distinct() {
+    let v = config(&[
+        ("scheme", "github"),
+        ("secret", "It's a Secret to Everybody"),
+    ]);
+    let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let id = |delivery: &str| {
+        let h = [
+            ("X-Hub-Signature-256", sig),
+            ("X-GitHub-Delivery", delivery),
+        ];
+        v.check(headers(&h), b"Hello, World!", 0)
+            .unwrap()
+            .delivery_id
+    };
+    assert_ne!(id("msg_x"), id("msg_x\u{a0}"));
+    assert_ne!(id("msg_x"), id("\u{3000}msg_x"));
+    assert_eq!(id("msg_x"), id(" msg_x\t"));
+    let long = "a".repeat(MAX_DELIVERY_ID + 1);
+    let digest = id(&long).expect("an id");
+    assert_ne!(id(&digest), Some(digest));
+}
+
 /// A secret with whitespace around it is refused, not trimmed: the sender signs with it
 /// exactly. The message does not hold the secret.
 #[test]
