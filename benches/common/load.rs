@@ -185,6 +185,31 @@ async fn read_response(s: &mut Box<dyn Conn>, buf: &mut Vec<u8>) -> std::io::Res
     }
 }
 
+/// Sends one request and reads its answer: a 200's latency goes into `lat`, anything else
+/// counts as an error. Returns false when the connection failed and must be made again.
+async fn exchange(
+    s: &mut Box<dyn Conn>,
+    req: &[u8],
+    buf: &mut Vec<u8>,
+    lat: &mut Vec<u32>,
+    errors: &mut u64,
+) -> bool {
+    let t = Instant::now();
+    let ok = match s.write_all(req).await {
+        Ok(()) => read_response(s, buf).await,
+        Err(e) => Err(e),
+    };
+    match ok {
+        Ok(true) => lat.push(t.elapsed().as_micros() as u32),
+        Ok(false) => *errors += 1,
+        Err(_) => {
+            *errors += 1;
+            return false;
+        }
+    }
+    true
+}
+
 /// Keep-alive load on hooktail's receive path from `conns` connections for `secs`.
 pub fn run(addr: SocketAddr, token: &str, conns: usize, secs: Duration) -> Load {
     run_at(addr, RECEIVE, token, conns, secs, None)
@@ -267,40 +292,36 @@ pub fn run_until(
                             break;
                         }
                         build(n, &mut req);
-                        let t = Instant::now();
-                        let ok = match s.write_all(&req).await {
-                            Ok(()) => read_response(&mut s, &mut buf).await,
-                            Err(e) => Err(e),
-                        };
-                        match ok {
-                            Ok(true) => lat.push(t.elapsed().as_micros() as u32),
-                            Ok(false) => errors += 1,
-                            Err(_) => {
-                                errors += 1;
-                                s = connect(addr, tls.as_ref()).await;
-                            }
+                        let ok = exchange(&mut s, &req, &mut buf, &mut lat, &mut errors).await;
+                        if !ok {
+                            s = connect(addr, tls.as_ref()).await;
                         }
                     }
                     (lat, errors)
                 })
             })
             .collect();
-        let mut latencies = Vec::new();
-        let mut errors = 0;
-        for t in tasks {
-            let (l, e) = t.await.unwrap();
-            latencies.extend(l);
-            errors += e;
-        }
-        let elapsed = start.elapsed();
-        latencies.sort_unstable();
-        Load {
-            requests: latencies.len() as u64,
-            errors,
-            elapsed,
-            latencies,
-        }
+        let mut load = gather(tasks).await;
+        load.elapsed = start.elapsed();
+        load
     })
+}
+
+/// The connections' latencies and errors as one load, its time left for the caller to set.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<(Vec<u32>, u64)>>) -> Load {
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort_unstable();
+    Load {
+        requests: latencies.len() as u64,
+        errors,
+        elapsed: Duration::ZERO,
+        latencies,
+    }
 }
 
 /// One server of a [`run_sliced`] run: where the requests go, and how they are made.
@@ -359,18 +380,9 @@ pub fn run_sliced(targets: Vec<Target>, conns: usize, each: Duration, turn: Dura
                         while *active.borrow() == i {
                             let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             build(n, &mut req);
-                            let t = Instant::now();
-                            let ok = match s.write_all(&req).await {
-                                Ok(()) => read_response(&mut s, &mut buf).await,
-                                Err(e) => Err(e),
-                            };
-                            match ok {
-                                Ok(true) => lat.push(t.elapsed().as_micros() as u32),
-                                Ok(false) => errors += 1,
-                                Err(_) => {
-                                    errors += 1;
-                                    s = connect(addr, tls.as_ref()).await;
-                                }
+                            let ok = exchange(&mut s, &req, &mut buf, &mut lat, &mut errors).await;
+                            if !ok {
+                                s = connect(addr, tls.as_ref()).await;
                             }
                         }
                     }
@@ -395,19 +407,9 @@ pub fn run_sliced(targets: Vec<Target>, conns: usize, each: Duration, turn: Dura
         active_tx.send_replace(DONE);
         let mut loads = Vec::new();
         for (conns_of, elapsed) in tasks.into_iter().zip(spent) {
-            let (mut latencies, mut errors) = (Vec::new(), 0);
-            for t in conns_of {
-                let (l, e) = t.await.unwrap();
-                latencies.extend(l);
-                errors += e;
-            }
-            latencies.sort_unstable();
-            loads.push(Load {
-                requests: latencies.len() as u64,
-                errors,
-                elapsed,
-                latencies,
-            });
+            let mut load = gather(conns_of).await;
+            load.elapsed = elapsed;
+            loads.push(load);
         }
         loads
     })
