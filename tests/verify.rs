@@ -477,6 +477,41 @@ async fn rotation_without_the_scheme_keeps_verification_on() {
     s.stop().await;
 }
 
+/// A misspelt field is refused, not ignored: `verfy` would make a webhook that checks
+/// nothing. A webhook as `webhook.get` lists it can still be sent back changed.
+#[tokio::test]
+async fn an_unknown_parameter_is_refused_and_a_listed_webhook_can_be_sent_back() {
+    let s = TestServer::start().await;
+    let put = |body: Value| {
+        let s = &s;
+        async move { cmd_json(s.addr, &s.key, "webhook.put", &body).await }
+    };
+    let verify = json!({"scheme": "github", "secret": "typo-secret-123"});
+    let r = put(json!({"eventKey": "webhook.typo", "verfy": verify})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("verfy"), "{}", r.text());
+    assert!(!r.text().contains("typo-secret"), "{}", r.text());
+    let r = s
+        .cmd("webhook.put", "eventKey=webhook.typo&payloadtype=json")
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = s
+        .cmd("webhook.put", "eventKey=webhook.typo&allowFrom.x=1")
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = s.cmd("webhook.get", "").await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(0), "{}", r.text());
+
+    let token = webhook(&s, "webhook.typo", json!({})).await;
+    let listed = s.cmd("webhook.get", &format!("uuid={token}")).await.json();
+    let mut changed = listed.clone();
+    changed["eventKey"] = json!("webhook.typo.renamed");
+    let r = put(changed).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["eventKey"], "webhook.typo.renamed", "{}", r.text());
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn handshakes_are_answered_and_not_stored() {
     let s = TestServer::start().await;

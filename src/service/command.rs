@@ -126,6 +126,12 @@ impl CommandName {
 /// `webhook.put`'s parameters as a validated request; `ceiling` is the server's
 /// `--max-payload`. The dashboard's `Local` backend reads its form's parameters here too.
 pub fn webhook_input(p: &Params, ceiling: u64) -> Result<WebhookInput, ServiceError> {
+    if let Some(k) = p.keys().find(|k| !webhook_field(k)) {
+        return Err(ServiceError::BadRequest(format!(
+            "webhook.put has no parameter {k:?}; it takes {}",
+            WEBHOOK_FIELDS.join(", ")
+        )));
+    }
     let get = |k: &str| p.get(k).map(String::as_str);
     let mut input = WebhookInput::parse(
         WebhookFields {
@@ -142,6 +148,30 @@ pub fn webhook_input(p: &Params, ceiling: u64) -> Result<WebhookInput, ServiceEr
         input.allow_from = Some(parse_allow_from(a).map_err(ServiceError::BadRequest)?);
     }
     Ok(input)
+}
+
+/// What `webhook.put` takes; `verify`, `handshake` and `response` also as `verify.secret`
+/// and the like.
+const WEBHOOK_FIELDS: [&str; 8] = [
+    "eventKey",
+    "uuid",
+    "payloadType",
+    "maxPayloadLength",
+    "allowFrom",
+    "verify",
+    "handshake",
+    "response",
+];
+
+/// Whether `webhook.put` knows `key`. A misspelt `verfy` would otherwise create a webhook
+/// that checks nothing. `webhook.get`'s read-only fields are let through, so that a webhook
+/// as listed can be sent back changed.
+fn webhook_field(key: &str) -> bool {
+    let head = key.split_once('.').map_or(key, |(h, _)| h);
+    let nested = head.len() < key.len();
+    (WEBHOOK_FIELDS.contains(&head)
+        && (!nested || ["verify", "handshake", "response"].contains(&head)))
+        || ["webhookUrl", "createdAt", "updatedAt"].contains(&key)
 }
 
 /// Runs a command that answers; a stream is refused, as only a server can serve one.
