@@ -31,8 +31,12 @@ use crate::domain::{Record, Rejection};
 //              the store holds. Written in the same transaction as those rows.
 //              keys = "store.lo", "store.hi"; values = the store's id, a random u128 in two
 //              halves, made once, durably, before any log header carries it.
+//              key = "delivered"; value = the sequence number through which the records'
+//              delivery ids are rows of deliveries_v2 (written by commits that sync, with
+//              those rows; at most "applied"; absent before this key: read as 0).
 const META: TableDefinition<&str, u64> = TableDefinition::new("wal_meta_v1");
 const APPLIED: &str = "applied";
+const DELIVERED: &str = "delivered";
 const STORE_LO: &str = "store.lo";
 const STORE_HI: &str = "store.hi";
 
@@ -161,6 +165,32 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Writes the delivery rows of one log record whose events the store holds.
+fn replay_deliveries(t: &mut Tables, payload: &[u8]) -> Result<(), StoreError> {
+    let mut r = Reader(payload);
+    while let Ok([tag]) = r.array::<1>() {
+        match tag {
+            EVENT => {
+                let value = r.bytes()?;
+                if r.array::<1>()? != [0] {
+                    let webhook = r.uuid()?;
+                    let id = std::str::from_utf8(r.bytes()?).map_err(|_| damaged())?;
+                    let event = codec::decode_event(value, false)?;
+                    ops::write_delivery_row(t, event.id, webhook, id)?;
+                }
+            }
+            REJECTION => {
+                r.bytes()?;
+            }
+            STATS => {
+                r.take(16 + 8 + 8)?;
+            }
+            _ => return Err(damaged()),
+        }
+    }
+    Ok(())
+}
+
 /// Writes one log record's rows through the ops the batch used.
 fn replay(t: &mut Tables, payload: &[u8]) -> Result<(), StoreError> {
     let mut r = Reader(payload);
@@ -271,6 +301,9 @@ impl Wal {
             txn.set_durability(Durability::Immediate)?;
             let mut meta = txn.open_table(META)?;
             let applied = meta.get(APPLIED)?.map_or(0, |v| v.value());
+            // Absent in stores from before it, which wrote the rows with their events:
+            // writing them again changes nothing.
+            let delivered = meta.get(DELIVERED)?.map_or(0, |v| v.value()).min(applied);
             let (id, new_id) = store_id(&mut meta)?;
             let ours = scan.segment.is_some_and(|s| s.store == id);
             let mut last = applied;
@@ -280,7 +313,12 @@ impl Wal {
                 let mut index = Deliveries::unloaded();
                 let mut t = Tables::open(&txn, &mut index)?;
                 for (seq, payload) in &scan.records {
+                    if *seq <= delivered {
+                        continue;
+                    }
+                    // Applied, but its delivery rows waited for a sync that did not come.
                     if *seq <= applied {
+                        replay_deliveries(&mut t, payload)?;
                         continue;
                     }
                     if *seq != last + 1 {
@@ -299,6 +337,7 @@ impl Wal {
                 }
             }
             meta.insert(APPLIED, last)?;
+            meta.insert(DELIVERED, last)?;
             drop(meta);
             txn.commit()?;
             Ok((id, last, replayed, new_id))
@@ -395,6 +434,25 @@ impl Wal {
         Ok(())
     }
 
+    /// In a transaction that syncs: writes the delivery rows of logged batches that wait,
+    /// and `delivered`, the record they reach: the last one applied, or this batch's when
+    /// `with_batch` (a logged batch committed durably after all).
+    pub(super) fn write_deliveries(
+        &self,
+        txn: &redb::WriteTransaction,
+        index: &Deliveries,
+        with_batch: bool,
+    ) -> Result<(), StoreError> {
+        index.write_pending(txn)?;
+        let through = if with_batch {
+            self.next_seq
+        } else {
+            self.next_seq.saturating_sub(1)
+        };
+        txn.open_table(META)?.insert(DELIVERED, through)?;
+        Ok(())
+    }
+
     /// Appends a batch's record and syncs it, before its transaction commits, so that readers
     /// never see rows that are not durable. `Ok(false)`: it does not fit the segment; the
     /// batch is then committed durably instead, and [`Wal::checkpointed`] called.
@@ -439,16 +497,23 @@ impl Wal {
             && self.last_checkpoint.elapsed() >= self.config.checkpoint_every
     }
 
-    /// Makes every commit so far durable in redb, then starts the log over.
-    pub(super) fn checkpoint(&mut self, store: &Store) -> Result<(), StoreError> {
+    /// Makes every commit so far durable in redb, with the delivery rows that wait, then
+    /// starts the log over.
+    pub(super) fn checkpoint(
+        &mut self,
+        store: &Store,
+        index: &mut Deliveries,
+    ) -> Result<(), StoreError> {
         let started = Instant::now();
         store.with_db(|db| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             txn.open_table(META)?.insert(APPLIED, self.next_seq - 1)?;
+            self.write_deliveries(&txn, index, false)?;
             txn.commit()?;
             Ok(())
         })?;
+        index.written();
         self.new_segment()?;
         self.observe("due", started);
         Ok(())

@@ -365,7 +365,7 @@ fn run(
             stopping = true;
         }
         if wal.as_ref().is_some_and(|w| w.broken) {
-            recover(&store, wal.as_mut(), &mut last_reopen);
+            recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
         }
         if !batch.is_empty() {
             let ops = batch.drain(..).map(|op| in_commit_order(op, &mut newest));
@@ -383,13 +383,13 @@ fn run(
                 if let Some(w) = &mut wal {
                     w.broken = true;
                 }
-                recover(&store, wal.as_mut(), &mut last_reopen);
+                recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
             }
         }
         if let Some(w) = &mut wal
             && !w.broken
             && w.due()
-            && let Err(e) = w.checkpoint(&store)
+            && let Err(e) = w.checkpoint(&store, &mut index)
         {
             tracing::error!("checkpoint failed: {e}");
             w.broken = true;
@@ -399,7 +399,7 @@ fn run(
         }
         // Prune only while nothing waits, one bounded step at a time.
         while rx.is_empty() {
-            match prune_step(&store, &config, &mut index) {
+            match prune_step(&store, &config, &mut index, wal.as_ref()) {
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(e) => {
@@ -412,7 +412,7 @@ fn run(
     // A clean stop leaves nothing to replay.
     if let Some(w) = &mut wal
         && !w.broken
-        && let Err(e) = w.checkpoint(&store)
+        && let Err(e) = w.checkpoint(&store, &mut index)
     {
         tracing::error!("checkpoint failed: {e}");
     }
@@ -492,12 +492,19 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
 
 /// After a failed commit, reopens the store (at most every `REOPEN_EVERY`): redb refuses all
 /// transactions after an I/O error until then. Callers meanwhile get errors, not a hang.
-/// Reopening drops redb's unsynced commits, so the log is replayed after it.
-fn recover(store: &Store, wal: Option<&mut Wal>, last_reopen: &mut Option<Instant>) {
+/// Reopening drops redb's unsynced commits, so the log is replayed after it, and the map of
+/// delivery ids read again.
+fn recover(
+    store: &Store,
+    wal: Option<&mut Wal>,
+    last_reopen: &mut Option<Instant>,
+    index: &mut Deliveries,
+) {
     if last_reopen.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
         return;
     }
     *last_reopen = Some(Instant::now());
+    index.mark_stale();
     match store.reopen() {
         Ok(()) => tracing::warn!("store reopened after a failed commit"),
         Err(e) => {
@@ -537,13 +544,17 @@ fn commit_batch(
             return Err(StoreError::Unavailable);
         }
         let mut txn = db.begin_write()?;
-        if logged {
+        let mut t = if logged {
             txn.set_durability(Durability::None)?;
+            Tables::open_logged(&txn, index)?
         } else {
             txn.set_durability(Durability::Immediate)?;
             txn.set_two_phase_commit(config.two_phase_commit);
-        }
-        let mut t = Tables::open(&txn, index)?;
+            if let Some(w) = &wal {
+                w.write_deliveries(&txn, index, false)?;
+            }
+            Tables::open(&txn, index)?
+        };
         // Per-webhook stats are summed over the batch and written once per webhook.
         let mut stats: HashMap<Uuid, (u64, i64)> = HashMap::new();
         for op in &ops {
@@ -601,11 +612,16 @@ fn commit_batch(
             if !w.append(&entries)? {
                 let started = Instant::now();
                 txn.set_durability(Durability::Immediate)?;
+                w.write_deliveries(&txn, index, true)?;
                 txn.commit()?;
+                index.written();
                 return w.checkpointed(started);
             }
         }
         txn.commit()?;
+        if !logged {
+            index.written();
+        }
         Ok(())
     });
     // Observed before any caller hears back, so that /metrics agrees with what they saw.

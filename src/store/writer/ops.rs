@@ -28,12 +28,32 @@ pub(super) struct Tables<'t> {
     deliveries: Option<Table<'t, u128, u128>>,
     /// The delivery ids stored, by key.
     index: &'t mut Deliveries,
+    /// The transaction does not sync (a logged batch): delivery rows wait in `index` for
+    /// the next one that does.
+    defer: bool,
 }
 
 impl<'t> Tables<'t> {
+    /// The tables of a transaction that syncs.
     pub(super) fn open(
         txn: &'t WriteTransaction,
         index: &'t mut Deliveries,
+    ) -> Result<Self, StoreError> {
+        Tables::open_with(txn, index, false)
+    }
+
+    /// The tables of a logged batch's transaction, which does not sync.
+    pub(super) fn open_logged(
+        txn: &'t WriteTransaction,
+        index: &'t mut Deliveries,
+    ) -> Result<Self, StoreError> {
+        Tables::open_with(txn, index, true)
+    }
+
+    fn open_with(
+        txn: &'t WriteTransaction,
+        index: &'t mut Deliveries,
+        defer: bool,
     ) -> Result<Self, StoreError> {
         Ok(Tables {
             events: txn.open_table(EVENTS)?,
@@ -44,8 +64,44 @@ impl<'t> Tables<'t> {
             txn,
             deliveries: None,
             index,
+            defer,
         })
     }
+}
+
+impl<'t> Tables<'t> {
+    /// `deliveries_v2`, opened on first use.
+    fn deliveries(&mut self) -> Result<&mut Table<'t, u128, u128>, StoreError> {
+        let rows = match self.deliveries.take() {
+            Some(rows) => rows,
+            None => self.txn.open_table(DELIVERIES)?,
+        };
+        Ok(self.deliveries.insert(rows))
+    }
+
+    /// Loads the map of delivery ids before its first lookup.
+    fn load_index(&mut self) -> Result<(), StoreError> {
+        if !self.index.is_stale() {
+            return Ok(());
+        }
+        match &self.deliveries {
+            Some(rows) => self.index.load(rows),
+            None => self.index.load(&self.txn.open_table(DELIVERIES)?),
+        }
+    }
+}
+
+/// Writes the row of an event's delivery id decided before: replaying the log's records
+/// whose events the store holds and whose rows it may not.
+pub(super) fn write_delivery_row(
+    t: &mut Tables,
+    event: Uuid,
+    webhook: Uuid,
+    id: &str,
+) -> Result<(), StoreError> {
+    t.deliveries()?
+        .insert(event.as_u128(), delivery_key(webhook, id))?;
+    Ok(())
 }
 
 /// An accepted event whose delivery id its webhook had stored: the stored event's id, and
@@ -67,11 +123,7 @@ pub(super) fn write_record(
     match record {
         Record::Accepted(e) => {
             if let Some((webhook, id)) = delivery {
-                if t.deliveries.is_none() {
-                    let table = t.txn.open_table(DELIVERIES)?;
-                    t.index.load_if_stale(&table)?;
-                    t.deliveries = Some(table);
-                }
+                t.load_index()?;
                 let key = delivery_key(webhook, id);
                 // An id whose event was pruned is outside the retention window: new again.
                 if let Some(original) = t.index.get(key)
@@ -79,8 +131,10 @@ pub(super) fn write_record(
                 {
                     return repeat(t, e, webhook, id, Uuid::from_u128(original)).map(Some);
                 }
-                if let Some(rows) = &mut t.deliveries {
-                    rows.insert(e.id.as_u128(), key)?;
+                if t.defer {
+                    t.index.defer(e.id.as_u128(), key);
+                } else {
+                    t.deliveries()?.insert(e.id.as_u128(), key)?;
                 }
                 t.index.insert(key, e.id.as_u128());
             }

@@ -6,6 +6,7 @@ use redb::{Durability, ReadableTable, TableHandle};
 use super::super::{DELIVERIES, EVENTS, REJECTIONS, Store, StoreError};
 use super::WriterConfig;
 use super::deliveries::Deliveries;
+use super::log::Wal;
 
 /// Most rows one pruning transaction removes, so that ingest never waits long behind it.
 const PRUNE_STEP: u64 = 1000;
@@ -18,6 +19,7 @@ pub(super) fn prune_step(
     store: &Store,
     config: &WriterConfig,
     index: &mut Deliveries,
+    wal: Option<&Wal>,
 ) -> Result<bool, StoreError> {
     let (events, rejections) = store.counts()?;
     let surplus_events = if config.retain_events == 0 {
@@ -34,6 +36,10 @@ pub(super) fn prune_step(
     store.with_db(|db| {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
+        // The rows that wait first, so that those of the events removed go with them.
+        if let Some(w) = wal {
+            w.write_deliveries(&txn, index, false)?;
+        }
         let mut removed_events = 0;
         let mut oldest_kept = u128::MAX;
         for (def, surplus) in [(EVENTS, surplus_events), (REJECTIONS, surplus_rejections)] {
@@ -64,6 +70,7 @@ pub(super) fn prune_step(
         txn.commit()?;
         Ok(())
     })?;
+    index.written();
     for (key, event) in forget {
         index.remove(key, event);
     }
