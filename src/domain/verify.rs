@@ -442,8 +442,15 @@ fn check_secret(scheme: Scheme, name: &str, secret: &str) -> Result<(), String> 
 
 /// A Standard Webhooks secret's key: the base64 after `whsec_`.
 fn standard_key(secret: &str) -> Option<Vec<u8>> {
+    let mut buf = [0u8; MAX_SECRET];
+    standard_key_into(secret, &mut buf).map(<[u8]>::to_vec)
+}
+
+/// [`standard_key`] into `buf`, which holds any secret's (at most `MAX_SECRET` bytes).
+fn standard_key_into<'b>(secret: &str, buf: &'b mut [u8; MAX_SECRET]) -> Option<&'b [u8]> {
     let b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
-    B64.decode(b64).ok().filter(|k| !k.is_empty())
+    let n = B64.decode_slice(b64, buf).ok()?;
+    buf.get(..n).filter(|k| !k.is_empty())
 }
 
 /// A header name as HTTP allows it, lowercased.
@@ -640,17 +647,19 @@ impl Verify {
         }
         let keys = std::iter::once(&self.secret).chain(&self.previous_secret);
         let mut matched = None;
+        // On the stack: this runs for every call.
+        let (mut decoded, mut out) = ([0u8; MAX_SECRET], [0u8; 64]);
         for (i, secret) in keys.enumerate() {
             let key = match self.scheme {
-                Scheme::Standard => standard_key(&secret.0).unwrap_or_default(),
-                _ => secret.0.as_bytes().to_vec(),
+                Scheme::Standard => standard_key_into(&secret.0, &mut decoded).unwrap_or_default(),
+                _ => secret.0.as_bytes(),
             };
-            let mac = mac(signed.algorithm, &key, &signed.message);
+            let mac = mac(signed.algorithm, key, &signed.message, &mut out);
             // Every candidate is compared, so the time taken does not tell which matched.
             let hit = signed
                 .signatures
                 .iter()
-                .fold(subtle::Choice::from(0), |acc, s| acc | s.ct_eq(&mac));
+                .fold(subtle::Choice::from(0), |acc, s| acc | s.ct_eq(mac));
             if matched.is_none() && !mac.is_empty() && bool::from(hit) {
                 matched = Some(i);
             }
@@ -869,22 +878,29 @@ fn check_time(header: &str, ts: &str, tolerance: u64, now: i64) -> Result<(), Fa
     Ok(())
 }
 
-/// The HMAC of the message's parts, fed in order without joining them.
-fn mac(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+/// The HMAC of the message's parts, fed in order without joining them, written into `out`.
+fn mac<'o>(algorithm: Algorithm, key: &[u8], parts: &[&[u8]], out: &'o mut [u8; 64]) -> &'o [u8] {
+    fn run<'o, M: Mac + hmac::digest::KeyInit>(
+        key: &[u8],
+        parts: &[&[u8]],
+        out: &'o mut [u8; 64],
+    ) -> &'o [u8] {
         // HMAC takes keys of any length; an error here would be a bug, and matches nothing.
         let Ok(mut m) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
-            return Vec::new();
+            return &[];
         };
         for p in parts {
             m.update(p);
         }
-        m.finalize().into_bytes().to_vec()
+        let tag = m.finalize().into_bytes();
+        let n = tag.len().min(out.len());
+        out[..n].copy_from_slice(&tag[..n]);
+        &out[..n]
     }
     match algorithm {
-        Algorithm::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts),
-        Algorithm::Sha256 => run::<Hmac<sha2::Sha256>>(key, parts),
-        Algorithm::Sha512 => run::<Hmac<sha2::Sha512>>(key, parts),
+        Algorithm::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts, out),
+        Algorithm::Sha256 => run::<Hmac<sha2::Sha256>>(key, parts, out),
+        Algorithm::Sha512 => run::<Hmac<sha2::Sha512>>(key, parts, out),
     }
 }
 

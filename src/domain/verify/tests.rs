@@ -4,6 +4,11 @@ use proptest::prelude::*;
 
 use super::*;
 
+/// The HMAC as a vector, for building signatures.
+fn mac(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    super::mac(algorithm, key, parts, &mut [0; 64]).to_vec()
+}
+
 fn config(fields: &[(&str, &str)]) -> Verify {
     let params: BTreeMap<String, String> = fields
         .iter()
