@@ -125,6 +125,52 @@ async fn a_full_disk_refuses_calls_and_recovers() {
         .unwrap();
 }
 
+/// After a failed commit redb refuses reads too until the store is reopened. Once the disk
+/// has room, reads come back by themselves: without another write to set off the reopen.
+#[tokio::test]
+async fn reads_come_back_after_a_full_disk_without_another_write() {
+    let disk = Disk {
+        data: Arc::new(Mutex::new(Vec::new())),
+        full: Arc::new(AtomicBool::new(false)),
+    };
+    let backend = disk.clone();
+    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: true,
+    };
+    let (writer, thread) = Writer::start(store.clone(), config, Box::new(|_, _| {})).unwrap();
+    let r = event(0);
+    let id = r.id();
+    writer.append(r, None).await.unwrap();
+    disk.full.store(true, Ordering::SeqCst);
+    // The first failure reopens the store; the second poisons it until the next reopen.
+    assert!(writer.append(event(1), None).await.is_err());
+    assert!(writer.append(event(2), None).await.is_err());
+    assert!(
+        store.record(&id).is_err(),
+        "redb still reads after the failure"
+    );
+    disk.full.store(false, Ordering::SeqCst);
+    let mut read = None;
+    for _ in 0..60 {
+        if let Ok(r) = store.record(&id) {
+            read = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        matches!(read, Some(Some(_))),
+        "reads never came back: {read:?}"
+    );
+    writer.stop().await;
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+}
+
 /// After a failed commit redb refuses every write until the store is reopened, and reopens
 /// are spaced out: an admin write in that window is refused as unavailable (503), not as a
 /// failed commit (500).

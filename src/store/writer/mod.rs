@@ -346,12 +346,30 @@ fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     let mut last_reopen: Option<Instant> = None;
+    // A failed commit left redb refusing every transaction, reads too, until a reopen.
+    let mut unrecovered = false;
     let mut index = Deliveries::unloaded();
     let mut newest = store.newest_event().unwrap_or_else(|e| {
         tracing::error!("cannot read the newest event id: {e}");
         Uuid::max()
     });
-    while let Some(first) = rx.blocking_recv() {
+    loop {
+        let first = if unrecovered {
+            // Retried on a timer, not only when a write comes: reads wait for it too.
+            match recv_within(&mut rx, REOPEN_EVERY) {
+                Waited::Op(op) => op,
+                Waited::Closed => break,
+                Waited::Nothing => {
+                    unrecovered = !recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
+                    continue;
+                }
+            }
+        } else {
+            match rx.blocking_recv() {
+                Some(op) => op,
+                None => break,
+            }
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -364,8 +382,8 @@ fn run(
             batch.truncate(i);
             stopping = true;
         }
-        if wal.as_ref().is_some_and(|w| w.broken) {
-            recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
+        if unrecovered || wal.as_ref().is_some_and(|w| w.broken) {
+            unrecovered = !recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
         }
         if !batch.is_empty() {
             let ops = batch.drain(..).map(|op| in_commit_order(op, &mut newest));
@@ -383,7 +401,7 @@ fn run(
                 if let Some(w) = &mut wal {
                     w.broken = true;
                 }
-                recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
+                unrecovered = !recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
             }
         }
         if let Some(w) = &mut wal
@@ -393,6 +411,7 @@ fn run(
         {
             tracing::error!("checkpoint failed: {e}");
             w.broken = true;
+            unrecovered = true;
         }
         if stopping {
             break;
@@ -493,15 +512,15 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
 /// After a failed commit, reopens the store (at most every `REOPEN_EVERY`): redb refuses all
 /// transactions after an I/O error until then. Callers meanwhile get errors, not a hang.
 /// Reopening drops redb's unsynced commits, so the log is replayed after it, and the map of
-/// delivery ids read again.
+/// delivery ids read again. Returns whether the store is whole again.
 fn recover(
     store: &Store,
     wal: Option<&mut Wal>,
     last_reopen: &mut Option<Instant>,
     index: &mut Deliveries,
-) {
+) -> bool {
     if last_reopen.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
-        return;
+        return false;
     }
     *last_reopen = Some(Instant::now());
     index.mark_stale();
@@ -509,13 +528,37 @@ fn recover(
         Ok(()) => tracing::warn!("store reopened after a failed commit"),
         Err(e) => {
             tracing::error!("cannot reopen the store: {e}");
-            return;
+            return false;
         }
     }
     if let Some(w) = wal
         && let Err(e) = w.recover(store)
     {
         tracing::error!("cannot replay the write-ahead log: {e}");
+        return false;
+    }
+    true
+}
+
+/// What came while the writer waited.
+enum Waited {
+    Op(Op),
+    Closed,
+    Nothing,
+}
+
+/// The next op within `wait`. Polls: used only while the store waits to be reopened.
+fn recv_within(rx: &mut mpsc::Receiver<Op>, wait: Duration) -> Waited {
+    let until = Instant::now() + wait;
+    loop {
+        match rx.try_recv() {
+            Ok(op) => return Waited::Op(op),
+            Err(mpsc::error::TryRecvError::Disconnected) => return Waited::Closed,
+            Err(mpsc::error::TryRecvError::Empty) if Instant::now() >= until => {
+                return Waited::Nothing;
+            }
+            Err(mpsc::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(5)),
+        }
     }
 }
 
