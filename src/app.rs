@@ -241,7 +241,7 @@ impl Server {
         };
         let listener = TcpListener::bind(opts.listen)
             .await
-            .with_context(|| format!("cannot listen on {}", opts.listen))?;
+            .map_err(|e| listen_error(opts.listen, &e))?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut ctx = core.ctx.clone();
         if opts.public_url.is_none() {
@@ -356,6 +356,28 @@ fn keep_forward_to(store: &Store, url: Option<&str>) -> Result<()> {
         enabled: url.is_some(),
     })?;
     Ok(())
+}
+
+/// Why the server cannot listen, with what to do about the usual causes.
+fn listen_error(addr: std::net::SocketAddr, e: &std::io::Error) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let hint = match e.kind() {
+        ErrorKind::AddrInUse => format!(
+            ": another program (another hooktail?) holds that port; stop it, or listen on \
+             another with --listen {}:PORT",
+            addr.ip()
+        ),
+        ErrorKind::PermissionDenied => {
+            ": ports below 1024 need privileges; pick a higher one with --listen".into()
+        }
+        ErrorKind::AddrNotAvailable => {
+            ": no interface of this machine has that address; use --listen 127.0.0.1:PORT, \
+             or 0.0.0.0:PORT for every interface"
+                .into()
+        }
+        _ => String::new(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {e}{hint}")
 }
 
 /// Reads the certificate files again on each SIGHUP until shutdown. Open connections keep

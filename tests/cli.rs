@@ -773,3 +773,24 @@ fn a_server_whose_stderr_is_full_serves_on() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A port that another program holds: `serve` says so and how to listen elsewhere.
+#[test]
+fn serve_on_a_busy_port_suggests_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--listen", &addr.to_string(), "--data"])
+        .arg(dir.path().join("data"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr}"))
+            && err.contains("--listen 127.0.0.1:PORT"),
+        "{err}"
+    );
+}

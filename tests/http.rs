@@ -35,6 +35,10 @@ async fn put_creates_and_put_with_uuid_edits_keeping_the_uuid() {
     s.put("webhook.lead.created").await;
     let r = s.cmd("webhook.put", "eventKey=webhook.lead.updated").await;
     assert_eq!(r.status, 409);
+    // It names the webhook that has the key by its first 8 characters, never the whole token.
+    let prefix = &uuid.to_string()[..8];
+    assert!(r.text().contains(&format!("({prefix}…)")), "{}", r.text());
+    assert!(!r.text().contains(&uuid.to_string()), "{}", r.text());
     // A well-formed unknown uuid creates under that uuid.
     let given = "a29a4f16-989d-48c8-ab54-7b6150733ba1";
     let r = s
@@ -145,6 +149,10 @@ async fn refuses_bad_event_keys_duplicates_and_missing_admin_key() {
     .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.json()["status"], "error");
+    // Each says what is wrong: no key, or a key that is not this server's.
+    assert!(no_key.text().contains("need"), "{}", no_key.text());
+    assert!(wrong.text().contains("does not match"), "{}", wrong.text());
+    assert!(!wrong.text().contains("nope"), "{}", wrong.text());
     s.stop().await;
 }
 

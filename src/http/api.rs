@@ -43,8 +43,18 @@ pub async fn handle(
             format!("method {} is not allowed; use GET or POST", req.method()),
         );
     }
-    if !bearer_matches(req.headers().get(AUTHORIZATION), &state.admin_key) {
-        return reply::unauthorized("admin commands need `Authorization: Bearer <admin.key>`");
+    let auth = req.headers().get(AUTHORIZATION);
+    if !bearer_matches(auth, &state.admin_key) {
+        return reply::unauthorized(match auth {
+            None => {
+                "admin commands need `Authorization: Bearer <key>`, the key being the \
+                 server's admin.key in its data directory"
+            }
+            Some(_) => {
+                "the admin key does not match this server's: send `Authorization: Bearer \
+                 <key>` with the admin.key in its data directory"
+            }
+        });
     }
     if let Ok(name) = name
         && state.read_only

@@ -127,7 +127,7 @@ impl Service {
     ) -> Result<Webhook, ServiceError> {
         let w = self.writer.put_webhook(input).await.map_err(|e| match e {
             PutError::Invalid(m) => ServiceError::BadRequest(m),
-            PutError::Conflict(_) => ServiceError::Conflict(e.to_string()),
+            PutError::Conflict(..) => ServiceError::Conflict(e.to_string()),
             PutError::Store(e) => e.into(),
         })?;
         tracing::info!(

@@ -206,7 +206,7 @@ async fn webhooks_survive_reopen_and_keys_stay_unique() {
         uuid = w.uuid;
         assert!(matches!(
             writer.put_webhook(input("webhook.a")).await,
-            Err(PutError::Conflict(_))
+            Err(PutError::Conflict(..))
         ));
         writer
             .append(Record::Accepted(event("webhook.a", 7)), Some(uuid))

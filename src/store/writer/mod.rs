@@ -51,8 +51,10 @@ pub struct WriterConfig {
 pub enum PutError {
     #[error("{0}")]
     Invalid(String),
-    #[error("eventKey {0:?} is already used by another webhook")]
-    Conflict(String),
+    /// The eventKey, and the first 8 characters of the webhook that has it: enough to find
+    /// it in `webhook.get`, not its token.
+    #[error("eventKey {0:?} is already used by another webhook ({1}…)")]
+    Conflict(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

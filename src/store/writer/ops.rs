@@ -11,6 +11,7 @@ use super::super::{
 use super::PutError;
 use super::deliveries::{Deliveries, delivery_key};
 use crate::domain::time::now_ms;
+use crate::domain::webhook::token_prefix;
 use crate::domain::{Event, Record, Rejection, Webhook, WebhookInput};
 
 /// What a webhook put answers: the webhook, or why it was refused (`Invalid`, `Conflict`).
@@ -185,8 +186,9 @@ pub(super) fn put(t: &mut Tables, input: &WebhookInput) -> Result<PutAnswer, Sto
         Err(e) => return Ok(Err(PutError::Invalid(e))),
     };
     let owner = t.keys.get(webhook.event_key.as_str())?.map(|v| v.value());
-    if owner.is_some_and(|o| o != uuid.as_u128()) {
-        return Ok(Err(PutError::Conflict(webhook.event_key)));
+    if let Some(o) = owner.filter(|o| *o != uuid.as_u128()) {
+        let prefix = token_prefix(&Uuid::from_u128(o).to_string());
+        return Ok(Err(PutError::Conflict(webhook.event_key, prefix)));
     }
     // Inserts first, the old key's removal last: nothing is removed for an insert that fails.
     t.webhooks
