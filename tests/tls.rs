@@ -274,6 +274,69 @@ async fn slow_tls_clients_are_cut_off_while_others_are_served() {
     s.stop().await;
 }
 
+/// A TLS connection that keeps sending is served past the header timeout: the deadline for
+/// its first request is not one for the connection. (It was: every HTTPS connection was cut
+/// `header_read_timeout` after its handshake, requests in flight or not.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_tls_connection_outlives_the_first_request_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = make_cert(dir.path(), "a");
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(120),
+        ..Default::default()
+    };
+    let s = tls_server(&cert, limits).await;
+    let token = uuid_of(&put_webhook(&s, any_version(&cert), "webhook.busy").await);
+    let mut tls = tls_connect(s.addr, any_version(&cert)).await;
+    let started = tokio::time::Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let body = format!("{{\"i\":{sent}}}");
+        let req = post(RECEIVE, &format!("token: {token}\r\n"), body.as_bytes());
+        // `post` asks the server to close after answering; this connection stays open.
+        let req = String::from_utf8(req)
+            .unwrap()
+            .replace("Connection: close\r\n", "");
+        tls.write_all(req.as_bytes()).await.unwrap();
+        let head = read_head(&mut tls).await;
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "request {sent} after {:?}: {head:?}",
+            started.elapsed()
+        );
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(tls_events(&s, any_version(&cert)).await.len(), sent);
+    s.stop().await;
+}
+
+/// One response's head, with its body read past by its Content-Length; empty when the
+/// connection ended first.
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte).await {
+            Ok(1) => buf.push(byte[0]),
+            _ => return String::from_utf8_lossy(&buf).into_owned(),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).await.unwrap();
+    head
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_flood_on_the_https_port_does_not_starve_anyone() {
     let dir = tempfile::tempdir().unwrap();

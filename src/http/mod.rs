@@ -381,6 +381,9 @@ async fn serve_http<I>(
     let conn = builder.serve_connection_with_upgrades(io, service);
     let mut conn = std::pin::pin!(conn);
     let (mut closing, mut shutting_down) = (false, false);
+    // `select!` reads a branch's condition when it starts waiting, not while it waits: the
+    // first wait began before any request, so its deadline fires whatever came since.
+    let mut first_request_by = first_request_by;
     loop {
         tokio::select! {
             r = conn.as_mut() => {
@@ -393,9 +396,13 @@ async fn serve_http<I>(
             _ = activity.idle_for(limits.idle_timeout), if !closing => {
                 tracing::debug!(%remote, "connection idle; closing");
             }
-            _ = sleep_until_some(first_request_by), if !activity.started.load(Ordering::SeqCst) => {
-                tracing::debug!(%remote, "no request begun in time; closed");
-                return;
+            _ = sleep_until_some(first_request_by), if first_request_by.is_some() => {
+                if !activity.started.load(Ordering::SeqCst) {
+                    tracing::debug!(%remote, "no request begun in time; closed");
+                    return;
+                }
+                first_request_by = None;
+                continue;
             }
             _ = tokio::time::sleep(STREAM_DRAIN), if shutting_down => {
                 if activity.only_streams() {
