@@ -1015,3 +1015,30 @@ async fn idle_anonymous_uploads_do_not_take_the_body_budget() {
     drop(idle);
     s.stop().await;
 }
+
+/// A mistyped or empty uuid in `webhook.put` is told so, not that an eventKey or a
+/// verification scheme is missing.
+#[tokio::test]
+async fn webhook_put_names_a_wrong_or_empty_uuid() {
+    let s = TestServer::start().await;
+    let unknown = "a29a4f16-989d-48c8-ab54-7b6150733ba1";
+    for query in [
+        format!("uuid={unknown}&payloadType=raw"),
+        format!("uuid={unknown}&verify.secret=new-secret-123"),
+    ] {
+        let r = s.cmd("webhook.put", &query).await;
+        assert_eq!(r.status, 400, "{query}: {}", r.text());
+        assert!(
+            r.text().contains("no webhook has this uuid"),
+            "{}",
+            r.text()
+        );
+        assert!(!r.text().contains("new-secret"), "{}", r.text());
+    }
+    let r = s.cmd("webhook.put", "uuid=&eventKey=webhook.empty").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("uuid is empty"), "{}", r.text());
+    let r = s.cmd("webhook.get", "").await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(0), "{}", r.text());
+    s.stop().await;
+}

@@ -397,6 +397,14 @@ impl WebhookInput {
         uuid: Uuid,
         now: i64,
     ) -> Result<Webhook, String> {
+        // A mistyped uuid would otherwise be told that its eventKey or scheme is missing.
+        if existing.is_none() && self.uuid.is_some() && self.event_key.is_none() {
+            return Err(
+                "no webhook has this uuid (webhook.get lists them); to create one \
+                        under it, give its eventKey"
+                    .into(),
+            );
+        }
         let (verify, handshake, response) = self.sender(existing)?;
         match existing {
             Some(w) => Ok(Webhook {

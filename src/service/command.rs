@@ -133,6 +133,14 @@ pub fn webhook_input(p: &Params, ceiling: u64) -> Result<WebhookInput, ServiceEr
         )));
     }
     let get = |k: &str| p.get(k).map(String::as_str);
+    // An unset variable (`uuid=$UUID`) would otherwise create a webhook.
+    if get("uuid").is_some_and(|u| u.trim().is_empty()) {
+        return Err(ServiceError::BadRequest(
+            "uuid is empty: leave it out to create a webhook, or give the uuid of the one to \
+             change"
+                .into(),
+        ));
+    }
     let mut input = WebhookInput::parse(
         WebhookFields {
             uuid: get("uuid"),
