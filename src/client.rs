@@ -200,9 +200,35 @@ impl Server {
         let handshake = connector.connect(name.clone(), stream);
         match tokio::time::timeout(Duration::from_secs(10), handshake).await {
             Ok(Ok(tls)) => Ok(Box::new(tls)),
-            Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+            Ok(Err(e)) => Err(format!("TLS handshake failed: {e}{}", tls_hint(&e))),
             Err(_) => Err("TLS handshake timed out".into()),
         }
+    }
+}
+
+/// What to do about the usual reasons a client refuses a server's certificate, for the end
+/// of an error whose chain holds one; empty otherwise.
+pub fn tls_hint(e: &dyn std::error::Error) -> &'static str {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+        "; the certificate is not one this client trusts: pass --cacert FILE (the server's \
+         certificate, or the CA that signed it)"
+    } else if text.contains("CaUsedAsEndEntity") {
+        "; the server's certificate is a CA certificate (basicConstraints CA:TRUE), which \
+         clients refuse as a server's: make it with -addext basicConstraints=critical,CA:FALSE \
+         (README, HTTPS)"
+    } else if text.contains("NotValidForName") {
+        "; the certificate does not name the address dialled: give it a subjectAltName with \
+         that IP or DNS name (README, HTTPS)"
+    } else if text.contains("Expired") {
+        "; the certificate has expired: make a new one and send the server SIGHUP"
+    } else {
+        ""
     }
 }
 

@@ -720,6 +720,34 @@ async fn hooktail_command_talks_https() {
     let (code, _, err) = child::command(&data, server.addr, &["webhook.get", "--cacert", other]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("TLS handshake failed"), "{err}");
+    assert!(err.contains("pass --cacert FILE"), "{err}");
+    assert!(server.terminate().success());
+}
+
+/// A self-signed certificate made as a CA (openssl's default) serves, but clients refuse it
+/// as a server's: `hooktail command` says so and how to make one they take.
+#[test]
+fn a_ca_certificate_served_is_refused_with_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let made = params.self_signed(&key).unwrap();
+    let (cert, key_file) = (dir.path().join("ca.crt"), dir.path().join("ca.key"));
+    std::fs::write(&cert, made.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let data = dir.path().join("data");
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key_file.to_str().unwrap(),
+    ];
+    let server = child::Serve::start_with(&data, child::free_addr(), &tls);
+    let ca = cert.to_str().unwrap();
+    let (code, _, err) = child::command(&data, server.addr, &["webhook.get", "--cacert", ca]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("basicConstraints=critical,CA:FALSE"), "{err}");
     assert!(server.terminate().success());
 }
 

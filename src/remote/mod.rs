@@ -224,7 +224,8 @@ impl Api {
             text = format!("{text}: {s}");
             source = s.source();
         }
-        ServiceError::Unavailable(format!("cannot reach {}: {text}", self.base))
+        let hint = crate::client::tls_hint(e);
+        ServiceError::Unavailable(format!("cannot reach {}: {text}{hint}", self.base))
     }
 }
 
