@@ -93,13 +93,14 @@ pub struct Options {
         global = true
     )]
     pub data: PathBuf,
-    /// Where the receiver listens.
+    /// Where the receiver listens: IP:PORT (`localhost:PORT` is 127.0.0.1:PORT).
     #[arg(
         long,
         value_name = "ADDR",
         env = "HOOKTAIL_LISTEN",
         default_value = "127.0.0.1:8080",
-        global = true
+        global = true,
+        value_parser = parse_listen
     )]
     pub listen: SocketAddr,
     /// `--listen` was given: `hooktail command` then does not look in the data dir's
@@ -252,6 +253,20 @@ fn parse_forward_url(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// An IP:PORT, or `localhost:PORT` for 127.0.0.1. Other names are not resolved: a server
+/// must know which address it takes.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{port:?} is not a port number"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().map_err(|_| {
+        format!("{s:?} is not IP:PORT (for example 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080)")
+    })
+}
+
 /// A base URL for webhook URLs: http(s), with a host, and no query or fragment.
 fn parse_public_url(s: &str) -> Result<String, String> {
     let rest = s
@@ -269,7 +284,19 @@ fn parse_public_url(s: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_public_url;
+    use super::{parse_listen, parse_public_url};
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen("localhost:9000").unwrap().to_string(),
+            "127.0.0.1:9000"
+        );
+        assert_eq!(parse_listen("[::1]:80").unwrap().to_string(), "[::1]:80");
+        for bad in ["localhost", "localhost:x", "example.com:80", "8080", ""] {
+            assert!(parse_listen(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn public_urls() {
