@@ -477,6 +477,24 @@ async fn rotation_without_the_scheme_keeps_verification_on() {
     s.stop().await;
 }
 
+/// A new scheme that cannot use the stored secret says the secret at fault is the kept one.
+#[tokio::test]
+async fn a_new_scheme_that_cannot_use_the_kept_secret_says_so() {
+    let s = TestServer::start().await;
+    let settings = json!({"verify": {"scheme": "github", "secret": "gh-secret-123"}});
+    let token = webhook(&s, "webhook.switch", settings).await;
+    let r = s
+        .cmd(
+            "webhook.put",
+            &format!("uuid={token}&verify.scheme=standard"),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("the stored one"), "{}", r.text());
+    assert!(!r.text().contains("gh-secret"), "{}", r.text());
+    s.stop().await;
+}
+
 /// A misspelt field is refused, not ignored: `verfy` would make a webhook that checks
 /// nothing. A webhook as `webhook.get` lists it can still be sent back changed.
 #[tokio::test]

@@ -412,12 +412,20 @@ impl VerifyInput {
         if self.keep_previous {
             v.previous_secret = current.and_then(|c| c.previous_secret.clone());
         }
-        for (name, s) in [
-            ("secret", Some(&v.secret)),
-            ("previousSecret", v.previous_secret.as_ref()),
+        for (name, s, kept) in [
+            ("secret", Some(&v.secret), self.keep_secret),
+            (
+                "previousSecret",
+                v.previous_secret.as_ref(),
+                self.keep_previous,
+            ),
         ] {
             if let Some(s) = s {
-                check_secret(v.scheme, name, &s.0)?;
+                // A stored secret the new scheme cannot use: say it is the kept one.
+                check_secret(v.scheme, name, &s.0).map_err(|e| match kept {
+                    true => format!("{e} (the stored one, kept as none was given: give a new one)"),
+                    false => e,
+                })?;
             }
         }
         Ok(v)
