@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use hooktail::domain::Record;
 use hooktail::domain::{WebhookFields, WebhookInput};
-use hooktail::store::{PutError, Store, StoreError, Writer, WriterConfig};
+use hooktail::store::wal::FileLog;
+use hooktail::store::{LogConfig, PutError, Store, StoreError, Writer, WriterConfig};
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
@@ -164,6 +165,83 @@ async fn reads_come_back_after_a_full_disk_without_another_write() {
         matches!(read, Some(Some(_))),
         "reads never came back: {read:?}"
     );
+    writer.stop().await;
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+}
+
+/// With the log, a reopen on a full disk cannot replay it: the reopened store lacks the
+/// events only the log holds. Reads are refused until the replay succeeds rather than
+/// answered without them (acked events read as missing), and come back with them after.
+#[tokio::test]
+async fn reads_wait_for_the_log_replay_rather_than_miss_acked_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Disk {
+        data: Arc::new(Mutex::new(Vec::new())),
+        full: Arc::new(AtomicBool::new(false)),
+    };
+    let backend = disk.clone();
+    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let config = WriterConfig {
+        retain_events: 0,
+        two_phase_commit: false,
+    };
+    let log = FileLog::open(&dir.path().join("hooktail.wal")).unwrap();
+    let log_config = LogConfig {
+        segment_bytes: 1 << 20,
+        // A checkpoint after each batch: logged batches do not write redb's file, its
+        // checkpoints do, and one fails on the full disk.
+        checkpoint_every: std::time::Duration::ZERO,
+        direct_batch: usize::MAX,
+    };
+    let (writer, thread) = Writer::start_logged(
+        store.clone(),
+        config,
+        Box::new(log),
+        log_config,
+        Box::new(|_, _| {}),
+    )
+    .unwrap();
+    let mut acked = Vec::new();
+    for n in 0..5 {
+        let r = event(n);
+        acked.push(r.id());
+        writer.append(r, None).await.unwrap();
+    }
+    disk.full.store(true, Ordering::SeqCst);
+    // The checkpoint after the last batch, or after this one, fails on the full disk; this
+    // call is acked by its log record if it comes first.
+    let r = event(5);
+    let id = r.id();
+    if writer.append(r, None).await.is_ok() {
+        acked.push(id);
+    }
+    // The writer reopens and tries to replay, on a timer; reads meanwhile are refused.
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        match store.record(&acked[0]) {
+            Err(_) => {}
+            Ok(r) => panic!("a read answered while the log could not be replayed: {r:?}"),
+        }
+    }
+    disk.full.store(false, Ordering::SeqCst);
+    let mut back = false;
+    for _ in 0..400 {
+        if store.record(&acked[0]).is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(back, "reads never came back");
+    for id in &acked {
+        assert!(
+            store.record(id).unwrap().is_some(),
+            "acked event {id} missing"
+        );
+    }
     writer.stop().await;
     drop(writer);
     tokio::task::spawn_blocking(move || thread.join().unwrap())

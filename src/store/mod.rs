@@ -229,13 +229,20 @@ impl Store {
         }
     }
 
-    /// Closes and opens the database again. redb refuses every transaction after an I/O error
-    /// until then; this lets the store recover once, say, a full disk has room again.
-    pub(crate) fn reopen(&self) -> Result<(), StoreError> {
+    /// Closes and opens the database again, running `then` on it before anyone else may use
+    /// it. redb refuses every transaction after an I/O error until then; this lets the store
+    /// recover once, say, a full disk has room again. When either fails the store stays
+    /// closed: every read and write answers `Unavailable` until a reopen succeeds.
+    pub(crate) fn reopen(
+        &self,
+        then: impl FnOnce(&Database) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut slot = self.db.write().unwrap_or_else(|e| e.into_inner());
         // Close first: the open file holds the lock the new handle needs.
         drop(slot.take());
-        *slot = Some((self.opener)().map_err(open_error)?);
+        let db = (self.opener)().map_err(open_error)?;
+        then(&db)?;
+        *slot = Some(db);
         Ok(())
     }
 

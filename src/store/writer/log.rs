@@ -294,9 +294,14 @@ impl Wal {
     /// starts a new segment. Run on open and after the store was reopened. Only a log written
     /// for this store is replayed; any other is reset (README, Write path and recovery).
     pub(super) fn recover(&mut self, store: &Store) -> Result<(), StoreError> {
+        store.with_db(|db| self.recover_on(db))
+    }
+
+    /// [`Wal::recover`] on a database not yet shared (one being reopened).
+    pub(super) fn recover_on(&mut self, db: &redb::Database) -> Result<(), StoreError> {
         let bytes = self.file.read_all().map_err(io_error)?;
         let scan = wal::scan(&bytes);
-        let (id, applied, replayed, new_id) = store.with_db(|db| {
+        let (id, applied, replayed, new_id) = (|| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             let mut meta = txn.open_table(META)?;
@@ -340,8 +345,8 @@ impl Wal {
             meta.insert(DELIVERED, last)?;
             drop(meta);
             txn.commit()?;
-            Ok((id, last, replayed, new_id))
-        })?;
+            Ok::<_, StoreError>((id, last, replayed, new_id))
+        })()?;
         let name = self.file.name();
         match scan.segment {
             Some(s) if s.store != id => tracing::warn!(

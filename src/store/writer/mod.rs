@@ -36,8 +36,10 @@ use prune::prune_step;
 
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 1024;
-/// Least time between two reopen attempts after failed commits.
+/// Least time between two reopen attempts after failed commits; doubled after each attempt
+/// that fails, up to `REOPEN_AT_MOST`: each replays the whole log.
 const REOPEN_EVERY: Duration = Duration::from_millis(250);
+const REOPEN_AT_MOST: Duration = Duration::from_secs(8);
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
@@ -347,7 +349,7 @@ fn run(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
-    let mut last_reopen: Option<Instant> = None;
+    let mut reopen = Reopen::default();
     // A failed commit left redb refusing every transaction, reads too, until a reopen.
     let mut unrecovered = false;
     let mut index = Deliveries::unloaded();
@@ -358,11 +360,11 @@ fn run(
     loop {
         let first = if unrecovered {
             // Retried on a timer, not only when a write comes: reads wait for it too.
-            match recv_within(&mut rx, REOPEN_EVERY) {
+            match recv_within(&mut rx, reopen.wait()) {
                 Waited::Op(op) => op,
                 Waited::Closed => break,
                 Waited::Nothing => {
-                    unrecovered = !recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
+                    unrecovered = !recover(&store, wal.as_mut(), &mut reopen, &mut index);
                     continue;
                 }
             }
@@ -385,7 +387,7 @@ fn run(
             stopping = true;
         }
         if unrecovered || wal.as_ref().is_some_and(|w| w.broken) {
-            unrecovered = !recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
+            unrecovered = !recover(&store, wal.as_mut(), &mut reopen, &mut index);
         }
         if !batch.is_empty() {
             let ops = batch.drain(..).map(|op| in_commit_order(op, &mut newest));
@@ -403,7 +405,7 @@ fn run(
                 if let Some(w) = &mut wal {
                     w.broken = true;
                 }
-                unrecovered = !recover(&store, wal.as_mut(), &mut last_reopen, &mut index);
+                unrecovered = !recover(&store, wal.as_mut(), &mut reopen, &mut index);
             }
         }
         if let Some(w) = &mut wal
@@ -419,7 +421,7 @@ fn run(
             break;
         }
         // Prune only while nothing waits, one bounded step at a time.
-        while rx.is_empty() {
+        while !unrecovered && rx.is_empty() {
             match prune_step(&store, &config, &mut index, wal.as_ref()) {
                 Ok(true) => continue,
                 Ok(false) => break,
@@ -511,34 +513,64 @@ fn in_commit_order(op: Op, newest: &mut Uuid) -> Op {
     }
 }
 
-/// After a failed commit, reopens the store (at most every `REOPEN_EVERY`): redb refuses all
+/// When the store was last reopened after a failed commit, and how long until the next try.
+struct Reopen {
+    last: Option<Instant>,
+    every: Duration,
+}
+
+impl Default for Reopen {
+    fn default() -> Self {
+        Reopen {
+            last: None,
+            every: REOPEN_EVERY,
+        }
+    }
+}
+
+impl Reopen {
+    /// Time left until the next attempt may run.
+    fn wait(&self) -> Duration {
+        self.last
+            .map_or(Duration::ZERO, |t| self.every.saturating_sub(t.elapsed()))
+    }
+}
+
+/// After a failed commit, reopens the store (spaced out by `Reopen`): redb refuses all
 /// transactions after an I/O error until then. Callers meanwhile get errors, not a hang.
 /// Reopening drops redb's unsynced commits, so the log is replayed after it, and the map of
-/// delivery ids read again. Returns whether the store is whole again.
+/// delivery ids read again; until the replay has succeeded the store is closed, since it
+/// would answer reads without the events only the log holds. Returns whether it is whole.
 fn recover(
     store: &Store,
     wal: Option<&mut Wal>,
-    last_reopen: &mut Option<Instant>,
+    reopen: &mut Reopen,
     index: &mut Deliveries,
 ) -> bool {
-    if last_reopen.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+    if !reopen.wait().is_zero() {
         return false;
     }
-    *last_reopen = Some(Instant::now());
+    reopen.last = Some(Instant::now());
     index.mark_stale();
-    match store.reopen() {
-        Ok(()) => tracing::warn!("store reopened after a failed commit"),
-        Err(e) => {
-            tracing::error!("cannot reopen the store: {e}");
-            return false;
-        }
+    let failed = |reopen: &mut Reopen| {
+        reopen.every = (reopen.every * 2).min(REOPEN_AT_MOST);
+        false
+    };
+    // The log is replayed before anyone else sees the reopened store.
+    let replayed = store.reopen(|db| match wal {
+        Some(w) => w.recover_on(db),
+        None => Ok(()),
+    });
+    if let Err(e) = replayed {
+        tracing::error!(
+            "cannot reopen the store and replay its log: {e}; it stays closed, next try in \
+             {} s",
+            (reopen.every * 2).min(REOPEN_AT_MOST).as_secs_f64()
+        );
+        return failed(reopen);
     }
-    if let Some(w) = wal
-        && let Err(e) = w.recover(store)
-    {
-        tracing::error!("cannot replay the write-ahead log: {e}");
-        return false;
-    }
+    tracing::warn!("store reopened after a failed commit");
+    reopen.every = REOPEN_EVERY;
     true
 }
 
