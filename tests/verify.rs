@@ -520,13 +520,36 @@ async fn an_unknown_parameter_is_refused_and_a_listed_webhook_can_be_sent_back()
     let r = s.cmd("webhook.get", "").await;
     assert_eq!(r.json().as_array().map(Vec::len), Some(0), "{}", r.text());
 
-    let token = webhook(&s, "webhook.typo", json!({})).await;
+    // Verify and a meta handshake included: their secrets show as set, and are kept.
+    let settings = json!({
+        "verify": {"scheme": "github", "secret": "listed-secret-123"},
+        "handshake": {"type": "meta", "verifyToken": "listed-token"}
+    });
+    let token = webhook(&s, "webhook.typo", settings).await;
     let listed = s.cmd("webhook.get", &format!("uuid={token}")).await.json();
     let mut changed = listed.clone();
     changed["eventKey"] = json!("webhook.typo.renamed");
     let r = put(changed).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["eventKey"], "webhook.typo.renamed", "{}", r.text());
+    assert_eq!(r.json()["verify"], listed["verify"], "{}", r.text());
+    assert_eq!(r.json()["handshake"], listed["handshake"], "{}", r.text());
+    let sig = hex(&hmac256(b"listed-secret-123", &[b"x"]));
+    let call = post(
+        RECEIVE,
+        &format!("token: {token}\r\nX-Hub-Signature-256: sha256={sig}\r\n"),
+        b"x",
+    );
+    assert_eq!(
+        send(s.addr, &call).await.status,
+        200,
+        "the kept secret no longer checks"
+    );
+    // Only the set markers, alone: nothing changes (never read as turning them off).
+    let r = put(json!({"uuid": token, "verify": {"secretSet": true}, "handshake": {"verifyTokenSet": true}})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["verify"], listed["verify"], "{}", r.text());
+    assert_eq!(r.json()["handshake"], listed["handshake"], "{}", r.text());
     s.stop().await;
 }
 

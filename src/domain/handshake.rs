@@ -53,9 +53,13 @@ impl Handshake {
     pub fn from_params(
         params: &BTreeMap<String, String>,
     ) -> Result<Option<Change<Handshake>>, String> {
-        let Some(fields) = structured(params, "handshake", "type")? else {
+        let Some(mut fields) = structured(params, "handshake", "type")? else {
             return Ok(None);
         };
+        // What `webhook.get` shows in place of the token: a listed webhook sent back keeps it.
+        if fields.remove("verifyTokenSet").is_some() && fields.is_empty() {
+            return Ok(None);
+        }
         if let Some(k) = fields
             .keys()
             .find(|k| !["type", "verifyToken"].contains(&k.as_str()))

@@ -246,9 +246,13 @@ impl VerifyChange {
     /// Reads `verify` from the parameters: a JSON object in `verify`, or `verify.field`
     /// parameters (which win), or the word `none` to remove it. `None` when neither is given.
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Option<Self>, String> {
-        let Some(fields) = structured(params, "verify", "scheme")? else {
+        let Some(mut fields) = structured(params, "verify", "scheme")? else {
             return Ok(None);
         };
+        // What `webhook.get` shows in place of the secret: a listed webhook sent back keeps it.
+        if fields.remove("secretSet").is_some() && fields.is_empty() {
+            return Ok(None);
+        }
         // Secrets are kept byte for byte: whitespace around one is refused rather than
         // trimmed, since the sender signs with the exact secret.
         for k in ["secret", "previousSecret"] {
