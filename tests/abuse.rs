@@ -523,3 +523,54 @@ async fn sigterm_does_not_wait_for_a_stalled_event_stream() {
     );
     drop(listener);
 }
+
+/// Answers that carry bodies are sent a few at a time: clients that ask for pages of large
+/// bodies and do not read them hold at most a few answers in memory (32 of them took the
+/// server to 618 MB). The next such answer waits for one of them to go; other commands do
+/// not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_readers_of_bodies_hold_few_answers() {
+    let s = TestServer::start().await;
+    let token = uuid_of(&s.put("webhook.big").await);
+    // About 11 MB of JSON per page with bodies: more than the sockets buffer.
+    for i in 0..20u8 {
+        let body = vec![b'a' + i % 26; 500_000];
+        let req = post(RECEIVE, &format!("token: {token}\r\n"), &body);
+        assert_eq!(send(s.addr, &req).await.status, 200);
+    }
+    let page = format!(
+        "GET /api/v3/command/event.list?withBody=true&limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.key
+    );
+    // Clients that ask and never read, with small buffers: the answers stay on the server.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut c = socket.connect(s.addr).await.unwrap();
+        c.write_all(page.as_bytes()).await.unwrap();
+        stalled.push(c);
+    }
+    // Another command answers meanwhile.
+    let r = s.cmd("webhook.get", "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A fifth page waits while the four are held...
+    let mut fifth = TcpStream::connect(s.addr).await.unwrap();
+    fifth.write_all(page.as_bytes()).await.unwrap();
+    let mut first = [0u8; 12];
+    let early =
+        tokio::time::timeout(Duration::from_millis(500), fifth.read_exact(&mut first)).await;
+    assert!(
+        early.is_err(),
+        "a fifth page was answered while four were held"
+    );
+    // ...and is answered once one of them goes.
+    drop(stalled.pop());
+    tokio::time::timeout(Duration::from_secs(30), fifth.read_exact(&mut first))
+        .await
+        .expect("the fifth page was never answered")
+        .unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    drop(stalled);
+    s.stop().await;
+}

@@ -19,7 +19,6 @@ use std::time::Duration;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use http_body_util::BodyExt;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -174,32 +173,6 @@ pub(crate) struct EventStream;
 /// How long a connection serving only event streams may take to end them at shutdown. A
 /// stream whose client stopped reading never ends by itself: hyper waits to write.
 const STREAM_DRAIN: Duration = Duration::from_secs(1);
-
-/// A response body that keeps its request in flight until it is sent or dropped.
-struct Tracked {
-    body: reply::Body,
-    _in_flight: InFlight,
-}
-
-impl hyper::body::Body for Tracked {
-    type Data = bytes::Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
-    }
-}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -369,13 +342,7 @@ async fn serve_http<I>(
                 guard.is_stream();
             }
             // The request stays in flight as long as its response body streams.
-            Ok::<_, std::convert::Infallible>(reply.map(|body| {
-                Tracked {
-                    body,
-                    _in_flight: guard,
-                }
-                .boxed_unsync()
-            }))
+            Ok::<_, std::convert::Infallible>(reply::holding(reply, guard))
         }
     });
     let conn = builder.serve_connection_with_upgrades(io, service);

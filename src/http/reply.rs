@@ -23,6 +23,36 @@ pub fn json(status: StatusCode, v: &Value) -> Reply {
     with_type(status, "application/json", full(body))
 }
 
+/// `reply`, keeping `held` (a permit) until its body is sent or dropped.
+pub fn holding<T: Send + Unpin + 'static>(reply: Reply, held: T) -> Reply {
+    reply.map(|body| Holding { body, _held: held }.boxed_unsync())
+}
+
+struct Holding<T> {
+    body: Body,
+    _held: T,
+}
+
+impl<T: Unpin> hyper::body::Body for Holding<T> {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 pub fn error(status: StatusCode, message: impl Into<String>) -> Reply {
     json(
         status,
