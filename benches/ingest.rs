@@ -15,7 +15,7 @@
 //! At 32 connections a further row runs hooktail with `standard` verification on, each request
 //! signed with its own `webhook-id` before the timed window (the client shares the cores with
 //! the server, and a sender's signing is not the receiver's work), and gives its ratio to
-//! plain hooktail.
+//! the same signed requests sent to a webhook that does not verify (and to plain hooktail).
 //!
 //! This machine's speed drifts by a third from minute to minute, so rows measured minutes
 //! apart do not compare. Every row of a connection count runs once per round, one after the
