@@ -261,6 +261,7 @@ impl Server {
             shutdown: shutdown_rx,
             tls,
             trusted_proxies: opts.trusted_proxies.clone(),
+            body_answers: Default::default(),
         });
         Ok(Server {
             listener,

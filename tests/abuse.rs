@@ -549,6 +549,10 @@ async fn stalled_readers_of_bodies_hold_few_answers() {
         socket.set_recv_buffer_size(4096).unwrap();
         let mut c = socket.connect(s.addr).await.unwrap();
         c.write_all(page.as_bytes()).await.unwrap();
+        // Its answer has begun: it holds its permit, and its body waits in the buffers.
+        let mut status = [0u8; 12];
+        c.read_exact(&mut status).await.unwrap();
+        assert_eq!(&status, b"HTTP/1.1 200");
         stalled.push(c);
     }
     // Another command answers meanwhile.

@@ -947,6 +947,7 @@ async fn a_refusal_is_answered_without_waiting_for_a_disk_sync() {
         shutdown,
         tls: None,
         trusted_proxies: Vec::new(),
+        body_answers: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(hooktail::http::serve(listener, state, async {

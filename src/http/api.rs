@@ -78,7 +78,9 @@ pub async fn handle(
         Err(r) => return r,
     };
     let permit = match name {
-        Ok(name) if carries_bodies(name, &params) => BODY_ANSWERS.acquire().await.ok(),
+        Ok(name) if carries_bodies(name, &params) => {
+            state.body_answers.0.clone().acquire_owned().await.ok()
+        }
         _ => None,
     };
     let result = match name {
@@ -99,11 +101,6 @@ pub async fn handle(
         None => reply,
     }
 }
-
-/// Answers that carry bodies are built and sent a few at a time, each holding its permit
-/// until its last byte is sent: one may hold several MiB (a page of up to 8 MiB of bodies,
-/// base64 in JSON), and 32 in parallel took the server to 618 MB.
-static BODY_ANSWERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// `event.get`, and `event.list` with `withBody=true`.
 fn carries_bodies(name: CommandName, params: &Params) -> bool {

@@ -3,8 +3,8 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::{Response, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -12,7 +12,41 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 pub type Reply = Response<Body>;
 
 pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into()).boxed_unsync()
+    Slices(b.into()).boxed_unsync()
+}
+
+/// Most bytes of a body handed to the connection at once.
+const SLICE: usize = 64 * 1024;
+
+/// A whole body handed to the connection in slices, as it takes them: whatever its reply
+/// holds (see [`holding`]) is held until the last slice is taken, which waits until the
+/// client has read most of the ones before. Handed whole, a large answer to a client that
+/// does not read released its permit at once.
+struct Slices(Bytes);
+
+impl hyper::body::Body for Slices {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let rest = &mut self.get_mut().0;
+        if rest.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let slice = rest.split_to(rest.len().min(SLICE));
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(slice))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.0.len() as u64)
+    }
 }
 
 /// A JSON answer, ending with a newline so that answers printed in a row (curl in a

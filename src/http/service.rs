@@ -106,6 +106,7 @@ mod tests {
             shutdown,
             tls: None,
             trusted_proxies: Vec::new(),
+            body_answers: Default::default(),
         };
         let (reply, turns) = crate::http::turns_of_others_during(metrics(&state)).await;
         assert_eq!(reply.status(), StatusCode::OK);
