@@ -68,18 +68,24 @@ impl redb::StorageBackend for Disk {
     }
 }
 
-fn event(n: u64) -> Record {
-    fixtures::event("webhook.full", n, b"full")
-}
-
-#[tokio::test]
-async fn a_full_disk_refuses_calls_and_recovers() {
+/// A store on an empty disk that is not full yet.
+fn store_on_empty_disk() -> (Disk, Arc<Store>) {
     let disk = Disk {
         data: Arc::new(Mutex::new(Vec::new())),
         full: Arc::new(AtomicBool::new(false)),
     };
     let backend = disk.clone();
     let store = Store::open_backend(move || backend.clone()).unwrap();
+    (disk, store)
+}
+
+fn event(n: u64) -> Record {
+    fixtures::event("webhook.full", n, b"full")
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_calls_and_recovers() {
+    let (disk, store) = store_on_empty_disk();
     let config = WriterConfig {
         retain_events: 0,
         two_phase_commit: true,
@@ -130,12 +136,7 @@ async fn a_full_disk_refuses_calls_and_recovers() {
 /// has room, reads come back by themselves: without another write to set off the reopen.
 #[tokio::test]
 async fn reads_come_back_after_a_full_disk_without_another_write() {
-    let disk = Disk {
-        data: Arc::new(Mutex::new(Vec::new())),
-        full: Arc::new(AtomicBool::new(false)),
-    };
-    let backend = disk.clone();
-    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let (disk, store) = store_on_empty_disk();
     let config = WriterConfig {
         retain_events: 0,
         two_phase_commit: true,
@@ -178,12 +179,7 @@ async fn reads_come_back_after_a_full_disk_without_another_write() {
 #[tokio::test]
 async fn reads_wait_for_the_log_replay_rather_than_miss_acked_events() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Disk {
-        data: Arc::new(Mutex::new(Vec::new())),
-        full: Arc::new(AtomicBool::new(false)),
-    };
-    let backend = disk.clone();
-    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let (disk, store) = store_on_empty_disk();
     let config = WriterConfig {
         retain_events: 0,
         two_phase_commit: false,
@@ -254,12 +250,7 @@ async fn reads_wait_for_the_log_replay_rather_than_miss_acked_events() {
 /// failed commit (500).
 #[tokio::test]
 async fn an_admin_write_before_the_reopen_is_unavailable() {
-    let disk = Disk {
-        data: Arc::new(Mutex::new(Vec::new())),
-        full: Arc::new(AtomicBool::new(false)),
-    };
-    let backend = disk.clone();
-    let store = Store::open_backend(move || backend.clone()).unwrap();
+    let (disk, store) = store_on_empty_disk();
     let config = WriterConfig {
         retain_events: 0,
         two_phase_commit: true,
